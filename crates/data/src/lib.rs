@@ -1,0 +1,34 @@
+//! MNIST for the digits project: the four IDX files in a directory, read, verified and turned
+//! into a Burn [`Dataset`](burn::data::dataset::Dataset) and mini-batches of tensors.
+//!
+//! This crate owns the data and knows nothing of networks. It reads the files (raw or gzipped),
+//! checks them against the directory's `SHA256SUMS` when there is one, validates their
+//! structure (see [`idx`]), splits a validation set off the training images, and batches items
+//! into pixel tensors scaled to 0..1 with class-index and one-hot targets.
+//!
+//! ```no_run
+//! let mnist = data::Mnist::load(std::path::Path::new("data/mnist"))?;
+//! let (train, valid) = mnist.train.split_validation(5_000, 1)?;
+//! assert_eq!((train.len(), valid.len(), mnist.test.len()), (55_000, 5_000, 10_000));
+//! # Ok::<(), data::DataError>(())
+//! ```
+
+mod batcher;
+mod dataset;
+mod error;
+pub mod idx;
+mod shuffle;
+pub mod source;
+
+pub use batcher::{MnistBatch, MnistBatcher};
+pub use dataset::{Mnist, MnistDataset, MnistItem};
+pub use error::DataError;
+pub use shuffle::Shuffler;
+pub use source::Split;
+
+/// Height and width of an MNIST image.
+pub const IMAGE_SIDE: usize = 28;
+/// Pixels per image: the network's 784 inputs.
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// The ten digits: the network's 10 outputs.
+pub const NUM_CLASSES: usize = 10;

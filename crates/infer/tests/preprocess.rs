@@ -1,0 +1,72 @@
+//! MNIST-style preprocessing, checked on real MNIST digits: a test image redrawn larger, dark on
+//! light and off-centre, then read back from a PNG file, comes out as the original.
+
+use std::path::Path;
+
+use data::{MnistDataset, Split};
+use infer::preprocess::load_digit;
+
+fn correlation(a: &[f32], b: &[f32]) -> f32 {
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (ma, mb) = (mean(a), mean(b));
+    let cov: f32 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let var = |v: &[f32], m: f32| v.iter().map(|x| (x - m).powi(2)).sum::<f32>();
+    cov / (var(a, ma) * var(b, mb)).sqrt()
+}
+
+/// `img` (28×28) moved by (dx, dy) pixels, blank where it moved in from outside.
+fn shifted(img: &[f32], dx: i64, dy: i64) -> Vec<f32> {
+    (0..28 * 28)
+        .map(|i| {
+            let (x, y) = (i as i64 % 28 - dx, i as i64 / 28 - dy);
+            if (0..28).contains(&x) && (0..28).contains(&y) {
+                img[(y * 28 + x) as usize]
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn redrawn_mnist_digits_come_back() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
+    let test = MnistDataset::load(&dir, Split::Test).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut total, mut worst) = (0.0f32, 1.0f32);
+    let n = 100;
+    for i in 0..n {
+        let original: Vec<f32> = test
+            .image(i)
+            .iter()
+            .map(|&p| f32::from(p) / 255.0)
+            .collect();
+        // 3× larger, dark ink on white paper, placed off-centre on a 120×100 page.
+        let img = image::GrayImage::from_fn(120, 100, |x, y| {
+            let (px, py) = (x as i64 / 3 - 9, y as i64 / 3 - 2);
+            let v = if (0..28).contains(&px) && (0..28).contains(&py) {
+                test.image(i)[(py * 28 + px) as usize]
+            } else {
+                0
+            };
+            image::Luma([255 - v])
+        });
+        let path = tmp.path().join(format!("{i}.png"));
+        img.save(&path).unwrap();
+        let back = load_digit(&path).unwrap();
+        total += correlation(&original, &back);
+        // Centring rounds the centre of mass to a whole pixel, as MNIST's did, so the two can
+        // sit one pixel apart; otherwise the digit must be the same.
+        let best = (-1..=1)
+            .flat_map(|dx| (-1..=1).map(move |dy| (dx, dy)))
+            .map(|(dx, dy)| correlation(&original, &shifted(&back, dx, dy)))
+            .fold(f32::MIN, f32::max);
+        worst = worst.min(best);
+    }
+    let mean = total / n as f32;
+    assert!(mean > 0.9, "mean correlation with the original: {mean}");
+    assert!(
+        worst > 0.95,
+        "worst correlation, up to a one-pixel shift: {worst}"
+    );
+}

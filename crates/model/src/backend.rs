@@ -1,0 +1,165 @@
+//! The one place where Cargo features become Burn devices.
+//!
+//! Each backend feature (`flex`, `ndarray`, `wgpu`, `cuda`) compiles one Burn backend in; a
+//! [`Backend`] names one at run time, and [`Backend::device`] gives its device. Nothing else in
+//! the project mentions a backend.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+
+/// A Burn backend the project can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Burn's pure-Rust CPU backend (feature `flex`, the default).
+    Flex,
+    /// Burn's NdArray CPU backend (feature `ndarray`).
+    Ndarray,
+    /// GPUs through WebGPU/Vulkan/Metal (feature `wgpu`).
+    Wgpu,
+    /// NVIDIA GPUs through CUDA (feature `cuda`).
+    Cuda,
+}
+
+impl Backend {
+    /// Every backend, in the order of preference for the default.
+    pub const ALL: [Backend; 4] = [
+        Backend::Flex,
+        Backend::Ndarray,
+        Backend::Wgpu,
+        Backend::Cuda,
+    ];
+
+    /// The name used on the command line, in configs and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+            Backend::Cuda => "cuda",
+        }
+    }
+
+    /// Whether this build has the backend compiled in.
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Backend::Flex => cfg!(feature = "flex"),
+            Backend::Ndarray => cfg!(feature = "ndarray"),
+            Backend::Wgpu => cfg!(feature = "wgpu"),
+            Backend::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+
+    /// The backends compiled into this build.
+    pub fn compiled() -> Vec<Backend> {
+        Backend::ALL
+            .into_iter()
+            .filter(|b| b.is_compiled())
+            .collect()
+    }
+
+    /// The backend used when none is asked for: the first compiled in, of flex, ndarray,
+    /// wgpu, cuda.
+    pub fn default_compiled() -> Result<Backend, ModelError> {
+        Backend::compiled()
+            .first()
+            .copied()
+            .ok_or(ModelError::NoBackend)
+    }
+
+    /// Resolves an optional choice (from `--device` or a config) to a compiled-in backend.
+    pub fn resolve(choice: Option<Backend>) -> Result<Backend, ModelError> {
+        match choice {
+            Some(b) if b.is_compiled() => Ok(b),
+            Some(b) => Err(ModelError::BackendNotCompiled {
+                backend: b,
+                compiled: Backend::compiled(),
+            }),
+            None => Backend::default_compiled(),
+        }
+    }
+
+    /// The device of this backend, without autodiff (call `.autodiff()` on it to train).
+    ///
+    /// For `wgpu` this is the default adapter (a GPU if there is one, else a software Vulkan
+    /// device such as lavapipe); for `cuda`, GPU 0.
+    pub fn device(self) -> Result<Device, ModelError> {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            // NdArray is deprecated upstream; we keep it as an option.
+            Backend::Ndarray => Ok(Device::ndarray()),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => Ok(Device::cuda(0)),
+            #[allow(unreachable_patterns)] // when every backend is compiled in
+            other => Err(ModelError::BackendNotCompiled {
+                backend: other,
+                compiled: Backend::compiled(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ModelError::UnknownBackend {
+                name: s.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for b in Backend::ALL {
+            assert_eq!(b.name().parse::<Backend>().unwrap(), b);
+        }
+        let err = "tpu".parse::<Backend>().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown device `tpu`") && err.contains("flex, ndarray, wgpu, cuda"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn features_decide_what_is_compiled() {
+        assert_eq!(Backend::Flex.is_compiled(), cfg!(feature = "flex"));
+        assert_eq!(Backend::Ndarray.is_compiled(), cfg!(feature = "ndarray"));
+        let default = Backend::default_compiled().unwrap();
+        assert_eq!(Backend::resolve(None).unwrap(), default);
+        assert!(default.device().is_ok());
+    }
+
+    #[test]
+    fn asking_for_a_missing_backend_names_the_feature() {
+        let Some(missing) = Backend::ALL.into_iter().find(|b| !b.is_compiled()) else {
+            return; // every backend compiled in: nothing to refuse
+        };
+        let err = Backend::resolve(Some(missing)).unwrap_err().to_string();
+        assert!(err.contains(&format!("--features {missing}")), "{err}");
+        assert!(missing.device().is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! What can go wrong building, placing, saving or loading a network.
+
+use std::path::PathBuf;
+
+use crate::Backend;
+
+fn names(backends: &[Backend]) -> String {
+    if backends.is_empty() {
+        return "none".to_string();
+    }
+    backends
+        .iter()
+        .map(|b| b.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An error from the `model` crate; each message names the thing and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("unknown device `{name}`: choose one of flex, ndarray, wgpu, cuda")]
+    UnknownBackend { name: String },
+
+    #[error(
+        "device `{backend}` is not compiled into this build (compiled in: {}); rebuild with \
+         `--features {backend}`", names(.compiled)
+    )]
+    BackendNotCompiled {
+        backend: Backend,
+        compiled: Vec<Backend>,
+    },
+
+    #[error(
+        "no backend is compiled into this build: enable one of the features flex, ndarray, \
+         wgpu, cuda (`flex` is the default)"
+    )]
+    NoBackend,
+
+    #[error("invalid network: {0}")]
+    InvalidConfig(String),
+
+    #[error(
+        "no trained model in {dir}: run `cargo run -p train -- --config configs/mlp.toml` \
+         first, or pick a run directory with --model"
+    )]
+    RunNotFound { dir: PathBuf },
+
+    #[error(
+        "{path} is missing, so this is not a complete training run: run \
+         `cargo run -p train -- --config <config>` to write it"
+    )]
+    RunFileMissing { path: PathBuf },
+
+    #[error("{path} does not describe a network: {message}")]
+    BadRunConfig { path: PathBuf, message: String },
+
+    #[error(
+        "{weights} does not fit the network described by {config} ({detail}); the two come \
+         from different runs: run `train` again to write them together"
+    )]
+    WeightsDoNotFit {
+        weights: PathBuf,
+        config: PathBuf,
+        detail: String,
+    },
+
+    #[error("{path} is not a readable weights file ({detail}); run `train` again to rewrite it")]
+    BadWeights { path: PathBuf, detail: String },
+
+    #[error(
+        "{dir} exists and holds {file}, so it is not a training run directory and will not be \
+         replaced; choose another output directory"
+    )]
+    NotARunDir { dir: PathBuf, file: String },
+
+    #[error("cannot encode the weights: {0}")]
+    Encode(String),
+
+    #[error("cannot access {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

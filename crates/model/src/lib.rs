@@ -1,0 +1,23 @@
+//! The digits network: what every user of a trained network shares.
+//!
+//! - [`Mlp`] and [`MlpConfig`]: the multilayer perceptron (784 inputs, any hidden layers, 10
+//!   outputs; sigmoid or ReLU) as a Burn module built from its config.
+//! - [`Cost`]: the quadratic and cross-entropy costs, defined once for training and for the
+//!   gradient check, and the output layer each implies.
+//! - [`Backend`]: the one place where Cargo features become Burn devices.
+//! - [`run`]: a training run on disk (weights plus resolved config), written atomically and
+//!   loaded back with every tensor checked against the config.
+//!
+//! This crate knows no data files and no training loop: `data` reads MNIST, `train` fits the
+//! network, `infer` uses it.
+
+mod backend;
+mod cost;
+mod error;
+mod network;
+pub mod run;
+
+pub use backend::Backend;
+pub use cost::Cost;
+pub use error::ModelError;
+pub use network::{Activation, Init, Mlp, MlpConfig};

@@ -1,0 +1,305 @@
+//! The multilayer perceptron: layers of weighted sums, each followed by an activation.
+//!
+//! Layer l computes the weighted input z^l = a^(l−1)·W^l + b^l and the activation
+//! a^l = σ(z^l), from the previous layer's activation a^(l−1) (a^0 is the input image).
+//! Burn's [`Linear`] stores W as `[inputs, outputs]`, so a batch is one row per image.
+//! [`Mlp::forward`] returns the last layer's z: what the output layer does with it belongs to
+//! the cost (a sigmoid for the quadratic cost, a softmax for cross-entropy; see [`crate::Cost`]).
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::Distribution;
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+
+/// The nonlinearity of the hidden layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// σ(z) = 1 / (1 + e^(−z)): the classic network's smooth step.
+    #[default]
+    Sigmoid,
+    /// max(0, z): trains deeper networks faster.
+    Relu,
+}
+
+impl Activation {
+    /// Applies the activation to a tensor of weighted inputs.
+    pub fn apply<const D: usize>(self, z: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Relu => relu(z),
+        }
+    }
+}
+
+/// How the initial weights and biases are drawn (from the run's seed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// W ~ N(0, 1/n_in), b ~ N(0, 1): the classic text's improved initialisation; keeps
+    /// sigmoid units out of saturation in wide layers.
+    #[default]
+    ScaledNormal,
+    /// W, b ~ N(0, 1): the classic text's first network. Saturates layers wider than ~30.
+    Normal,
+    /// W, b ~ U(−1/√n_in, 1/√n_in): PyTorch's default for linear layers.
+    Uniform,
+}
+
+impl Init {
+    /// The distribution of the weights of a layer with `fan_in` inputs.
+    fn weight(self, fan_in: usize) -> Distribution {
+        let scale = 1.0 / (fan_in as f64).sqrt();
+        match self {
+            Init::ScaledNormal => Distribution::Normal(0.0, scale),
+            Init::Normal => Distribution::Normal(0.0, 1.0),
+            Init::Uniform => Distribution::Uniform(-scale, scale),
+        }
+    }
+
+    /// The distribution of the biases of a layer with `fan_in` inputs.
+    fn bias(self, fan_in: usize) -> Distribution {
+        match self {
+            Init::ScaledNormal | Init::Normal => Distribution::Normal(0.0, 1.0),
+            Init::Uniform => self.weight(fan_in),
+        }
+    }
+}
+
+fn default_inputs() -> usize {
+    784
+}
+
+fn default_outputs() -> usize {
+    10
+}
+
+fn default_hidden() -> Vec<usize> {
+    vec![30]
+}
+
+/// The shape of the network and how it starts: the `[model]` table of a config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlpConfig {
+    /// Input units: one per pixel (784 for 28×28 images).
+    #[serde(default = "default_inputs")]
+    pub inputs: usize,
+    /// Units in each hidden layer, first to last (`[30]`: one layer of 30).
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+    /// Output units: one per digit (10).
+    #[serde(default = "default_outputs")]
+    pub outputs: usize,
+    /// Nonlinearity of the hidden layers.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Distribution of the initial weights and biases.
+    #[serde(default)]
+    pub init: Init,
+}
+
+impl Default for MlpConfig {
+    fn default() -> Self {
+        MlpConfig {
+            inputs: default_inputs(),
+            hidden: default_hidden(),
+            outputs: default_outputs(),
+            activation: Activation::default(),
+            init: Init::default(),
+        }
+    }
+}
+
+impl MlpConfig {
+    /// A config with these hidden layers and the defaults otherwise.
+    pub fn new(hidden: impl Into<Vec<usize>>) -> Self {
+        MlpConfig {
+            hidden: hidden.into(),
+            ..MlpConfig::default()
+        }
+    }
+
+    /// The same config with another hidden activation.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// The same config with another initialisation.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Every layer's size, input to output: `[784, 30, 10]`.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![self.inputs];
+        sizes.extend(&self.hidden);
+        sizes.push(self.outputs);
+        sizes
+    }
+
+    /// Checks that every layer has at least one unit.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.sizes().contains(&0) {
+            return Err(ModelError::InvalidConfig(format!(
+                "every layer needs at least one unit, but the sizes are {:?}",
+                self.sizes()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The network, its parameters drawn on `device` (seed the device first for a
+    /// reproducible draw).
+    pub fn init(&self, device: &Device) -> Mlp {
+        // Drawn eagerly, layer by layer, weights before biases, so a seed fixes every value.
+        let layers = self
+            .sizes()
+            .windows(2)
+            .map(|w| {
+                let (fan_in, fan_out) = (w[0], w[1]);
+                let weight = Tensor::random([fan_in, fan_out], self.init.weight(fan_in), device);
+                let bias = Tensor::random([fan_out], self.init.bias(fan_in), device);
+                Linear {
+                    weight: Param::from_tensor(weight),
+                    bias: Some(Param::from_tensor(bias)),
+                }
+            })
+            .collect();
+        Mlp {
+            layers,
+            activation: self.activation,
+        }
+    }
+}
+
+/// A multilayer perceptron: `layers[l]` maps layer l's activations to layer l+1's weighted
+/// inputs.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub layers: Vec<Linear>,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// The output layer's weighted inputs z^L (`[B, outputs]`) for a batch of inputs
+    /// (`[B, inputs]`): hidden layers apply the activation, the output layer does not.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let (last, hidden) = self
+            .layers
+            .split_last()
+            .expect("a network has at least its output layer");
+        let a = hidden
+            .iter()
+            .fold(x, |a, layer| self.activation.apply(layer.forward(a)));
+        last.forward(a)
+    }
+
+    /// Every layer's size, input to output.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut sizes: Vec<usize> = self.layers.iter().map(|l| l.weight.dims()[0]).collect();
+        if let Some(last) = self.layers.last() {
+            sizes.push(last.weight.dims()[1]);
+        }
+        sizes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device() -> Device {
+        crate::Backend::default_compiled()
+            .unwrap()
+            .device()
+            .unwrap()
+    }
+
+    #[test]
+    fn shapes_follow_the_config() {
+        let net = MlpConfig::new([16, 8]).init(&device());
+        assert_eq!(net.sizes(), vec![784, 16, 8, 10]);
+        assert_eq!(net.layers[1].weight.dims(), [16, 8]);
+        assert_eq!(net.num_params(), 784 * 16 + 16 + 16 * 8 + 8 + 8 * 10 + 10);
+        let z = net.forward(Tensor::zeros([3, 784], &device()));
+        assert_eq!(z.dims(), [3, 10]);
+    }
+
+    #[test]
+    fn no_hidden_layer_is_a_linear_model() {
+        let net = MlpConfig::new([]).init(&device());
+        assert_eq!(net.sizes(), vec![784, 10]);
+    }
+
+    #[test]
+    fn zero_sized_layer_is_rejected() {
+        let err = MlpConfig::new([30, 0]).validate().unwrap_err().to_string();
+        assert!(
+            err.contains("at least one unit") && err.contains("[784, 30, 0, 10]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn scaled_normal_init_has_the_textbook_spread() {
+        let dev = device();
+        dev.seed(3);
+        let net = MlpConfig::new([200]).init(&dev);
+        let w: Vec<f32> = net.layers[0].weight.val().into_data().try_to_vec().unwrap();
+        let std = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+        let expected = 1.0 / 784f32.sqrt();
+        assert!(
+            (std - expected).abs() < 0.05 * expected,
+            "std {std}, expected {expected}"
+        );
+        let b: Vec<f32> = net.layers[0]
+            .bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let bstd = (b.iter().map(|v| v * v).sum::<f32>() / b.len() as f32).sqrt();
+        assert!((0.8..1.2).contains(&bstd), "bias std {bstd}");
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let dev = device();
+        let draw = |seed| {
+            dev.seed(seed);
+            let net = MlpConfig::new([5]).init(&dev);
+            net.layers[0]
+                .weight
+                .val()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(draw(9), draw(9));
+        assert_ne!(draw(9), draw(10));
+    }
+
+    #[test]
+    fn relu_and_sigmoid_differ_on_negative_inputs() {
+        let dev = device();
+        let z = Tensor::<1>::from_floats([-2.0, 0.0, 2.0], &dev);
+        let s: Vec<f32> = Activation::Sigmoid
+            .apply(z.clone())
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let r: Vec<f32> = Activation::Relu.apply(z).into_data().try_to_vec().unwrap();
+        assert!((s[0] - 0.119_203).abs() < 1e-5 && s[1] == 0.5);
+        assert_eq!(r, vec![0.0, 0.0, 2.0]);
+    }
+}

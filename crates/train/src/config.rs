@@ -1,0 +1,423 @@
+//! The training config: a TOML file, parsed strictly (an unknown key is an error naming it) and
+//! validated before any work starts.
+
+use std::path::{Path, PathBuf};
+
+use model::{Backend, Cost, MlpConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_validation() -> usize {
+    5_000
+}
+
+/// Everything a training run needs, as read from `configs/*.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Directory of the four MNIST files, relative to the config file or absolute.
+    pub data_dir: PathBuf,
+    /// Backend to run on (`flex`, `ndarray`, `wgpu`, `cuda`); the build's default if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Backend>,
+    /// Seed of everything random: initial weights, validation split, batch order.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Passes over the training images.
+    pub epochs: usize,
+    /// Images per gradient-descent step.
+    pub batch_size: usize,
+    /// Training images held out to measure generalisation during training.
+    #[serde(default = "default_validation")]
+    pub validation: usize,
+    /// The cost minimised: `quadratic` or `cross_entropy`.
+    pub cost: Cost,
+    /// The network.
+    pub model: MlpConfig,
+    /// How parameters move along the gradient.
+    pub optimizer: OptimizerConfig,
+    /// How the learning rate changes during training (constant if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+/// The optimizer: the `[optimizer]` table, whose `kind` picks the variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    /// Stochastic gradient descent: w ← w − η·∇C, with optional momentum.
+    Sgd {
+        learning_rate: f64,
+        /// Momentum μ in [0, 1): v ← μ·v + ∇C, w ← w − η·v (0: plain SGD).
+        #[serde(default)]
+        momentum: f64,
+        /// Nesterov's look-ahead variant of momentum.
+        #[serde(default)]
+        nesterov: bool,
+        /// L2 penalty λ added to each weight's gradient as λ·w (0: none).
+        #[serde(default)]
+        weight_decay: f64,
+    },
+    /// Adam (Kingma and Ba, 2015): per-parameter steps from running moments of the gradient.
+    Adam {
+        learning_rate: f64,
+        #[serde(default = "default_beta1")]
+        beta1: f64,
+        #[serde(default = "default_beta2")]
+        beta2: f64,
+        #[serde(default = "default_epsilon")]
+        epsilon: f64,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+}
+
+fn default_beta1() -> f64 {
+    0.9
+}
+
+fn default_beta2() -> f64 {
+    0.999
+}
+
+fn default_epsilon() -> f64 {
+    1e-8
+}
+
+impl OptimizerConfig {
+    /// The starting learning rate η.
+    pub fn learning_rate(&self) -> f64 {
+        match self {
+            OptimizerConfig::Sgd { learning_rate, .. }
+            | OptimizerConfig::Adam { learning_rate, .. } => *learning_rate,
+        }
+    }
+
+    /// A short description for the progress header: `sgd η=3`.
+    pub fn describe(&self) -> String {
+        match self {
+            OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+                ..
+            } if *momentum > 0.0 => format!("sgd η={learning_rate} momentum={momentum}"),
+            OptimizerConfig::Sgd { learning_rate, .. } => format!("sgd η={learning_rate}"),
+            OptimizerConfig::Adam { learning_rate, .. } => format!("adam η={learning_rate}"),
+        }
+    }
+}
+
+/// A learning-rate schedule: the `[schedule]` table, whose `kind` picks the variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// Multiply the rate by `gamma` after every `every_epochs` epochs.
+    Step { every_epochs: usize, gamma: f64 },
+    /// Decay the rate along half a cosine, step by step, from η to `min_learning_rate` at the
+    /// end of the last epoch.
+    Cosine {
+        #[serde(default)]
+        min_learning_rate: f64,
+    },
+}
+
+impl Schedule {
+    /// The learning rate at `step` (0-based) of `total` steps, `steps_per_epoch` to an epoch,
+    /// starting from `base`.
+    pub fn rate(&self, base: f64, step: usize, steps_per_epoch: usize, total: usize) -> f64 {
+        match *self {
+            Schedule::Step {
+                every_epochs,
+                gamma,
+            } => {
+                let epoch = step / steps_per_epoch.max(1);
+                base * gamma.powi((epoch / every_epochs.max(1)) as i32)
+            }
+            Schedule::Cosine { min_learning_rate } => {
+                let progress = step as f64 / total.max(1) as f64;
+                min_learning_rate
+                    + (base - min_learning_rate)
+                        * 0.5
+                        * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads, parses and validates a config file, resolving `data_dir` against the file's
+    /// directory.
+    pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = TrainConfig::parse(&text, path)?;
+        if config.data_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.data_dir = base.join(&config.data_dir);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<TrainConfig, TrainError> {
+        let config: TrainConfig = toml::from_str(text).map_err(|e| TrainError::ConfigSyntax {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Checks every value that parsing alone accepts but training cannot use.
+    pub fn validate(&self, path: &Path) -> Result<(), TrainError> {
+        let bad = |key: &str, message: String| {
+            Err(TrainError::ConfigValue {
+                path: path.to_path_buf(),
+                key: key.to_string(),
+                message,
+            })
+        };
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be at least 1".into());
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1".into());
+        }
+        if let Err(e) = self.model.validate() {
+            return bad("model", e.to_string());
+        }
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        let (rate, decay) = match &self.optimizer {
+            OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+                weight_decay,
+                ..
+            } => {
+                if !(0.0..1.0).contains(momentum) {
+                    return bad(
+                        "optimizer.momentum",
+                        format!("is {momentum}; it must be in [0, 1)"),
+                    );
+                }
+                (*learning_rate, *weight_decay)
+            }
+            OptimizerConfig::Adam {
+                learning_rate,
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+            } => {
+                for (key, beta) in [("optimizer.beta1", beta1), ("optimizer.beta2", beta2)] {
+                    if !(0.0..1.0).contains(beta) {
+                        return bad(key, format!("is {beta}; it must be in [0, 1)"));
+                    }
+                }
+                if !positive(*epsilon) {
+                    return bad(
+                        "optimizer.epsilon",
+                        format!("is {epsilon}; it must be positive"),
+                    );
+                }
+                (*learning_rate, *weight_decay)
+            }
+        };
+        if !positive(rate) {
+            return bad(
+                "optimizer.learning_rate",
+                format!("is {rate}; it must be a positive number"),
+            );
+        }
+        if !(decay.is_finite() && decay >= 0.0) {
+            return bad(
+                "optimizer.weight_decay",
+                format!("is {decay}; it must be 0 or more"),
+            );
+        }
+        match self.schedule {
+            Some(Schedule::Step {
+                every_epochs,
+                gamma,
+            }) => {
+                if every_epochs == 0 {
+                    return bad("schedule.every_epochs", "must be at least 1".into());
+                }
+                if !(gamma > 0.0 && gamma <= 1.0) {
+                    return bad(
+                        "schedule.gamma",
+                        format!("is {gamma}; it must be in (0, 1]"),
+                    );
+                }
+            }
+            Some(Schedule::Cosine { min_learning_rate })
+                if !(min_learning_rate >= 0.0 && min_learning_rate < rate) =>
+            {
+                return bad(
+                    "schedule.min_learning_rate",
+                    format!("is {min_learning_rate}; it must be in [0, learning_rate = {rate})"),
+                );
+            }
+            Some(Schedule::Cosine { .. }) => {}
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// The config as TOML, with a header saying what it is.
+    pub fn to_toml(&self) -> Result<String, TrainError> {
+        let body = toml::to_string_pretty(self).map_err(|e| TrainError::Encode(e.to_string()))?;
+        Ok(format!(
+            "# The resolved config of this run, written by `train`: the file it was given, with\n\
+             # command-line overrides applied and data_dir made absolute. `infer` reads [model]\n\
+             # and `cost` from it; `train --config` accepts it as it is.\n\n{body}"
+        ))
+    }
+}
+
+/// Where to write a run when `--out` is not given: `artifacts/<config file stem>`.
+pub fn default_out_dir(config_path: &Path) -> PathBuf {
+    let stem = config_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    Path::new("artifacts").join(stem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+data_dir = "../data/mnist"
+epochs = 2
+batch_size = 10
+cost = "quadratic"
+
+[model]
+hidden = [30]
+
+[optimizer]
+kind = "sgd"
+learning_rate = 3.0
+"#;
+
+    fn parse(text: &str) -> Result<TrainConfig, TrainError> {
+        TrainConfig::parse(text, Path::new("configs/x.toml"))
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn good_config_parses_with_defaults() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!((c.seed, c.validation, c.device), (1, 5_000, None));
+        assert_eq!(c.model.sizes(), vec![784, 30, 10]);
+        assert_eq!(c.optimizer.learning_rate(), 3.0);
+        // The resolved form parses back to the same config.
+        assert_eq!(parse(&c.to_toml().unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = err(&GOOD.replace("epochs = 2", "epochs = 2\nepoch = 3"));
+        assert!(
+            e.contains("configs/x.toml") && e.contains("unknown field `epoch`"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("learning_rate = 3.0", "learning_rate = 3.0\nlr = 1"));
+        assert!(e.contains("unknown field `lr`"), "{e}");
+        let e = err(&GOOD.replace("hidden = [30]", "hidden = [30]\nlayers = 2"));
+        assert!(e.contains("unknown field `layers`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_values_are_named() {
+        let cases = [
+            ("batch_size = 10", "batch_size = 0", "batch_size"),
+            ("epochs = 2", "epochs = 0", "epochs"),
+            (
+                "learning_rate = 3.0",
+                "learning_rate = -0.5",
+                "optimizer.learning_rate",
+            ),
+            (
+                "learning_rate = 3.0",
+                "learning_rate = 3.0\nmomentum = 1.5",
+                "optimizer.momentum",
+            ),
+            ("hidden = [30]", "hidden = [30, 0]", "model"),
+        ];
+        for (from, to, key) in cases {
+            let e = err(&GOOD.replace(from, to));
+            assert!(e.contains(&format!("`{key}`")), "{to}: {e}");
+        }
+        let e = err(&GOOD.replace("\"quadratic\"", "\"hinge\""));
+        assert!(
+            e.contains("hinge") && e.contains("quadratic") && e.contains("cross_entropy"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("\"sgd\"", "\"rmsprop\""));
+        assert!(e.contains("rmsprop"), "{e}");
+        let e = err(&GOOD.replace("batch_size = 10", "batch_size = -4"));
+        assert!(e.contains("batch_size"), "{e}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let e = err(&GOOD.replace("batch_size = 10\n", ""));
+        assert!(e.contains("missing field `batch_size`"), "{e}");
+    }
+
+    #[test]
+    fn schedule_is_checked_and_computed() {
+        let step = parse(&format!(
+            "{GOOD}\n[schedule]\nkind = \"step\"\nevery_epochs = 2\ngamma = 0.5\n"
+        ))
+        .unwrap();
+        let s = step.schedule.unwrap();
+        assert_eq!(s.rate(3.0, 0, 10, 100), 3.0);
+        assert_eq!(s.rate(3.0, 19, 10, 100), 3.0);
+        assert_eq!(s.rate(3.0, 20, 10, 100), 1.5);
+        assert_eq!(s.rate(3.0, 45, 10, 100), 0.75);
+
+        let cos = Schedule::Cosine {
+            min_learning_rate: 0.1,
+        };
+        assert_eq!(cos.rate(1.0, 0, 10, 100), 1.0);
+        assert!((cos.rate(1.0, 50, 10, 100) - 0.55).abs() < 1e-12);
+        assert!((cos.rate(1.0, 100, 10, 100) - 0.1).abs() < 1e-12);
+
+        let e = err(&format!(
+            "{GOOD}\n[schedule]\nkind = \"step\"\nevery_epochs = 0\ngamma = 0.5\n"
+        ));
+        assert!(e.contains("schedule.every_epochs"), "{e}");
+        let e = err(&format!(
+            "{GOOD}\n[schedule]\nkind = \"cosine\"\nmin_learning_rate = 5.0\n"
+        ));
+        assert!(e.contains("schedule.min_learning_rate"), "{e}");
+        let e = err(&format!(
+            "{GOOD}\n[schedule]\nkind = \"cosine\"\nwarmup = 1\n"
+        ));
+        assert!(e.contains("unknown field `warmup`"), "{e}");
+    }
+
+    #[test]
+    fn relative_data_dir_is_resolved_against_the_config() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.toml");
+        std::fs::write(&path, GOOD).unwrap();
+        let c = TrainConfig::load(&path).unwrap();
+        assert_eq!(c.data_dir, tmp.path().join("../data/mnist"));
+        assert_eq!(default_out_dir(&path), Path::new("artifacts/c"));
+    }
+}

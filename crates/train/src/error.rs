@@ -1,0 +1,48 @@
+//! What can stop a training run, each with the thing concerned and the fix.
+
+use std::path::PathBuf;
+
+use data::DataError;
+use model::ModelError;
+
+/// An error from `train`.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("cannot read config {path}: {source}")]
+    ConfigRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("config {path} is not valid: {message}")]
+    ConfigSyntax { path: PathBuf, message: String },
+
+    #[error("config {path}: `{key}` {message}")]
+    ConfigValue {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+
+    #[error(transparent)]
+    Data(#[from] DataError),
+
+    #[error(transparent)]
+    Model(#[from] ModelError),
+
+    #[error("the {0} is empty: there is nothing to train on or measure")]
+    EmptyDataset(&'static str),
+
+    #[error("cannot build a batch: {0}")]
+    Batch(String),
+
+    #[error(
+        "training diverged in epoch {epoch}: the cost became infinite or NaN at learning rate \
+         {rate}; lower `optimizer.learning_rate`"
+    )]
+    Diverged { epoch: usize, rate: f64 },
+
+    #[error("cannot encode the run's files: {0}")]
+    Encode(String),
+}

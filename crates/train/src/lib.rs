@@ -1,0 +1,15 @@
+//! Config-driven training of the digits network.
+//!
+//! `cargo run -p train -- --config configs/mlp.toml` reads a TOML [`TrainConfig`], loads MNIST
+//! (`data`), builds the network (`model`), fits it by mini-batch gradient descent with Burn's
+//! autodiff doing backpropagation ([`trainer`]), and writes the run: weights, resolved config,
+//! per-epoch metrics and a report ([`cli`]).
+
+pub mod cli;
+pub mod config;
+mod error;
+pub mod trainer;
+
+pub use config::{OptimizerConfig, Schedule, TrainConfig};
+pub use error::TrainError;
+pub use trainer::{evaluate, fit, EpochMetrics, Evaluation, Fitted, Observer, Splits};

@@ -1,0 +1,235 @@
+//! The training loop: mini-batch gradient descent, with Burn's autodiff computing the gradient
+//! of the cost by backpropagation. No gradient is written by hand here (`gradcheck` does that, to
+//! check this).
+
+use std::time::Instant;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::prelude::*;
+use data::{MnistBatcher, MnistDataset, MnistItem, Shuffler};
+use model::{Cost, Mlp};
+use serde::Serialize;
+
+use crate::config::{OptimizerConfig, TrainConfig};
+use crate::TrainError;
+
+/// Images per forward pass when evaluating (no gradients, so large batches are cheap).
+pub const EVAL_BATCH: usize = 1_000;
+
+/// The images a run uses: training, validation (held out of training) and test.
+#[derive(Debug, Clone)]
+pub struct Splits {
+    pub train: MnistDataset,
+    pub validation: MnistDataset,
+    pub test: MnistDataset,
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    /// Mean cost over the epoch's training batches, as they were seen.
+    pub train_loss: f64,
+    /// Fraction of training images classified right, by the network at the time of each batch.
+    pub train_accuracy: f64,
+    pub validation_loss: f64,
+    pub validation_accuracy: f64,
+    /// The learning rate of the epoch's last step.
+    pub learning_rate: f64,
+    /// Wall time of the epoch's training steps (validation excluded).
+    pub seconds: f64,
+}
+
+/// Loss and accuracy of a network on a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+}
+
+/// Told about training as it goes, to show progress.
+pub trait Observer {
+    /// An epoch of `batches` steps begins.
+    fn epoch_started(&mut self, _epoch: usize, _batches: usize) {}
+    /// A training step ended.
+    fn batch_done(&mut self) {}
+    /// An epoch ended, validation included.
+    fn epoch_done(&mut self, _metrics: &EpochMetrics) {}
+}
+
+/// Shows nothing.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// The trained network and its history.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The network after the last epoch, on the plain (non-autodiff) device.
+    pub network: Mlp,
+    pub history: Vec<EpochMetrics>,
+    /// Wall time of the whole fit, validation included.
+    pub seconds: f64,
+}
+
+fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
+    let decay = |w: f64| (w > 0.0).then(|| WeightDecayConfig::new(w as f32));
+    match *config {
+        OptimizerConfig::Sgd {
+            momentum,
+            nesterov,
+            weight_decay,
+            ..
+        } => SgdConfig::new()
+            .with_momentum((momentum > 0.0).then(|| {
+                // Burn's default dampening is 0.1; the textbook's (and PyTorch's) is 0.
+                MomentumConfig::new()
+                    .with_momentum(momentum)
+                    .with_dampening(0.0)
+                    .with_nesterov(nesterov)
+            }))
+            .with_weight_decay(decay(weight_decay))
+            .init(),
+        OptimizerConfig::Adam {
+            beta1,
+            beta2,
+            epsilon,
+            weight_decay,
+            ..
+        } => AdamConfig::new()
+            .with_beta_1(beta1 as f32)
+            .with_beta_2(beta2 as f32)
+            .with_epsilon(epsilon as f32)
+            .with_weight_decay(decay(weight_decay))
+            .init(),
+    }
+}
+
+fn items(dataset: &MnistDataset, indices: &[usize]) -> Result<Vec<MnistItem>, TrainError> {
+    indices
+        .iter()
+        .map(|&i| dataset.get(i).map_err(|e| TrainError::Batch(e.to_string())))
+        .collect()
+}
+
+/// Number of predictions in `z` (`[B, 10]`) whose arg-max is the label, as a device scalar.
+fn correct(z: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int> {
+    z.argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum()
+}
+
+/// Loss and accuracy of `network` (on a plain device) over `dataset`.
+pub fn evaluate(
+    network: &Mlp,
+    cost: Cost,
+    dataset: &MnistDataset,
+    device: &Device,
+) -> Result<Evaluation, TrainError> {
+    if dataset.is_empty() {
+        return Err(TrainError::EmptyDataset("evaluation set"));
+    }
+    let mut loss = Tensor::<1>::zeros([1], device);
+    let mut hits = Tensor::<1, Int>::zeros([1], device);
+    let all: Vec<usize> = (0..dataset.len()).collect();
+    for chunk in all.chunks(EVAL_BATCH) {
+        let batch = MnistBatcher.batch(items(dataset, chunk)?, device);
+        let z = network.forward(batch.images);
+        hits = hits + correct(z.clone(), batch.labels.clone());
+        loss = loss
+            + cost
+                .loss(z, batch.labels, batch.targets)
+                .mul_scalar(chunk.len() as f64);
+    }
+    let n = dataset.len() as f64;
+    Ok(Evaluation {
+        loss: f64::from(loss.into_scalar::<f32>()) / n,
+        accuracy: hits.into_scalar::<i64>() as f64 / n,
+    })
+}
+
+/// Trains the network `config` describes on `splits.train` with the plain device `device`,
+/// validating after each epoch.
+pub fn fit(
+    config: &TrainConfig,
+    splits: &Splits,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<Fitted, TrainError> {
+    if splits.train.is_empty() {
+        return Err(TrainError::EmptyDataset("training set"));
+    }
+    let started = Instant::now();
+    let ad_device = device.clone().autodiff();
+    ad_device.seed(config.seed);
+    let mut network = config.model.init(&ad_device);
+    let mut optim = optimizer(&config.optimizer);
+    let base_rate = config.optimizer.learning_rate();
+
+    let n = splits.train.len();
+    let steps_per_epoch = n.div_ceil(config.batch_size);
+    let total_steps = steps_per_epoch * config.epochs;
+    let mut order: Vec<usize> = (0..n).collect();
+    // A stream of its own, so that the batch order does not depend on the validation split.
+    let mut rng = Shuffler::new(config.seed ^ 0x0BA7_C4E5);
+    let mut step = 0;
+    let mut history = Vec::with_capacity(config.epochs);
+
+    for epoch in 1..=config.epochs {
+        observer.epoch_started(epoch, steps_per_epoch);
+        let epoch_start = Instant::now();
+        rng.shuffle(&mut order);
+        let mut loss_sum = Tensor::<1>::zeros([1], device);
+        let mut hits = Tensor::<1, Int>::zeros([1], device);
+        let mut rate = base_rate;
+        for chunk in order.chunks(config.batch_size) {
+            rate = config.schedule.as_ref().map_or(base_rate, |s| {
+                s.rate(base_rate, step, steps_per_epoch, total_steps)
+            });
+            let batch = MnistBatcher.batch(items(&splits.train, chunk)?, &ad_device);
+            let z = network.forward(batch.images);
+            let loss = config
+                .cost
+                .loss(z.clone(), batch.labels.clone(), batch.targets);
+            // Running metrics stay on the device: reading them each step would stall a GPU.
+            hits = hits + correct(z.inner(), batch.labels.inner());
+            loss_sum = loss_sum + loss.clone().inner().mul_scalar(chunk.len() as f64);
+            let grads = GradientsParams::from_grads(loss.backward(), &network);
+            network = optim.step(rate, network, grads);
+            step += 1;
+            observer.batch_done();
+        }
+        let train_loss = f64::from(loss_sum.into_scalar::<f32>()) / n as f64;
+        let train_accuracy = hits.into_scalar::<i64>() as f64 / n as f64;
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        if !train_loss.is_finite() {
+            return Err(TrainError::Diverged { epoch, rate });
+        }
+        let validation = if splits.validation.is_empty() {
+            Evaluation {
+                loss: f64::NAN,
+                accuracy: f64::NAN,
+            }
+        } else {
+            evaluate(&network.valid(), config.cost, &splits.validation, device)?
+        };
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss,
+            train_accuracy,
+            validation_loss: validation.loss,
+            validation_accuracy: validation.accuracy,
+            learning_rate: rate,
+            seconds,
+        };
+        observer.epoch_done(&metrics);
+        history.push(metrics);
+    }
+    Ok(Fitted {
+        network: network.valid(),
+        history,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,266 @@
+//! From data to predictions: train a small network on a slice of MNIST into a temporary
+//! directory, then evaluate and use it with `infer`, as a user would with the two commands.
+
+use std::fs;
+use std::path::Path;
+
+use cli_args::{infer_args, train_args};
+use digits_tests::{device_args, mnist_slice, small_config};
+use serde_json::Value;
+
+/// Argument lists, parsed as the binaries parse theirs.
+mod cli_args {
+    use clap::Parser;
+
+    pub fn train_args(args: &[&str]) -> train::cli::Args {
+        let mut all = vec!["train".to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        all.extend(digits_tests::device_args());
+        train::cli::Args::try_parse_from(all).expect("valid train arguments")
+    }
+
+    pub fn infer_args(args: &[&str]) -> infer::cli::Args {
+        let mut all = vec!["infer".to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        all.extend(digits_tests::device_args());
+        infer::cli::Args::try_parse_from(all).expect("valid infer arguments")
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// Trains the small config for `epochs` on a 2,000/500 slice; returns (temp dir, run dir).
+fn trained(epochs: usize) -> (tempfile::TempDir, std::path::PathBuf, train::cli::Summary) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("mnist");
+    mnist_slice(&data, 2_000, 500);
+    let config = tmp.path().join("small.toml");
+    fs::write(&config, small_config(&data, epochs)).unwrap();
+    let out = tmp.path().join("run");
+    let summary = train::cli::run(train_args(&[
+        "--config",
+        s(&config),
+        "--out",
+        s(&out),
+        "--quiet",
+    ]))
+    .expect("training the small config succeeds");
+    (tmp, out, summary)
+}
+
+#[test]
+fn train_then_infer() {
+    let (_tmp, out, summary) = trained(3);
+
+    // The run's files.
+    for file in ["model.bpk", "config.toml", "metrics.csv", "report.json"] {
+        assert!(out.join(file).is_file(), "{file} written");
+    }
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let test_accuracy = report["test_accuracy"].as_f64().unwrap();
+    // 1,800 images, 3 epochs: far better than chance (10%), far from perfect.
+    assert!(
+        test_accuracy > 0.6 && test_accuracy < 1.0,
+        "test accuracy {test_accuracy}"
+    );
+    assert_eq!(report["epochs"], 3);
+    assert!(report["train_seconds"].as_f64().unwrap() > 0.0);
+    let backend = report["backend"].as_str().unwrap().to_string();
+    if let Some(wanted) = device_args().get(1) {
+        assert_eq!(&backend, wanted, "the run names the backend it used");
+    }
+    let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "header and one row per epoch:\n{csv}");
+    assert!(
+        rows[0].starts_with("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy")
+    );
+    // Learning lowers the training cost.
+    let loss = |row: &str| row.split(',').nth(1).unwrap().parse::<f64>().unwrap();
+    assert!(loss(rows[3]) < loss(rows[1]), "{csv}");
+    assert_eq!(summary.history.len(), 3);
+
+    // infer evaluates the same network on the same test images: the same accuracy.
+    let json = infer::cli::run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
+    let eval: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(eval["images"], 500);
+    assert!(
+        (eval["accuracy"].as_f64().unwrap() - test_accuracy).abs() < 1e-9,
+        "{json}"
+    );
+    assert_eq!(eval["backend"].as_str().unwrap(), backend);
+    let confusion = eval["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), 10);
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let diagonal: u64 = (0..10).map(|i| confusion[i][i].as_u64().unwrap()).sum();
+    assert_eq!(total, 500);
+    assert_eq!(diagonal, eval["correct"].as_u64().unwrap());
+    assert_eq!(eval["precision"].as_array().unwrap().len(), 10);
+    assert_eq!(eval["recall"].as_array().unwrap().len(), 10);
+
+    // Text output: accuracy and the confusion matrix.
+    let text = infer::cli::run(&infer_args(&["--model", s(&out)])).unwrap();
+    assert!(
+        text.contains("accuracy") && text.contains("confusion matrix"),
+        "{text}"
+    );
+
+    // One test image: text art, prediction, ten activations.
+    let shown = infer::cli::run(&infer_args(&["--model", s(&out), "--index", "0"])).unwrap();
+    assert!(
+        shown.starts_with("test image 0: label 7, predicted"),
+        "{shown}"
+    );
+    assert!(shown.contains("@@"), "the digit is drawn:\n{shown}");
+    let json = infer::cli::run(&infer_args(&[
+        "--model",
+        s(&out),
+        "--index",
+        "0",
+        "--index",
+        "3",
+        "--json",
+    ]))
+    .unwrap();
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let preds = v["predictions"].as_array().unwrap();
+    assert_eq!(preds.len(), 2);
+    assert_eq!(preds[0]["label"], 7);
+    assert_eq!(preds[0]["activations"].as_array().unwrap().len(), 10);
+
+    let err = infer::cli::run(&infer_args(&["--model", s(&out), "--index", "500"])).unwrap_err();
+    assert!(err.to_string().contains("no test image 500"), "{err}");
+}
+
+#[test]
+fn infer_reads_a_digit_from_a_png() {
+    let (tmp, out, _) = trained(3);
+    // Test image 0 (a 7), drawn dark on light, 4× larger, with a wide margin.
+    let mnist = data::MnistDataset::load(&tmp.path().join("mnist"), data::Split::Test).unwrap();
+    let pixels = mnist.image(0);
+    let img = image::GrayImage::from_fn(160, 140, |x, y| {
+        let (px, py) = (x as i64 / 4 - 6, y as i64 / 4 - 3);
+        let v = if (0..28).contains(&px) && (0..28).contains(&py) {
+            pixels[(py * 28 + px) as usize]
+        } else {
+            0
+        };
+        image::Luma([255 - v])
+    });
+    let path = tmp.path().join("seven.png");
+    img.save(&path).unwrap();
+
+    let by_index: Value = serde_json::from_str(
+        &infer::cli::run(&infer_args(&["--model", s(&out), "--index", "0", "--json"])).unwrap(),
+    )
+    .unwrap();
+    let by_file: Value = serde_json::from_str(
+        &infer::cli::run(&infer_args(&["--model", s(&out), s(&path), "--json"])).unwrap(),
+    )
+    .unwrap();
+    let p = &by_file["predictions"][0];
+    assert_eq!(p["path"].as_str().unwrap(), s(&path));
+    // The preprocessed picture reads like the original test image.
+    assert_eq!(
+        p["prediction"], by_index["predictions"][0]["prediction"],
+        "{by_file} vs {by_index}"
+    );
+
+    let blank = tmp.path().join("blank.png");
+    image::GrayImage::from_pixel(30, 30, image::Luma([255]))
+        .save(&blank)
+        .unwrap();
+    let err = infer::cli::run(&infer_args(&["--model", s(&out), s(&blank)]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("blank.png does not look like a picture of a digit") && err.contains("blank"),
+        "{err}"
+    );
+
+    let not_image = tmp.path().join("notes.png");
+    fs::write(&not_image, "hello").unwrap();
+    let err = infer::cli::run(&infer_args(&["--model", s(&out), s(&not_image)]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot read image") && err.contains("notes.png"),
+        "{err}"
+    );
+}
+
+#[test]
+fn same_seed_same_run() {
+    let (_a, _, first) = trained(2);
+    let (_b, _, second) = trained(2);
+    assert_eq!(first.report.test_accuracy, second.report.test_accuracy);
+    let losses =
+        |s: &train::cli::Summary| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
+    assert_eq!(
+        losses(&first),
+        losses(&second),
+        "bit-identical training on one backend"
+    );
+}
+
+#[test]
+fn failed_run_keeps_the_previous_one() {
+    let (tmp, out, _) = trained(1);
+    let before: Vec<Vec<u8>> = ["model.bpk", "config.toml", "report.json"]
+        .iter()
+        .map(|f| fs::read(out.join(f)).unwrap())
+        .collect();
+    // A second run into the same directory fails on its data (a damaged labels file).
+    let data = tmp.path().join("mnist");
+    fs::write(data.join("train-labels-idx1-ubyte.gz"), b"\x1f\x8b damaged").unwrap();
+    let config = tmp.path().join("small.toml");
+    let err = train::cli::run(train_args(&[
+        "--config",
+        s(&config),
+        "--out",
+        s(&out),
+        "--quiet",
+    ]))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("train-labels-idx1-ubyte.gz"),
+        "{err}"
+    );
+    let after: Vec<Vec<u8>> = ["model.bpk", "config.toml", "report.json"]
+        .iter()
+        .map(|f| fs::read(out.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after, "the previous run is untouched");
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no staging directory left: {leftovers:?}"
+    );
+    // And the old run still works (only the training labels were damaged).
+    let json = infer::cli::run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
+    assert!(json.contains("\"images\":500"), "{json}");
+}
+
+#[test]
+fn infer_without_a_run_says_to_train_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nothing");
+    let err = infer::cli::run(&infer_args(&["--model", s(&missing)]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no trained model") && err.contains("cargo run -p train"),
+        "{err}"
+    );
+}
