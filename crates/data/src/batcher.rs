@@ -4,7 +4,7 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 
-use crate::{MnistItem, IMAGE_PIXELS, NUM_CLASSES};
+use crate::{MnistDataset, MnistItem, IMAGE_PIXELS, NUM_CLASSES};
 
 /// A mini-batch of `B` images on a device.
 #[derive(Debug, Clone)]
@@ -42,6 +42,25 @@ impl MnistBatcher {
             labels: Tensor::from_data(TensorData::new(labels, [n]), device),
             targets: Tensor::from_data(TensorData::new(targets, [n, NUM_CLASSES]), device),
         }
+    }
+}
+
+impl MnistBatcher {
+    /// Batches the images of `dataset` at `indices` straight from its storage (the same batch
+    /// as [`Batcher::batch`] on the items, without copying each item first: the training loop's
+    /// path). Panics when an index is out of range, like slice indexing.
+    pub fn batch_indices(
+        &self,
+        dataset: &MnistDataset,
+        indices: &[usize],
+        device: &Device,
+    ) -> MnistBatch {
+        self.batch_pixels(
+            indices
+                .iter()
+                .map(|&i| (dataset.image(i), dataset.label(i))),
+            device,
+        )
     }
 }
 
@@ -93,5 +112,19 @@ mod tests {
             .collect();
         assert_eq!(hot, vec![3, 10 + 9]);
         assert_eq!(t.iter().sum::<f32>(), 2.0);
+    }
+
+    #[test]
+    fn batching_by_index_matches_batching_items() {
+        use burn::data::dataset::Dataset;
+        let device = Device::default();
+        let pixels: Vec<u8> = (0..3 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
+        let ds = MnistDataset::new(pixels, vec![4, 1, 7]).unwrap();
+        let by_index = MnistBatcher.batch_indices(&ds, &[2, 0], &device);
+        let items = vec![ds.get(2).unwrap(), ds.get(0).unwrap()];
+        let by_items = MnistBatcher.batch(items, &device);
+        let v = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(v(by_index.images), v(by_items.images));
+        assert_eq!(v(by_index.targets), v(by_items.targets));
     }
 }

@@ -4,13 +4,11 @@
 
 use std::time::Instant;
 
-use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::Dataset;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
-use data::{MnistBatcher, MnistDataset, MnistItem, Shuffler};
+use data::{MnistBatcher, MnistDataset, Shuffler};
 use model::{Cost, Mlp};
 use serde::Serialize;
 
@@ -109,13 +107,6 @@ fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
     }
 }
 
-fn items(dataset: &MnistDataset, indices: &[usize]) -> Result<Vec<MnistItem>, TrainError> {
-    indices
-        .iter()
-        .map(|&i| dataset.get(i).map_err(|e| TrainError::Batch(e.to_string())))
-        .collect()
-}
-
 /// Number of predictions in `z` (`[B, 10]`) whose arg-max is the label, as a device scalar.
 fn correct(z: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int> {
     z.argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum()
@@ -135,7 +126,7 @@ pub fn evaluate(
     let mut hits = Tensor::<1, Int>::zeros([1], device);
     let all: Vec<usize> = (0..dataset.len()).collect();
     for chunk in all.chunks(EVAL_BATCH) {
-        let batch = MnistBatcher.batch(items(dataset, chunk)?, device);
+        let batch = MnistBatcher.batch_indices(dataset, chunk, device);
         let z = network.forward(batch.images);
         hits = hits + correct(z.clone(), batch.labels.clone());
         loss = loss
@@ -181,27 +172,42 @@ pub fn fit(
         observer.epoch_started(epoch, steps_per_epoch);
         let epoch_start = Instant::now();
         rng.shuffle(&mut order);
-        let mut loss_sum = Tensor::<1>::zeros([1], device);
-        let mut hits = Tensor::<1, Int>::zeros([1], device);
+        // The epoch's running metrics: handles to each batch's loss and outputs, reduced once at
+        // the end, so that a step adds no work (and a GPU no stall) to report them.
+        let mut losses = Vec::with_capacity(steps_per_epoch);
+        let mut outputs = Vec::with_capacity(steps_per_epoch);
+        let mut labels = Vec::with_capacity(steps_per_epoch);
         let mut rate = base_rate;
         for chunk in order.chunks(config.batch_size) {
             rate = config.schedule.as_ref().map_or(base_rate, |s| {
                 s.rate(base_rate, step, steps_per_epoch, total_steps)
             });
-            let batch = MnistBatcher.batch(items(&splits.train, chunk)?, &ad_device);
+            let batch = MnistBatcher.batch_indices(&splits.train, chunk, &ad_device);
             let z = network.forward(batch.images);
             let loss = config
                 .cost
                 .loss(z.clone(), batch.labels.clone(), batch.targets);
-            // Running metrics stay on the device: reading them each step would stall a GPU.
-            hits = hits + correct(z.inner(), batch.labels.inner());
-            loss_sum = loss_sum + loss.clone().inner().mul_scalar(chunk.len() as f64);
+            losses.push(loss.clone().inner());
+            outputs.push(z.clone().inner());
+            labels.push(batch.labels.inner());
             let grads = GradientsParams::from_grads(loss.backward(), &network);
             network = optim.step(rate, network, grads);
             step += 1;
             observer.batch_done();
         }
-        let train_loss = f64::from(loss_sum.into_scalar::<f32>()) / n as f64;
+        // Each batch's mean cost, weighted by its size (only the last batch can be smaller).
+        let batch_losses: Vec<f32> = Tensor::cat(losses, 0)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .map_err(|e| TrainError::Batch(format!("{e:?}")))?;
+        let train_loss = batch_losses
+            .iter()
+            .zip(order.chunks(config.batch_size))
+            .map(|(&l, chunk)| f64::from(l) * chunk.len() as f64)
+            .sum::<f64>()
+            / n as f64;
+        let hits = correct(Tensor::cat(outputs, 0), Tensor::cat(labels, 0));
         let train_accuracy = hits.into_scalar::<i64>() as f64 / n as f64;
         let seconds = epoch_start.elapsed().as_secs_f64();
         if !train_loss.is_finite() {
