@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn batch_scales_pixels_and_encodes_targets() {
-        let device = Device::default();
+        let device = Device::flex();
         let mut first = [0u8; IMAGE_PIXELS];
         first[0] = 255;
         first[1] = 51;
@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn batching_by_index_matches_batching_items() {
         use burn::data::dataset::Dataset;
-        let device = Device::default();
+        let device = Device::flex();
         let pixels: Vec<u8> = (0..3 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
         let ds = MnistDataset::new(pixels, vec![4, 1, 7]).unwrap();
         let by_index = MnistBatcher.batch_indices(&ds, &[2, 0], &device);

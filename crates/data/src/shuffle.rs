@@ -1,4 +1,4 @@
-//! Seeded shuffling, implemented here so that a seed means the same order on every platform and
+//! Seeded random numbers and shuffling, implemented here so that a seed means the same order on every platform and
 //! every version of every dependency.
 
 /// A small, fast pseudo-random generator (SplitMix64) that shuffles slices.
@@ -24,7 +24,7 @@ impl Shuffler {
 
     /// A uniform integer in `0..n` (`n > 0`), by Lemire's multiply-shift (bias below 2⁻³²
     /// for any `n` under 2³²).
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }
 

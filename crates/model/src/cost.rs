@@ -37,7 +37,9 @@ impl Cost {
             Cost::Quadratic => {
                 let n = z.dims()[0] as f64;
                 let error = sigmoid(z) - targets;
-                (error.clone() * error).sum().div_scalar(2.0 * n)
+                // Multiplied by 1/(2n), not divided by 2n: Burn 0.22.1 differentiates
+                // `div_scalar` with the reciprocal taken in f32, which gradcheck caught in f64.
+                (error.clone() * error).sum().mul_scalar(1.0 / (2.0 * n))
             }
             Cost::CrossEntropy => CrossEntropyLossConfig::new()
                 .init(&z.device())

@@ -1,0 +1,181 @@
+//! The `gradcheck` command: arguments, and the table or JSON it prints.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+use model::{Backend, Cost};
+
+use crate::manual::Fault;
+use crate::suite::{run as run_suite, DataSource, Options};
+use crate::{GradcheckError, Report};
+
+/// Check the hand-written backpropagation against Burn's autodiff (in f64 and in f32) and
+/// against finite differences, on the project's network and costs.
+///
+/// Prints a table per cost: for each layer's weights and biases, the largest absolute and
+/// relative differences and whether they are within tolerance. Exits with 0 when every check
+/// passes, 1 when one fails, 2 when the check cannot run.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gradcheck", version)]
+pub struct Args {
+    /// Layer sizes, input to output, comma-separated (784 inputs for MNIST).
+    #[arg(
+        long,
+        value_name = "SIZES",
+        value_delimiter = ',',
+        default_value = "784,30,10"
+    )]
+    pub layers: Vec<usize>,
+
+    /// Examples in the batch: the first MNIST test images, or random ones with --random.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub batch: usize,
+
+    /// Seed of the initial weights, of random inputs and of the finite-difference sample.
+    #[arg(long, value_name = "S", default_value_t = 7)]
+    pub seed: u64,
+
+    /// The cost to differentiate: quadratic or cross_entropy [default: both].
+    #[arg(long, value_name = "COST", value_parser = parse_cost)]
+    pub cost: Option<Cost>,
+
+    /// Backend for Burn's autodiff: flex, ndarray, wgpu or cuda; it must be compiled in and
+    /// compute in f64 [default: the first compiled in].
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<Backend>,
+
+    /// Directory of the MNIST files (relative to the current directory).
+    #[arg(long, value_name = "DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+
+    /// Use seeded random inputs and labels instead of MNIST (any input size).
+    #[arg(long)]
+    pub random: bool,
+
+    /// How many parameters of each weight matrix and bias vector finite differences probe,
+    /// chosen from the seed; smaller tensors are probed whole.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub fd_samples: usize,
+
+    /// Print one JSON object (`passed`, `checks`, ...) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Test the check itself: break the hand-written backward pass on purpose, with
+    /// `drop-sigmoid-prime:<layer>` (leave out σ'(z) in that layer's error) or
+    /// `swap-layers:<layer>,<layer>` (swap two same-shaped layers' gradients). Layers are
+    /// numbered from 1. The check must then fail and name the layer.
+    #[arg(long, value_name = "FAULT")]
+    pub inject_fault: Option<Fault>,
+}
+
+fn parse_cost(s: &str) -> Result<Cost, String> {
+    [Cost::Quadratic, Cost::CrossEntropy]
+        .into_iter()
+        .find(|c| c.name() == s.replace('-', "_"))
+        .ok_or_else(|| format!("unknown cost `{s}`: choose quadratic or cross_entropy"))
+}
+
+impl Args {
+    /// The check these arguments ask for.
+    pub fn options(&self) -> Result<Options, GradcheckError> {
+        if !self.random && self.layers.first() != Some(&data::IMAGE_PIXELS) {
+            return Err(GradcheckError::InvalidNetwork {
+                sizes: self.layers.clone(),
+                reason: format!(
+                    "MNIST images have {} pixels, so --layers must start with {}; or pass \
+                     --random to check on random inputs",
+                    data::IMAGE_PIXELS,
+                    data::IMAGE_PIXELS
+                ),
+            });
+        }
+        Ok(Options {
+            sizes: self.layers.clone(),
+            batch: self.batch,
+            seed: self.seed,
+            costs: match self.cost {
+                Some(cost) => vec![cost],
+                None => vec![Cost::Quadratic, Cost::CrossEntropy],
+            },
+            backend: Backend::resolve(self.device)?,
+            data: if self.random {
+                DataSource::Random
+            } else {
+                DataSource::Mnist(self.data_dir.clone())
+            },
+            fd_samples: self.fd_samples,
+            fault: self.inject_fault,
+        })
+    }
+}
+
+/// Runs the check and prints its table (or JSON); the report says whether it passed.
+pub fn run(args: Args) -> Result<Report, GradcheckError> {
+    let start = Instant::now();
+    let report = run_suite(&args.options()?)?;
+    let text = if args.json {
+        format!("{}\n", report.to_json())
+    } else {
+        format!(
+            "{}({:.2} s)\n",
+            report.table(),
+            start.elapsed().as_secs_f64()
+        )
+    };
+    // A reader that stops early (`| head`) is no failure of the check: the verdict stands in
+    // the exit status, so a write error is ignored rather than a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let args = Args::parse_from(["gradcheck"]);
+        assert_eq!(args.layers, vec![784, 30, 10]);
+        assert_eq!((args.batch, args.seed, args.cost), (16, 7, None));
+        let options = args.options().unwrap();
+        assert_eq!(options.costs.len(), 2);
+        assert_eq!(options.data, DataSource::Mnist("data/mnist".into()));
+    }
+
+    #[test]
+    fn arguments_parse() {
+        let args = Args::parse_from([
+            "gradcheck",
+            "--layers",
+            "5,4,3",
+            "--random",
+            "--cost",
+            "cross_entropy",
+            "--inject-fault",
+            "swap-layers:1,2",
+        ]);
+        assert_eq!(args.layers, vec![5, 4, 3]);
+        assert_eq!(args.cost, Some(Cost::CrossEntropy));
+        assert_eq!(
+            args.inject_fault,
+            Some(Fault::SwapLayers {
+                first: 1,
+                second: 2
+            })
+        );
+        assert!(Args::try_parse_from(["gradcheck", "--cost", "hinge"]).is_err());
+        assert!(Args::try_parse_from(["gradcheck", "--inject-fault", "oops"]).is_err());
+    }
+
+    #[test]
+    fn mnist_needs_784_inputs() {
+        let err = Args::parse_from(["gradcheck", "--layers", "5,4,3"])
+            .options()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--random") && err.contains("784"), "{err}");
+    }
+}

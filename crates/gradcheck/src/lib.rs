@@ -1,0 +1,40 @@
+//! The project's proof that its gradients are right, and its lesson in backpropagation.
+//!
+//! Training trusts Burn's autodiff. This crate derives the same gradients by hand and checks
+//! that all three opinions agree, on the very network and cost that training uses:
+//!
+//! - [`manual`]: the sigmoid network's forward and backward passes written out in f64, in plain
+//!   Rust, with the derivation (the four equations of backpropagation) in its docs.
+//! - [`autodiff`]: the real [`model::Mlp`] built by [`model::MlpConfig::init`], cast to f64 (or
+//!   left in f32), its cost from [`model::Cost::loss`], its gradients from `loss.backward()`.
+//! - [`finite`]: central finite differences of the hand-written cost, which need no calculus.
+//! - [`mod@compare`] and [`Report`]: the largest absolute and relative errors per layer, weights and
+//!   biases apart, each against a tolerance suited to how the gradients were computed.
+//! - [`suite`]: all of it on one network and batch; the `gradcheck` binary prints the table.
+//!
+//! ```no_run
+//! use gradcheck::suite::{run, DataSource, Options};
+//! let report = run(&Options::new(DataSource::Mnist("data/mnist".into()))?)?;
+//! print!("{}", report.table());
+//! assert!(report.passed);
+//! # Ok::<(), gradcheck::GradcheckError>(())
+//! ```
+//!
+//! A check that can never fail proves nothing, so [`manual::Fault`] injects a deliberate
+//! mistake into the hand-written backward pass; the tests show that the check then fails and
+//! names the layer.
+
+pub mod autodiff;
+mod batch;
+pub mod cli;
+pub mod compare;
+mod error;
+pub mod finite;
+pub mod manual;
+mod report;
+pub mod suite;
+
+pub use batch::{Batch, DataKind};
+pub use compare::{compare, Case, Check, Comparison, ParamKind, Tolerance};
+pub use error::GradcheckError;
+pub use report::{Losses, Report};

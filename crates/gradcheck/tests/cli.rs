@@ -1,0 +1,149 @@
+//! The `gradcheck` binary: its table, its JSON and its exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use serde_json::Value;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn gradcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gradcheck"))
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+const SMALL: [&str; 6] = ["--layers", "6,5,4,3", "--random", "--batch", "4", "--json"];
+
+#[test]
+fn json_has_the_documented_fields() {
+    let out = gradcheck(&SMALL);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["passed"], Value::Bool(true));
+    let checks = v["checks"].as_array().unwrap();
+    // Two costs × three comparisons (two without f64) × three layers × (weight, bias).
+    let comparisons = if v["f64_skipped"].is_null() { 3 } else { 2 };
+    assert_eq!(checks.len(), 2 * comparisons * 3 * 2);
+    for c in checks {
+        for field in [
+            "comparison",
+            "layer",
+            "param",
+            "compared",
+            "max_abs_error",
+            "max_rel_error",
+            "tolerance",
+            "passed",
+        ] {
+            assert!(c.get(field).is_some(), "missing {field} in {c}");
+        }
+        assert!(matches!(
+            c["comparison"].as_str(),
+            Some(
+                "manual_vs_autodiff_f64" | "manual_vs_finite_difference" | "manual_vs_autodiff_f32"
+            )
+        ));
+        assert!(matches!(c["param"].as_str(), Some("weight" | "bias")));
+        assert!((1..=3).contains(&c["layer"].as_u64().unwrap()));
+        assert!(c["max_rel_error"].as_f64().unwrap() <= c["tolerance"].as_f64().unwrap());
+    }
+}
+
+#[test]
+fn an_injected_fault_fails_with_exit_status_1_and_names_the_layer() {
+    let mut args = SMALL.to_vec();
+    args.extend(["--inject-fault", "drop-sigmoid-prime:2"]);
+    let out = gradcheck(&args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["passed"], Value::Bool(false));
+    let mut failed: Vec<u64> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == Value::Bool(false))
+        .map(|c| c["layer"].as_u64().unwrap())
+        .collect();
+    failed.sort_unstable();
+    failed.dedup();
+    assert_eq!(
+        failed,
+        vec![1, 2],
+        "layer 3 is above the fault and unaffected"
+    );
+
+    // A fault that does not fit the network is refused.
+    let out = gradcheck(&[
+        "--layers",
+        "6,5,4,3",
+        "--random",
+        "--inject-fault",
+        "swap-layers:1,2",
+        "--cost",
+        "quadratic",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "layers 1 and 2 differ in shape");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("swap-layers:1,2") && err.contains("one shape"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_default_run_checks_mnist_quickly_and_prints_the_table() {
+    let start = Instant::now();
+    let out = gradcheck(&[]);
+    let seconds = start.elapsed().as_secs_f64();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{table}\n{out:?}");
+    assert!(table.contains("784-30-10 sigmoid network"), "{table}");
+    assert!(table.contains("16 MNIST test images"), "{table}");
+    // The f64 comparison is skipped on a backend without f64 (an NdArray-only build).
+    let f64_runs = !table.contains("the f64 comparison was skipped");
+    let mut parts = vec![
+        "quadratic cost",
+        "cross_entropy cost",
+        "finite diff.",
+        "autodiff f32",
+    ];
+    if f64_runs {
+        parts.push("autodiff f64  1 (784→30)   weight    23520");
+    }
+    for part in parts {
+        assert!(table.contains(part), "{part} missing:\n{table}");
+    }
+    let checks = if f64_runs { 24 } else { 16 };
+    assert!(
+        table.contains(&format!("PASSED: all {checks} checks.")),
+        "{table}"
+    );
+    // "A few seconds", with room for a busy test machine.
+    assert!(seconds < 30.0, "took {seconds:.1} s");
+}
+
+#[test]
+fn errors_exit_with_status_2_and_say_what_to_do() {
+    let out = gradcheck(&["--data-dir", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no/such/dir") && err.contains("--random"),
+        "{err}"
+    );
+
+    let out = gradcheck(&["--layers", "10,3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must start with 784"));
+}

@@ -1,0 +1,117 @@
+//! A check that cannot fail proves nothing: a deliberately wrong backward pass must be reported
+//! as a failure that names the layer.
+
+use gradcheck::manual::Fault;
+use gradcheck::suite::{run, DataSource, Options};
+use gradcheck::{Comparison, ParamKind, Report};
+use model::{Backend, Cost};
+
+fn run_with(sizes: &[usize], cost: Cost, fault: Fault) -> Report {
+    run(&Options {
+        sizes: sizes.to_vec(),
+        batch: 4,
+        seed: 5,
+        costs: vec![cost],
+        backend: Backend::resolve(None).unwrap(),
+        data: DataSource::Random,
+        fd_samples: 40,
+        fault: Some(fault),
+    })
+    .unwrap()
+}
+
+/// The layers with a failed check, for one comparison, highest first.
+fn failed_layers(report: &Report, comparison: Comparison) -> Vec<usize> {
+    let mut layers: Vec<usize> = report
+        .failures()
+        .filter(|c| c.comparison == comparison)
+        .map(|c| c.layer)
+        .collect();
+    layers.sort_unstable_by(|a, b| b.cmp(a));
+    layers.dedup();
+    layers
+}
+
+/// The comparisons the report holds (the f64 one is skipped on a backend without f64).
+fn comparisons(report: &Report) -> Vec<Comparison> {
+    let mut all = vec![
+        Comparison::ManualVsFiniteDifference,
+        Comparison::ManualVsAutodiffF32,
+    ];
+    if report.f64_skipped.is_none() {
+        all.push(Comparison::ManualVsAutodiffF64);
+    }
+    all
+}
+
+#[test]
+fn dropping_sigma_prime_in_a_hidden_layer_fails_from_that_layer_down() {
+    // Layers: 1 (6→5), 2 (5→4), 3 (4→3). Without σ'(z²), δ² is wrong, and so is δ¹ (BP2
+    // computes it from δ²); layer 3's gradients do not depend on it.
+    for cost in [Cost::Quadratic, Cost::CrossEntropy] {
+        let r = run_with(&[6, 5, 4, 3], cost, Fault::DropSigmoidPrime { layer: 2 });
+        assert!(!r.passed);
+        for comparison in comparisons(&r) {
+            assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+        }
+        assert_eq!(r.highest_failing_layer(), Some(2));
+        // The faulty layer is the highest one named, weights and biases both.
+        let named: Vec<_> = r
+            .failures()
+            .filter(|c| c.layer == 2)
+            .map(|c| c.param)
+            .collect();
+        assert!(named.contains(&ParamKind::Weight) && named.contains(&ParamKind::Bias));
+        let table = r.table();
+        assert!(table.contains("FAILED"), "{table}");
+        assert!(table.contains("layer 2 (5→4) weight"), "{table}");
+        assert!(table.contains("highest failing layer: 2."), "{table}");
+    }
+}
+
+#[test]
+fn dropping_sigma_prime_in_the_quadratic_output_layer_fails_every_layer() {
+    let r = run_with(
+        &[5, 4, 3],
+        Cost::Quadratic,
+        Fault::DropSigmoidPrime { layer: 2 },
+    );
+    for comparison in comparisons(&r) {
+        assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+    }
+}
+
+#[test]
+fn swapping_two_layers_gradients_fails_exactly_those_layers() {
+    // Layers 1 and 2 are both 5→5; layer 3 (5→3) is untouched.
+    let r = run_with(
+        &[5, 5, 5, 3],
+        Cost::CrossEntropy,
+        Fault::SwapLayers {
+            first: 1,
+            second: 2,
+        },
+    );
+    assert!(!r.passed);
+    for comparison in comparisons(&r) {
+        assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+    }
+    assert!(r.checks.iter().filter(|c| c.layer == 3).all(|c| c.passed));
+}
+
+#[test]
+fn a_fault_the_network_cannot_have_is_an_error() {
+    let err = run(&Options {
+        sizes: vec![5, 4, 3],
+        batch: 2,
+        seed: 1,
+        costs: vec![Cost::CrossEntropy],
+        backend: Backend::resolve(None).unwrap(),
+        data: DataSource::Random,
+        fd_samples: 10,
+        fault: Some(Fault::DropSigmoidPrime { layer: 2 }),
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no σ' factor"), "{err}");
+}
