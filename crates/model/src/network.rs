@@ -27,6 +27,14 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The config name: `sigmoid` or `relu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Relu => "relu",
+        }
+    }
+
     /// Applies the activation to a tensor of weighted inputs.
     pub fn apply<const D: usize>(self, z: Tensor<D>) -> Tensor<D> {
         match self {

@@ -161,6 +161,11 @@ fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
     )
 }
 
+/// `1 epoch`, `30 epochs`.
+fn epochs(n: usize) -> String {
+    format!("{n} epoch{}", if n == 1 { "" } else { "s" })
+}
+
 fn metrics_csv(history: &[EpochMetrics]) -> String {
     let mut csv = String::from(
         "epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,learning_rate,seconds\n",
@@ -240,13 +245,13 @@ pub fn run(args: Args) -> Result<Summary, TrainError> {
     if say {
         let layers: Vec<String> = config.model.sizes().iter().map(|s| s.to_string()).collect();
         println!(
-            "train: {} network, {:?} hidden units, {} cost, {}, batch {}, {} epochs, seed {}",
+            "train: {} network, {} hidden units, {} cost, {}, batch {}, {}, seed {}",
             layers.join("-"),
-            config.model.activation,
+            config.model.activation.name(),
             config.cost.name(),
             config.optimizer.describe(),
             config.batch_size,
-            config.epochs,
+            epochs(config.epochs),
             config.seed
         );
         println!(
@@ -309,11 +314,11 @@ pub fn run(args: Args) -> Result<Summary, TrainError> {
     let out_dir = writer.commit()?;
     if say {
         println!(
-            "test accuracy {:.2}% ({} of {} images) after {} epochs in {:.1} s ({:.2} s per epoch)",
+            "test accuracy {:.2}% ({} of {} images) after {} in {:.1} s ({:.2} s per epoch)",
             100.0 * test.accuracy,
             (test.accuracy * splits.test.len() as f64).round(),
             splits.test.len(),
-            config.epochs,
+            epochs(config.epochs),
             fitted.seconds,
             report.seconds_per_epoch
         );

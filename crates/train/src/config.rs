@@ -373,6 +373,17 @@ learning_rate = 3.0
     }
 
     #[test]
+    fn device_key_names_a_backend() {
+        let c = parse(&format!("device = \"ndarray\"\n{GOOD}")).unwrap();
+        assert_eq!(c.device, Some(Backend::Ndarray));
+        let e = err(&format!("device = \"tpu\"\n{GOOD}"));
+        assert!(
+            e.contains("tpu") && e.contains("flex") && e.contains("wgpu"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn missing_key_is_named() {
         let e = err(&GOOD.replace("batch_size = 10\n", ""));
         assert!(e.contains("missing field `batch_size`"), "{e}");

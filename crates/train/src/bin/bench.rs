@@ -169,6 +169,10 @@ struct Measured {
     infer_one_seconds: Option<f64>,
     /// Reading and checking the four MNIST files, seconds.
     load_seconds: Option<f64>,
+    /// One element-wise add of two [32, 128] tensors, median, seconds: the fixed cost of an op.
+    op_seconds: Option<f64>,
+    /// The same add on the autodiff device, graph recorded, median, seconds.
+    op_autodiff_seconds: Option<f64>,
     peak_rss_mib: Option<f64>,
 }
 
@@ -247,6 +251,25 @@ fn child(spec: &str, data_dir: &Path) -> Result<Measured> {
             m.infer_batch_seconds = Some(median(batch_times[1..].to_vec()));
             m.infer_one_seconds = Some(median(one_times[1..].to_vec()));
         }
+        ["ops", backend] => {
+            let backend: Backend = backend.parse()?;
+            let time_adds = |device: &Device| -> Result<f64> {
+                let a = Tensor::<2>::ones([32, 128], device).require_grad();
+                let b = Tensor::<2>::ones([32, 128], device);
+                let mut times = Vec::with_capacity(2001);
+                for _ in 0..2001 {
+                    let started = Instant::now();
+                    let c = a.clone() + b.clone();
+                    device.sync()?;
+                    times.push(started.elapsed().as_secs_f64());
+                    drop(c);
+                }
+                Ok(median(times[1..].to_vec()))
+            };
+            let device = backend.device()?;
+            m.op_seconds = Some(time_adds(&device)?);
+            m.op_autodiff_seconds = Some(time_adds(&device.autodiff())?);
+        }
         _ => bail!("unknown measurement {spec}"),
     }
     m.peak_rss_mib = peak_rss_mib();
@@ -290,6 +313,8 @@ fn measure(args: &Args, spec: &str) -> Result<Measured> {
         best.infer_batch_seconds = min(best.infer_batch_seconds, m.infer_batch_seconds);
         best.infer_one_seconds = min(best.infer_one_seconds, m.infer_one_seconds);
         best.load_seconds = min(best.load_seconds, m.load_seconds);
+        best.op_seconds = min(best.op_seconds, m.op_seconds);
+        best.op_autodiff_seconds = min(best.op_autodiff_seconds, m.op_autodiff_seconds);
         best.peak_rss_mib = min(best.peak_rss_mib, m.peak_rss_mib);
         best.test_accuracy = m.test_accuracy.or(best.test_accuracy);
     }
@@ -381,12 +406,14 @@ fn main() -> Result<()> {
     let load = measure(&args, "load")?;
     let mut ours = Vec::new();
     let mut infer = Vec::new();
+    let mut ops = Vec::new();
     for &backend in &backends {
         for &(net, batch) in &rows {
             let spec = format!("train:{backend}:{}:{batch}:{}", net.name(), args.epochs);
             ours.push(((backend, net, batch), measure(&args, &spec)?));
         }
         infer.push((backend, measure(&args, &format!("infer:{backend}"))?));
+        ops.push((backend, measure(&args, &format!("ops:{backend}"))?));
     }
     let mut peers: Vec<((&str, Net, usize), Measured)> = Vec::new();
     if let Some(dir) = &args.peers {
@@ -508,6 +535,32 @@ fn main() -> Result<()> {
         "\nLoading and checking the four MNIST files (70,000 images): {}.",
         fmt_opt(load.load_seconds, |s| format!("{:.0} ms", s * 1e3))
     );
+    let _ = writeln!(
+        md,
+        "\nThe fixed cost of one tensor operation (an element-wise add of two 32×128 tensors, \
+         median of 2,000, result synchronised):"
+    );
+    for (b, m) in &ops {
+        let _ = writeln!(
+            md,
+            "- {b}: {} plain, {} on the autodiff device (graph recorded)",
+            fmt_opt(m.op_seconds, |s| format!("{:.1} µs", s * 1e6)),
+            fmt_opt(m.op_autodiff_seconds, |s| format!("{:.1} µs", s * 1e6)),
+        );
+    }
+    if args.peers.is_some() {
+        let mut cmd = Command::new(&args.python);
+        cmd.arg("-c").arg(
+            "import numpy as np, timeit; a = np.ones((32, 128), np.float32); \
+             b = np.ones((32, 128), np.float32); \
+             print(min(timeit.repeat(lambda: a + b, number=2000, repeat=5)) / 2000)",
+        );
+        if let Ok(out) = run(cmd) {
+            if let Ok(s) = out.trim().parse::<f64>() {
+                let _ = writeln!(md, "- numpy: {:.1} µs", s * 1e6);
+            }
+        }
+    }
     println!("{md}");
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;
