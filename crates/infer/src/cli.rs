@@ -98,7 +98,7 @@ pub fn run(args: &Args) -> Result<String, InferError> {
                 });
             }
             let pixels = dataset_pixels(&test, std::iter::once(index));
-            let p = predict(&run.network, cost, &pixels, &device)?.remove(0);
+            let p = predict(&run.network, cost, &pixels, backend)?.remove(0);
             let label = test.label(index);
             json_items.push(json!({
                 "index": index,
@@ -119,7 +119,7 @@ pub fn run(args: &Args) -> Result<String, InferError> {
 
     for path in &args.images {
         let pixels = load_digit(path)?;
-        let p = predict(&run.network, cost, &pixels, &device)?.remove(0);
+        let p = predict(&run.network, cost, &pixels, backend)?.remove(0);
         json_items.push(json!({
             "path": path,
             "prediction": p.digit,
@@ -137,7 +137,7 @@ pub fn run(args: &Args) -> Result<String, InferError> {
     if args.index.is_empty() && args.images.is_empty() {
         let test = MnistDataset::load(&data_dir(args, &run), Split::Test)?;
         let pixels = dataset_pixels(&test, 0..test.len());
-        let digits: Vec<u8> = predict(&run.network, cost, &pixels, &device)?
+        let digits: Vec<u8> = predict(&run.network, cost, &pixels, backend)?
             .iter()
             .map(|p| p.digit)
             .collect();

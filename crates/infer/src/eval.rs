@@ -3,13 +3,13 @@
 
 use burn::prelude::*;
 use data::{MnistDataset, IMAGE_PIXELS, NUM_CLASSES};
-use model::{Cost, Mlp};
+use model::{Backend, Cost, Mlp};
 use serde::Serialize;
 
 use crate::InferError;
 
 /// Images per forward pass.
-const BATCH: usize = 1_000;
+const BATCH: usize = 10_000;
 
 /// What the network says about one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,13 +21,20 @@ pub struct Prediction {
     pub activations: [f32; NUM_CLASSES],
 }
 
-/// Runs `network` on images given as pixel rows in 0..1 (784 each).
+/// Runs `network` on `backend` on images given as pixel rows in 0..1 (784 each).
 pub fn predict(
     network: &Mlp,
     cost: Cost,
     pixels: &[f32],
-    device: &Device,
+    backend: Backend,
 ) -> Result<Vec<Prediction>, InferError> {
+    let device = &backend.device()?;
+    // On a CPU, one block of rows per core keeps every core busy.
+    let parts = if backend.is_cpu() {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
     let n = pixels.len() / IMAGE_PIXELS;
     let mut out = Vec::with_capacity(n);
     for chunk in pixels.chunks(BATCH * IMAGE_PIXELS) {
@@ -37,7 +44,7 @@ pub fn predict(
             device,
         );
         let a: Vec<f32> = cost
-            .output(network.forward(x))
+            .output(network.forward_parts(x, parts))
             .into_data()
             .try_to_vec()
             .map_err(|e| InferError::Tensor(format!("{e:?}")))?;

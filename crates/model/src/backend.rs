@@ -45,6 +45,11 @@ impl Backend {
         }
     }
 
+    /// Whether the backend computes on the CPU (and so shares its cores with other work).
+    pub fn is_cpu(self) -> bool {
+        matches!(self, Backend::Flex | Backend::Ndarray)
+    }
+
     /// Whether this build has the backend compiled in.
     pub fn is_compiled(self) -> bool {
         match self {

@@ -214,7 +214,6 @@ pub fn run(args: Args) -> Result<Summary, TrainError> {
     let mut config = resolve_config(&args)?;
     let backend = Backend::resolve(config.device)?;
     config.device = Some(backend);
-    let device = backend.device()?;
     let out_dir = args
         .out
         .clone()
@@ -280,8 +279,8 @@ pub fn run(args: Args) -> Result<Summary, TrainError> {
             epochs: config.epochs,
         })
     };
-    let fitted = fit(&config, &splits, &device, observer.as_mut())?;
-    let test = evaluate(&fitted.network, config.cost, &splits.test, &device)?;
+    let fitted = fit(&config, &splits, backend, observer.as_mut())?;
+    let test = evaluate(&fitted.network, config.cost, &splits.test, backend)?;
 
     let best = fitted
         .history

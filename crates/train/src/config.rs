@@ -35,6 +35,9 @@ pub struct TrainConfig {
     /// Training images held out to measure generalisation during training.
     #[serde(default = "default_validation")]
     pub validation: usize,
+    /// CPU threads for the training steps on the CPU backends; absent: see [`TrainConfig::threads`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
     /// The cost minimised: `quadratic` or `cross_entropy`.
     pub cost: Cost,
     /// The network.
@@ -150,6 +153,12 @@ impl Schedule {
 }
 
 impl TrainConfig {
+    /// The CPU threads the training steps run on: the `threads` key if given, else one per core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
     /// Reads, parses and validates a config file, resolving `data_dir` against the file's
     /// directory.
     pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
@@ -189,6 +198,12 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return bad("epochs", "must be at least 1".into());
+        }
+        if self.threads == Some(0) {
+            return bad(
+                "threads",
+                "must be at least 1 (omit it for the default)".into(),
+            );
         }
         if let Err(e) = self.model.validate() {
             return bad("model", e.to_string());
@@ -356,6 +371,7 @@ learning_rate = 3.0
                 "optimizer.momentum",
             ),
             ("hidden = [30]", "hidden = [30, 0]", "model"),
+            ("epochs = 2", "epochs = 2\nthreads = 0", "threads"),
         ];
         for (from, to, key) in cases {
             let e = err(&GOOD.replace(from, to));

@@ -43,6 +43,9 @@ pub enum TrainError {
     )]
     Diverged { epoch: usize, rate: f64 },
 
+    #[error("cannot start the training threads: {0}")]
+    Threads(String),
+
     #[error("cannot encode the run's files: {0}")]
     Encode(String),
 }

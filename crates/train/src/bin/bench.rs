@@ -46,6 +46,11 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     repeat: usize,
 
+    /// CPU threads for the training steps [default: train's default, see `threads` in
+    /// configs/mlp.toml].
+    #[arg(long)]
+    threads: Option<usize>,
+
     /// Batch sizes for the mlp and relu networks.
     #[arg(long, value_delimiter = ',', default_value = "32,64,128")]
     batch: Vec<usize>,
@@ -153,6 +158,7 @@ impl Net {
                 .with_init(init),
             optimizer,
             schedule: None,
+            threads: None,
         }
     }
 }
@@ -189,7 +195,8 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Runs one measurement in this process: `train:BACKEND:NET:BATCH:EPOCHS`,
+/// Runs one measurement in this process: `train:BACKEND:NET:BATCH:EPOCHS:THREADS` (0: the
+/// default),
 /// `infer:BACKEND` or `load`.
 fn child(spec: &str, data_dir: &Path) -> Result<Measured> {
     let parts: Vec<&str> = spec.split(':').collect();
@@ -200,19 +207,22 @@ fn child(spec: &str, data_dir: &Path) -> Result<Measured> {
             Mnist::load(data_dir)?;
             m.load_seconds = Some(started.elapsed().as_secs_f64());
         }
-        ["train", backend, net, batch, epochs] => {
+        ["train", backend, net, batch, epochs, threads] => {
             let backend: Backend = backend.parse()?;
-            let config = Net::parse(net)?.config(data_dir, batch.parse()?, epochs.parse()?);
+            let mut config = Net::parse(net)?.config(data_dir, batch.parse()?, epochs.parse()?);
+            config.threads = match threads.parse()? {
+                0 => None,
+                n => Some(n),
+            };
             let mnist = Mnist::load(data_dir)?;
             let splits = Splits {
                 train: mnist.train,
                 validation: mnist.test.head(0),
                 test: mnist.test,
             };
-            let device = backend.device()?;
-            let fitted = fit(&config, &splits, &device, &mut train::trainer::Silent)?;
+            let fitted = fit(&config, &splits, backend, &mut train::trainer::Silent)?;
             m.epoch_seconds = Some(median(fitted.history.iter().map(|e| e.seconds).collect()));
-            let test = train::evaluate(&fitted.network, config.cost, &splits.test, &device)?;
+            let test = train::evaluate(&fitted.network, config.cost, &splits.test, backend)?;
             m.test_accuracy = Some(test.accuracy);
         }
         ["infer", backend] => {
@@ -224,10 +234,17 @@ fn child(spec: &str, data_dir: &Path) -> Result<Measured> {
             let all: Vec<usize> = (0..test.len()).collect();
             let images = MnistBatcher.batch_indices(&test, &all, &device).images;
             let read = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>();
+            // As `infer` evaluates: one block of rows per core on a CPU backend.
+            let parts = if backend.is_cpu() {
+                rayon::current_num_threads()
+            } else {
+                1
+            };
             let mut batch_times = Vec::new();
             for _ in 0..21 {
                 let started = Instant::now();
-                let out = read(Cost::Quadratic.output(network.forward(images.clone())));
+                let out =
+                    read(Cost::Quadratic.output(network.forward_parts(images.clone(), parts)));
                 batch_times.push(started.elapsed().as_secs_f64());
                 anyhow::ensure!(out.map(|v| v.len()).unwrap_or(0) == 100_000, "bad output");
             }
@@ -254,7 +271,12 @@ fn child(spec: &str, data_dir: &Path) -> Result<Measured> {
         ["ops", backend] => {
             let backend: Backend = backend.parse()?;
             let time_adds = |device: &Device| -> Result<f64> {
-                let a = Tensor::<2>::ones([32, 128], device).require_grad();
+                let a = Tensor::<2>::ones([32, 128], device);
+                let a = if device.is_autodiff() {
+                    a.require_grad()
+                } else {
+                    a
+                };
                 let b = Tensor::<2>::ones([32, 128], device);
                 let mut times = Vec::with_capacity(2001);
                 for _ in 0..2001 {
@@ -409,7 +431,12 @@ fn main() -> Result<()> {
     let mut ops = Vec::new();
     for &backend in &backends {
         for &(net, batch) in &rows {
-            let spec = format!("train:{backend}:{}:{batch}:{}", net.name(), args.epochs);
+            let spec = format!(
+                "train:{backend}:{}:{batch}:{}:{}",
+                net.name(),
+                args.epochs,
+                args.threads.unwrap_or(0)
+            );
             ours.push(((backend, net, batch), measure(&args, &spec)?));
         }
         infer.push((backend, measure(&args, &format!("infer:{backend}"))?));
