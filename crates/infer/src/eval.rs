@@ -29,12 +29,7 @@ pub fn predict(
     backend: Backend,
 ) -> Result<Vec<Prediction>, InferError> {
     let device = &backend.device()?;
-    // On a CPU, one block of rows per core keeps every core busy.
-    let parts = if backend.is_cpu() {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
+    let parts = backend.eval_parts();
     let n = pixels.len() / IMAGE_PIXELS;
     let mut out = Vec::with_capacity(n);
     for chunk in pixels.chunks(BATCH * IMAGE_PIXELS) {

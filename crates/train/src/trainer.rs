@@ -124,11 +124,7 @@ pub fn evaluate(
     }
     let device = &backend.device()?;
     // On a CPU, a batch evaluated as one block per core keeps every core busy.
-    let parts = if backend.is_cpu() {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
+    let parts = backend.eval_parts();
     let mut loss = Tensor::<1>::zeros([1], device);
     let mut hits = Tensor::<1, Int>::zeros([1], device);
     let all: Vec<usize> = (0..dataset.len()).collect();

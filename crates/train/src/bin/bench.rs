@@ -234,12 +234,8 @@ fn child(spec: &str, data_dir: &Path) -> Result<Measured> {
             let all: Vec<usize> = (0..test.len()).collect();
             let images = MnistBatcher.batch_indices(&test, &all, &device).images;
             let read = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>();
-            // As `infer` evaluates: one block of rows per core on a CPU backend.
-            let parts = if backend.is_cpu() {
-                rayon::current_num_threads()
-            } else {
-                1
-            };
+            // As `infer` evaluates (one block of rows per core on Flex).
+            let parts = backend.eval_parts();
             let mut batch_times = Vec::new();
             for _ in 0..21 {
                 let started = Instant::now();
