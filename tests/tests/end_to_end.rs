@@ -200,14 +200,25 @@ fn infer_reads_a_digit_from_a_png() {
 fn same_seed_same_run() {
     let (_a, _, first) = trained(2);
     let (_b, _, second) = trained(2);
-    assert_eq!(first.report.test_accuracy, second.report.test_accuracy);
     let losses =
         |s: &train::cli::Summary| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
-    assert_eq!(
-        losses(&first),
-        losses(&second),
-        "bit-identical training on one backend"
-    );
+    if digits_tests::bit_reproducible() {
+        assert_eq!(first.report.test_accuracy, second.report.test_accuracy);
+        assert_eq!(
+            losses(&first),
+            losses(&second),
+            "bit-identical training on one backend"
+        );
+    } else {
+        // Same weights and batches; only the order of the GPU's parallel sums differs.
+        let (a, b) = (losses(&first), losses(&second));
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-5 * x.abs().max(1e-3), "{a:?} vs {b:?}");
+        }
+        let gap = (first.report.test_accuracy - second.report.test_accuracy).abs();
+        assert!(gap <= 0.01, "test accuracy moved by {gap}");
+    }
 }
 
 #[test]

@@ -34,8 +34,8 @@ pub enum TrainError {
     #[error("the {0} is empty: there is nothing to train on or measure")]
     EmptyDataset(&'static str),
 
-    #[error("cannot build a batch: {0}")]
-    Batch(String),
+    #[error("cannot read the epoch's costs back from the device: {0}")]
+    Readback(String),
 
     #[error(
         "training diverged in epoch {epoch}: the cost became infinite or NaN at learning rate \

@@ -216,7 +216,7 @@ pub fn fit(
             .into_data()
             .convert::<f32>()
             .try_to_vec()
-            .map_err(|e| TrainError::Batch(format!("{e:?}")))?;
+            .map_err(|e| TrainError::Readback(format!("{e:?}")))?;
         let train_loss = batch_losses
             .iter()
             .zip(order.chunks(config.batch_size))
