@@ -518,14 +518,10 @@ fn main() -> Result<()> {
         md,
         "| implementation | 10,000 test images in one batch | one image: latency | peak RSS of a training run (mlp, batch 32) |\n|---|---|---|---|"
     );
-    for (b, m) in &infer {
-        let rss = ours
-            .iter()
-            .find(|((bb, n, bs), _)| bb == b && *n == Net::Mlp && *bs == 32)
-            .and_then(|(_, m)| m.peak_rss_mib);
+    let mut row = |name: &str, m: &Measured, rss: Option<f64>| {
         let _ = writeln!(
             md,
-            "| {b} | {} | {} | {} |",
+            "| {name} | {} | {} | {} |",
             fmt_opt(m.infer_batch_seconds, |s| format!(
                 "{:.2} ms ({:.2} M img/s)",
                 s * 1e3,
@@ -534,23 +530,20 @@ fn main() -> Result<()> {
             fmt_opt(m.infer_one_seconds, |s| format!("{:.1} µs", s * 1e6)),
             fmt_opt(rss, |r| format!("{r:.0} MiB")),
         );
+    };
+    for (b, m) in &infer {
+        let rss = ours
+            .iter()
+            .find(|((bb, n, bs), _)| bb == b && *n == Net::Mlp && *bs == 32)
+            .and_then(|(_, m)| m.peak_rss_mib);
+        row(&b.to_string(), m, rss);
     }
     for p in &peer_names {
         if let Some((_, m)) = peers
             .iter()
             .find(|((pp, n, bs), _)| pp == p && *n == Net::Mlp && *bs == 32)
         {
-            let _ = writeln!(
-                md,
-                "| {p} | {} | {} | {} |",
-                fmt_opt(m.infer_batch_seconds, |s| format!(
-                    "{:.2} ms ({:.2} M img/s)",
-                    s * 1e3,
-                    1e-2 / s
-                )),
-                fmt_opt(m.infer_one_seconds, |s| format!("{:.1} µs", s * 1e6)),
-                fmt_opt(m.peak_rss_mib, |r| format!("{r:.0} MiB")),
-            );
+            row(p, m, m.peak_rss_mib);
         }
     }
     let _ = writeln!(
