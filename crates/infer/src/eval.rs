@@ -8,9 +8,6 @@ use serde::Serialize;
 
 use crate::InferError;
 
-/// Images per forward pass.
-const BATCH: usize = 10_000;
-
 /// What the network says about one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prediction {
@@ -32,7 +29,7 @@ pub fn predict(
     let parts = backend.eval_parts();
     let n = pixels.len() / IMAGE_PIXELS;
     let mut out = Vec::with_capacity(n);
-    for chunk in pixels.chunks(BATCH * IMAGE_PIXELS) {
+    for chunk in pixels.chunks(Mlp::EVAL_BATCH * IMAGE_PIXELS) {
         let rows = chunk.len() / IMAGE_PIXELS;
         let x = Tensor::<2>::from_data(
             TensorData::new(chunk.to_vec(), [rows, IMAGE_PIXELS]),

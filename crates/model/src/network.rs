@@ -211,6 +211,11 @@ impl Mlp {
         last.forward(a)
     }
 
+    /// Images per forward pass when evaluating without gradients (`train`'s validation and
+    /// test, `infer`): the whole test set at once, which [`Mlp::forward_parts`] then spreads
+    /// over the cores.
+    pub const EVAL_BATCH: usize = 10_000;
+
     /// [`Mlp::forward`] over `parts` blocks of rows at once, one rayon task each, joined back in
     /// order. For CPU backends: Burn runs some operations (the sigmoid among them) on one thread,
     /// so evaluating a large batch as one block leaves the other cores idle; on 2 cores, two

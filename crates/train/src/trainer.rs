@@ -15,9 +15,6 @@ use serde::Serialize;
 use crate::config::{OptimizerConfig, TrainConfig};
 use crate::TrainError;
 
-/// Images per forward pass when evaluating (no gradients, so large batches are cheap).
-pub const EVAL_BATCH: usize = 10_000;
-
 /// The images a run uses: training, validation (held out of training) and test.
 #[derive(Debug, Clone)]
 pub struct Splits {
@@ -128,7 +125,7 @@ pub fn evaluate(
     let mut loss = Tensor::<1>::zeros([1], device);
     let mut hits = Tensor::<1, Int>::zeros([1], device);
     let all: Vec<usize> = (0..dataset.len()).collect();
-    for chunk in all.chunks(EVAL_BATCH) {
+    for chunk in all.chunks(Mlp::EVAL_BATCH) {
         let batch = MnistBatcher.batch_indices(dataset, chunk, device);
         let z = network.forward_parts(batch.images, parts);
         hits = hits + correct(z.clone(), batch.labels.clone());
