@@ -47,11 +47,11 @@ learning_rate = 3.0
     )
 }
 
-/// `--device NAME` when `DIGITS_TEST_DEVICE` names a backend, so that CI can run the same tests
+/// `--backend NAME` when `DIGITS_TEST_BACKEND` names a backend, so that CI can run the same tests
 /// on each backend compiled in; nothing otherwise (the build's default backend).
-pub fn device_args() -> Vec<String> {
-    match std::env::var("DIGITS_TEST_DEVICE") {
-        Ok(name) if !name.is_empty() => vec!["--device".into(), name],
+pub fn backend_args() -> Vec<String> {
+    match std::env::var("DIGITS_TEST_BACKEND") {
+        Ok(name) if !name.is_empty() => vec!["--backend".into(), name],
         _ => vec![],
     }
 }
@@ -61,7 +61,7 @@ pub fn device_args() -> Vec<String> {
 /// to rounding (seen on wgpu/lavapipe: 0.181789255 against 0.181789259).
 pub fn bit_reproducible() -> bool {
     !matches!(
-        std::env::var("DIGITS_TEST_DEVICE").as_deref(),
+        std::env::var("DIGITS_TEST_BACKEND").as_deref(),
         Ok("wgpu") | Ok("cuda")
     )
 }

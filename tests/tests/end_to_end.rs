@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use cli_args::{infer_args, train_args};
-use digits_tests::{device_args, mnist_slice, small_config};
+use digits_tests::{backend_args, mnist_slice, small_config};
 use serde_json::Value;
 
 /// Argument lists, parsed as the binaries parse theirs.
@@ -15,14 +15,14 @@ mod cli_args {
     pub fn train_args(args: &[&str]) -> train::cli::Args {
         let mut all = vec!["train".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        all.extend(digits_tests::device_args());
+        all.extend(digits_tests::backend_args());
         train::cli::Args::try_parse_from(all).expect("valid train arguments")
     }
 
     pub fn infer_args(args: &[&str]) -> infer::cli::Args {
         let mut all = vec!["infer".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        all.extend(digits_tests::device_args());
+        all.extend(digits_tests::backend_args());
         infer::cli::Args::try_parse_from(all).expect("valid infer arguments")
     }
 }
@@ -69,7 +69,7 @@ fn train_then_infer() {
     assert_eq!(report["epochs"], 3);
     assert!(report["train_seconds"].as_f64().unwrap() > 0.0);
     let backend = report["backend"].as_str().unwrap().to_string();
-    if let Some(wanted) = device_args().get(1) {
+    if let Some(wanted) = backend_args().get(1) {
         assert_eq!(&backend, wanted, "the run names the backend it used");
     }
     let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();

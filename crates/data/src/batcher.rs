@@ -38,7 +38,7 @@ impl MnistBatcher {
         {
             // Equal lengths, known to the compiler: this loop compiles to SIMD conversions.
             for (o, &p) in out.iter_mut().zip(&image[..IMAGE_PIXELS]) {
-                *o = f32::from(p) / 255.0;
+                *o = crate::scale_pixel(p);
             }
             labels.push(i64::from(label));
             targets[row * NUM_CLASSES + label as usize] = 1.0;

@@ -7,7 +7,7 @@ use burn::data::dataset::{Dataset, DatasetError};
 use flate2::write::GzEncoder;
 
 use crate::idx::{encode_images, encode_labels, parse_images, parse_labels};
-use crate::shuffle::Shuffler;
+use crate::rng::SplitMix64;
 use crate::source::{check_dir, read_idx_file, Checksums, Split};
 use crate::{DataError, IMAGE_PIXELS};
 
@@ -178,7 +178,7 @@ impl MnistDataset {
             });
         }
         let mut order: Vec<usize> = (0..self.len()).collect();
-        Shuffler::new(seed).shuffle(&mut order);
+        SplitMix64::new(seed).shuffle(&mut order);
         let (valid, train) = order.split_at_mut(validation);
         valid.sort_unstable();
         train.sort_unstable();

@@ -17,13 +17,13 @@ mod batcher;
 mod dataset;
 mod error;
 pub mod idx;
-mod shuffle;
+mod rng;
 pub mod source;
 
 pub use batcher::{MnistBatch, MnistBatcher};
 pub use dataset::{Mnist, MnistDataset, MnistItem};
 pub use error::DataError;
-pub use shuffle::Shuffler;
+pub use rng::SplitMix64;
 pub use source::Split;
 
 /// Height and width of an MNIST image.
@@ -32,3 +32,12 @@ pub const IMAGE_SIDE: usize = 28;
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 /// The ten digits: the network's 10 outputs.
 pub const NUM_CLASSES: usize = 10;
+
+/// A stored pixel (0 = background, 255 = full ink) as the network's input, in 0..1.
+///
+/// The one place where pixel bytes become inputs: the batcher, `infer`'s images and the
+/// gradient check all scale through it.
+#[inline]
+pub fn scale_pixel(byte: u8) -> f32 {
+    f32::from(byte) / 255.0
+}

@@ -70,7 +70,7 @@ impl Batch {
                 "labels need at least one class".to_string(),
             ));
         }
-        let mut rng = data::Shuffler::new(seed ^ 0x6261_7463_6800_0000);
+        let mut rng = data::SplitMix64::new(seed ^ 0x6261_7463_6800_0000);
         // Multiples of 2⁻²⁴, which f32 holds exactly, so Burn's f32 run gets these very values.
         let inputs = (0..n * width)
             .map(|_| (rng.next_u64() >> 40) as f64 / (1u64 << 24) as f64)
@@ -94,7 +94,7 @@ impl Batch {
                 dataset
                     .image(i)
                     .iter()
-                    .map(|&p| f64::from(f32::from(p) / 255.0)),
+                    .map(|&p| f64::from(data::scale_pixel(p))),
             );
         }
         let labels = (0..n).map(|i| usize::from(dataset.label(i))).collect();

@@ -43,8 +43,8 @@ pub struct Args {
 
     /// Backend for Burn's autodiff: flex, ndarray, wgpu or cuda; it must be compiled in and
     /// compute in f64 [default: the first compiled in].
-    #[arg(long, value_name = "NAME")]
-    pub device: Option<Backend>,
+    #[arg(long, value_name = "NAME", alias = "device")]
+    pub backend: Option<Backend>,
 
     /// Directory of the MNIST files (relative to the current directory).
     #[arg(long, value_name = "DIR", default_value = "data/mnist")]
@@ -100,7 +100,7 @@ impl Args {
                 Some(cost) => vec![cost],
                 None => vec![Cost::Quadratic, Cost::CrossEntropy],
             },
-            backend: Backend::resolve(self.device)?,
+            backend: Backend::resolve(self.backend)?,
             data: if self.random {
                 DataSource::Random
             } else {

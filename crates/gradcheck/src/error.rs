@@ -27,15 +27,15 @@ pub enum GradcheckError {
     InvalidBatch(String),
 
     #[error(
-        "device `{backend}` cannot compute in f64 (Burn's Device::supports_dtype(F64) is false \
-         for it), so the f64 comparison cannot run there; use --device flex"
+        "backend `{backend}` cannot compute in f64 (Burn's Device::supports_dtype(F64) is false \
+         for it), so the f64 comparison cannot run there; use --backend flex"
     )]
     NoF64 { backend: Backend },
 
     #[error(
-        "device `{backend}` does not really compute in f64: Burn's {op} on F64 tensors is off \
+        "backend `{backend}` does not really compute in f64: Burn's {op} on F64 tensors is off \
          by a relative {error:.1e}, the precision of f32 (the result is stored as F64 but was \
-         computed in f32), so the f64 comparison cannot pass there; use --device flex"
+         computed in f32), so the f64 comparison cannot pass there; use --backend flex"
     )]
     NotF64 {
         backend: Backend,

@@ -23,7 +23,7 @@ use model::Cost;
 
 use crate::manual::{Gradients, Network};
 use crate::Batch;
-use data::Shuffler;
+use data::SplitMix64;
 
 /// The step h of the central differences (the second one is 2h).
 pub const STEP: f64 = 1e-3;
@@ -58,7 +58,7 @@ impl Sample {
     /// At most `per_tensor` parameters of each weight matrix and bias vector, drawn without
     /// repetition from `seed`; a tensor that small or smaller is taken whole.
     pub fn at_most(network: &Network, per_tensor: usize, seed: u64) -> Sample {
-        let mut rng = Shuffler::new(seed ^ 0x6664_0000_0000_0000);
+        let mut rng = SplitMix64::new(seed ^ 0x6664_0000_0000_0000);
         let mut pick = |len: usize| -> Vec<usize> {
             if len <= per_tensor {
                 return (0..len).collect();

@@ -36,8 +36,8 @@ pub struct Args {
     pub data_dir: Option<PathBuf>,
 
     /// Backend to run on: flex, ndarray, wgpu or cuda (must be compiled in).
-    #[arg(long, value_name = "NAME")]
-    pub device: Option<Backend>,
+    #[arg(long, value_name = "NAME", alias = "device")]
+    pub backend: Option<Backend>,
 
     /// Print JSON instead of text.
     #[arg(long)]
@@ -81,7 +81,7 @@ fn data_dir(args: &Args, run: &SavedRun) -> PathBuf {
 
 /// Runs `infer`, returning what it printed (text or JSON).
 pub fn run(args: &Args) -> Result<String, InferError> {
-    let backend = Backend::resolve(args.device)?;
+    let backend = Backend::resolve(args.backend)?;
     let device = backend.device()?;
     let run = SavedRun::load(&args.model, &device)?;
     let cost = run.spec.cost;

@@ -66,7 +66,7 @@ pub fn argmax(values: &[f32; NUM_CLASSES]) -> u8 {
 /// Pixels of a dataset scaled to 0..1, as the batcher scales them for training.
 pub fn dataset_pixels(dataset: &MnistDataset, indices: impl Iterator<Item = usize>) -> Vec<f32> {
     indices
-        .flat_map(|i| dataset.image(i).iter().map(|&p| f32::from(p) / 255.0))
+        .flat_map(|i| dataset.image(i).iter().map(|&p| data::scale_pixel(p)))
         .collect()
 }
 

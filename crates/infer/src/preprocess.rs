@@ -171,7 +171,7 @@ pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], String> {
     let mut out = [0f32; IMAGE_PIXELS];
     for (x, y, p) in scaled.enumerate_pixels() {
         let (tx, ty) = (i64::from(x) + dx, i64::from(y) + dy);
-        out[(ty * side + tx) as usize] = f32::from(p.0[0]) / 255.0;
+        out[(ty * side + tx) as usize] = data::scale_pixel(p.0[0]);
     }
     Ok(out)
 }

@@ -39,7 +39,7 @@ fn redrawn_mnist_digits_come_back() {
         let original: Vec<f32> = test
             .image(i)
             .iter()
-            .map(|&p| f32::from(p) / 255.0)
+            .map(|&p| data::scale_pixel(p))
             .collect();
         // 3× larger, dark ink on white paper, placed off-centre on a 120×100 page.
         let img = image::GrayImage::from_fn(120, 100, |x, y| {

@@ -83,7 +83,7 @@ impl Backend {
             .ok_or(ModelError::NoBackend)
     }
 
-    /// Resolves an optional choice (from `--device` or a config) to a compiled-in backend.
+    /// Resolves an optional choice (from `--backend` or a config) to a compiled-in backend.
     pub fn resolve(choice: Option<Backend>) -> Result<Backend, ModelError> {
         match choice {
             Some(b) if b.is_compiled() => Ok(b),
@@ -150,7 +150,7 @@ mod tests {
         }
         let err = "tpu".parse::<Backend>().unwrap_err().to_string();
         assert!(
-            err.contains("unknown device `tpu`") && err.contains("flex, ndarray, wgpu, cuda"),
+            err.contains("unknown backend `tpu`") && err.contains("flex, ndarray, wgpu, cuda"),
             "{err}"
         );
     }

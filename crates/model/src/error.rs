@@ -18,11 +18,11 @@ fn names(backends: &[Backend]) -> String {
 /// An error from the `model` crate; each message names the thing and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("unknown device `{name}`: choose one of flex, ndarray, wgpu, cuda")]
+    #[error("unknown backend `{name}`: choose one of flex, ndarray, wgpu, cuda")]
     UnknownBackend { name: String },
 
     #[error(
-        "device `{backend}` is not compiled into this build (compiled in: {}); rebuild with \
+        "backend `{backend}` is not compiled into this build (compiled in: {}); rebuild with \
          `--features {backend}`", names(.compiled)
     )]
     BackendNotCompiled {

@@ -36,9 +36,9 @@ pub struct Args {
     pub seed: Option<u64>,
 
     /// Backend to run on: flex, ndarray, wgpu or cuda (must be compiled in) [default: the
-    /// config's `device`, else the first compiled in].
-    #[arg(long, value_name = "NAME")]
-    pub device: Option<Backend>,
+    /// config's `backend`, else the first compiled in].
+    #[arg(long, value_name = "NAME", alias = "device")]
+    pub backend: Option<Backend>,
 
     /// Override the config's data directory.
     #[arg(long, value_name = "DIR")]
@@ -198,8 +198,8 @@ pub fn resolve_config(args: &Args) -> Result<TrainConfig, TrainError> {
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
     }
-    if args.device.is_some() {
-        config.device = args.device;
+    if args.backend.is_some() {
+        config.backend = args.backend;
     }
     config.validate(&args.config)?;
     // Absolute, so that the saved config finds the data from anywhere.
@@ -212,8 +212,8 @@ pub fn resolve_config(args: &Args) -> Result<TrainConfig, TrainError> {
 /// Runs `train`: trains as the config says, evaluates on the test set, writes the run.
 pub fn run(args: Args) -> Result<Summary, TrainError> {
     let mut config = resolve_config(&args)?;
-    let backend = Backend::resolve(config.device)?;
-    config.device = Some(backend);
+    let backend = Backend::resolve(config.backend)?;
+    config.backend = Some(backend);
     let out_dir = args
         .out
         .clone()

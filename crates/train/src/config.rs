@@ -23,8 +23,9 @@ pub struct TrainConfig {
     /// Directory of the four MNIST files, relative to the config file or absolute.
     pub data_dir: PathBuf,
     /// Backend to run on (`flex`, `ndarray`, `wgpu`, `cuda`); the build's default if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<Backend>,
+    /// (Runs written before the key was named `backend` call it `device`; both are read.)
+    #[serde(default, alias = "device", skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
     /// Seed of everything random: initial weights, validation split, batch order.
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -335,7 +336,7 @@ learning_rate = 3.0
     #[test]
     fn good_config_parses_with_defaults() {
         let c = parse(GOOD).unwrap();
-        assert_eq!((c.seed, c.validation, c.device), (1, 5_000, None));
+        assert_eq!((c.seed, c.validation, c.backend), (1, 5_000, None));
         assert_eq!(c.model.sizes(), vec![784, 30, 10]);
         assert_eq!(c.optimizer.learning_rate(), 3.0);
         // The resolved form parses back to the same config.
@@ -389,10 +390,13 @@ learning_rate = 3.0
     }
 
     #[test]
-    fn device_key_names_a_backend() {
-        let c = parse(&format!("device = \"ndarray\"\n{GOOD}")).unwrap();
-        assert_eq!(c.device, Some(Backend::Ndarray));
-        let e = err(&format!("device = \"tpu\"\n{GOOD}"));
+    fn backend_key_names_a_backend() {
+        let c = parse(&format!("backend = \"ndarray\"\n{GOOD}")).unwrap();
+        assert_eq!(c.backend, Some(Backend::Ndarray));
+        // The key's old name still reads.
+        let old = parse(&format!("device = \"ndarray\"\n{GOOD}")).unwrap();
+        assert_eq!(old.backend, Some(Backend::Ndarray));
+        let e = err(&format!("backend = \"tpu\"\n{GOOD}"));
         assert!(
             e.contains("tpu") && e.contains("flex") && e.contains("wgpu"),
             "{e}"

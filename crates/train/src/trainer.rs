@@ -8,7 +8,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
-use data::{MnistBatcher, MnistDataset, Shuffler};
+use data::{MnistBatcher, MnistDataset, SplitMix64};
 use model::{Backend, Cost, Mlp};
 use serde::Serialize;
 
@@ -165,7 +165,7 @@ pub fn fit(
     let total_steps = steps_per_epoch * config.epochs;
     let mut order: Vec<usize> = (0..n).collect();
     // A stream of its own, so that the batch order does not depend on the validation split.
-    let mut rng = Shuffler::new(config.seed ^ 0x0BA7_C4E5);
+    let mut rng = SplitMix64::new(config.seed ^ 0x0BA7_C4E5);
     let mut step = 0;
     let mut history = Vec::with_capacity(config.epochs);
     let steps_pool = rayon::ThreadPoolBuilder::new()

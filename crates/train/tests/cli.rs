@@ -126,10 +126,10 @@ fn backend_not_compiled_in() {
     // CUDA cannot be built here, so no test build has it.
     fails_with(
         &good(),
-        &["--device", "cuda"],
-        &["device `cuda` is not compiled", "--features cuda"],
+        &["--backend", "cuda"],
+        &["backend `cuda` is not compiled", "--features cuda"],
     );
-    fails_with(&good(), &["--device", "tpu"], &["unknown device `tpu`"]);
+    fails_with(&good(), &["--backend", "tpu"], &["unknown backend `tpu`"]);
 }
 
 #[test]

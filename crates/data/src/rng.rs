@@ -1,16 +1,17 @@
-//! Seeded random numbers and shuffling, implemented here so that a seed means the same order on every platform and
-//! every version of every dependency.
+//! The project's random generator: seeded random numbers and shuffling, implemented here so
+//! that a seed means the same order on every platform and every version of every dependency.
 
-/// A small, fast pseudo-random generator (SplitMix64) that shuffles slices.
+/// SplitMix64 (Steele, Lea and Flood 2014): a small, fast pseudo-random generator whose whole
+/// sequence is fixed by its seed. It draws the validation split and the batch order.
 #[derive(Debug, Clone)]
-pub struct Shuffler {
+pub struct SplitMix64 {
     state: u64,
 }
 
-impl Shuffler {
+impl SplitMix64 {
     /// A generator whose whole sequence is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
-        Shuffler { state: seed }
+        SplitMix64 { state: seed }
     }
 
     /// The next 64 random bits (SplitMix64, Steele, Lea and Flood 2014).
@@ -45,8 +46,8 @@ mod tests {
     fn shuffle_is_a_seeded_permutation() {
         let mut a: Vec<u32> = (0..1000).collect();
         let mut b = a.clone();
-        Shuffler::new(3).shuffle(&mut a);
-        Shuffler::new(3).shuffle(&mut b);
+        SplitMix64::new(3).shuffle(&mut a);
+        SplitMix64::new(3).shuffle(&mut b);
         assert_eq!(a, b);
         assert_ne!(a, (0..1000).collect::<Vec<_>>());
         a.sort_unstable();
@@ -57,7 +58,7 @@ mod tests {
     fn every_position_is_reachable() {
         // Over many shuffles of 4 items, each item lands in each position about equally often.
         let mut counts = [[0u32; 4]; 4];
-        let mut rng = Shuffler::new(11);
+        let mut rng = SplitMix64::new(11);
         for _ in 0..8000 {
             let mut v = [0usize, 1, 2, 3];
             rng.shuffle(&mut v);
