@@ -27,25 +27,33 @@ mod cli_args {
     }
 }
 
+/// Runs `infer` in process and renders its output as the binary prints it: JSON with
+/// `--json`, else text.
+fn infer_run(args: &infer::cli::Args) -> Result<String, infer::InferError> {
+    let output = infer::cli::run(args)?;
+    if args.json {
+        output.to_json()
+    } else {
+        Ok(output.to_string())
+    }
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
 
 /// Trains the small config for `epochs` on a 2,000/500 slice; returns (temp dir, run dir).
-fn trained(epochs: usize) -> (tempfile::TempDir, std::path::PathBuf, train::cli::Summary) {
+fn trained(epochs: usize) -> (tempfile::TempDir, std::path::PathBuf, train::cli::Trained) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("mnist");
     mnist_slice(&data, 2_000, 500);
     let config = tmp.path().join("small.toml");
     fs::write(&config, small_config(&data, epochs)).unwrap();
     let out = tmp.path().join("run");
-    let summary = train::cli::run(train_args(&[
-        "--config",
-        s(&config),
-        "--out",
-        s(&out),
-        "--quiet",
-    ]))
+    let summary = train::cli::run(
+        train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
+        &mut train::Silent,
+    )
     .expect("training the small config succeeds");
     (tmp, out, summary)
 }
@@ -84,7 +92,7 @@ fn train_then_infer() {
     assert_eq!(summary.history.len(), 3);
 
     // infer evaluates the same network on the same test images: the same accuracy.
-    let json = infer::cli::run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
+    let json = infer_run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
     let eval: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(eval["images"], 500);
     assert!(
@@ -106,20 +114,20 @@ fn train_then_infer() {
     assert_eq!(eval["recall"].as_array().unwrap().len(), 10);
 
     // Text output: accuracy and the confusion matrix.
-    let text = infer::cli::run(&infer_args(&["--model", s(&out)])).unwrap();
+    let text = infer_run(&infer_args(&["--model", s(&out)])).unwrap();
     assert!(
         text.contains("accuracy") && text.contains("confusion matrix"),
         "{text}"
     );
 
     // One test image: text art, prediction, ten activations.
-    let shown = infer::cli::run(&infer_args(&["--model", s(&out), "--index", "0"])).unwrap();
+    let shown = infer_run(&infer_args(&["--model", s(&out), "--index", "0"])).unwrap();
     assert!(
         shown.starts_with("test image 0: label 7, predicted"),
         "{shown}"
     );
     assert!(shown.contains("@@"), "the digit is drawn:\n{shown}");
-    let json = infer::cli::run(&infer_args(&[
+    let json = infer_run(&infer_args(&[
         "--model",
         s(&out),
         "--index",
@@ -135,7 +143,7 @@ fn train_then_infer() {
     assert_eq!(preds[0]["label"], 7);
     assert_eq!(preds[0]["activations"].as_array().unwrap().len(), 10);
 
-    let err = infer::cli::run(&infer_args(&["--model", s(&out), "--index", "500"])).unwrap_err();
+    let err = infer_run(&infer_args(&["--model", s(&out), "--index", "500"])).unwrap_err();
     assert!(err.to_string().contains("no test image 500"), "{err}");
 }
 
@@ -158,11 +166,11 @@ fn infer_reads_a_digit_from_a_png() {
     img.save(&path).unwrap();
 
     let by_index: Value = serde_json::from_str(
-        &infer::cli::run(&infer_args(&["--model", s(&out), "--index", "0", "--json"])).unwrap(),
+        &infer_run(&infer_args(&["--model", s(&out), "--index", "0", "--json"])).unwrap(),
     )
     .unwrap();
     let by_file: Value = serde_json::from_str(
-        &infer::cli::run(&infer_args(&["--model", s(&out), s(&path), "--json"])).unwrap(),
+        &infer_run(&infer_args(&["--model", s(&out), s(&path), "--json"])).unwrap(),
     )
     .unwrap();
     let p = &by_file["predictions"][0];
@@ -177,7 +185,7 @@ fn infer_reads_a_digit_from_a_png() {
     image::GrayImage::from_pixel(30, 30, image::Luma([255]))
         .save(&blank)
         .unwrap();
-    let err = infer::cli::run(&infer_args(&["--model", s(&out), s(&blank)]))
+    let err = infer_run(&infer_args(&["--model", s(&out), s(&blank)]))
         .unwrap_err()
         .to_string();
     assert!(
@@ -187,7 +195,7 @@ fn infer_reads_a_digit_from_a_png() {
 
     let not_image = tmp.path().join("notes.png");
     fs::write(&not_image, "hello").unwrap();
-    let err = infer::cli::run(&infer_args(&["--model", s(&out), s(&not_image)]))
+    let err = infer_run(&infer_args(&["--model", s(&out), s(&not_image)]))
         .unwrap_err()
         .to_string();
     assert!(
@@ -201,7 +209,7 @@ fn same_seed_same_run() {
     let (_a, _, first) = trained(2);
     let (_b, _, second) = trained(2);
     let losses =
-        |s: &train::cli::Summary| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
+        |s: &train::cli::Trained| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
     if digits_tests::bit_reproducible() {
         assert_eq!(first.report.test_accuracy, second.report.test_accuracy);
         assert_eq!(
@@ -232,13 +240,10 @@ fn failed_run_keeps_the_previous_one() {
     let data = tmp.path().join("mnist");
     fs::write(data.join("train-labels-idx1-ubyte.gz"), b"\x1f\x8b damaged").unwrap();
     let config = tmp.path().join("small.toml");
-    let err = train::cli::run(train_args(&[
-        "--config",
-        s(&config),
-        "--out",
-        s(&out),
-        "--quiet",
-    ]))
+    let err = train::cli::run(
+        train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
+        &mut train::Silent,
+    )
     .unwrap_err();
     assert!(
         err.to_string().contains("train-labels-idx1-ubyte.gz"),
@@ -259,7 +264,7 @@ fn failed_run_keeps_the_previous_one() {
         "no staging directory left: {leftovers:?}"
     );
     // And the old run still works (only the training labels were damaged).
-    let json = infer::cli::run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
+    let json = infer_run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
     assert!(json.contains("\"images\":500"), "{json}");
 }
 
@@ -267,7 +272,7 @@ fn failed_run_keeps_the_previous_one() {
 fn infer_without_a_run_says_to_train_first() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nothing");
-    let err = infer::cli::run(&infer_args(&["--model", s(&missing)]))
+    let err = infer_run(&infer_args(&["--model", s(&missing)]))
         .unwrap_err()
         .to_string();
     assert!(

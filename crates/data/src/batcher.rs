@@ -68,6 +68,24 @@ impl MnistBatcher {
             device,
         )
     }
+
+    /// The whole of `dataset`, in order, as batches of at most `size` images (the last may be
+    /// smaller): how a network is evaluated on a set.
+    pub fn in_order<'a>(
+        &self,
+        dataset: &'a MnistDataset,
+        size: usize,
+        device: &'a Device,
+    ) -> impl Iterator<Item = MnistBatch> + 'a {
+        let size = size.max(1);
+        (0..dataset.len()).step_by(size).map(move |start| {
+            let end = (start + size).min(dataset.len());
+            MnistBatcher.batch_pixels(
+                (start..end).map(|i| (dataset.image(i), dataset.label(i))),
+                device,
+            )
+        })
+    }
 }
 
 impl Batcher<MnistItem, MnistBatch> for MnistBatcher {
@@ -132,5 +150,28 @@ mod tests {
         let v = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(v(by_index.images), v(by_items.images));
         assert_eq!(v(by_index.targets), v(by_items.targets));
+    }
+
+    #[test]
+    fn in_order_covers_the_dataset_once() {
+        let device = Device::flex();
+        let pixels: Vec<u8> = (0..5 * IMAGE_PIXELS)
+            .map(|i| (i / IMAGE_PIXELS) as u8)
+            .collect();
+        let ds = MnistDataset::new(pixels, vec![0, 1, 2, 3, 4]).unwrap();
+        let batches: Vec<MnistBatch> = MnistBatcher.in_order(&ds, 2, &device).collect();
+        let sizes: Vec<usize> = batches.iter().map(|b| b.images.dims()[0]).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+        let labels: Vec<i64> = batches
+            .into_iter()
+            .flat_map(|b| {
+                b.labels
+                    .into_data()
+                    .convert::<i64>()
+                    .try_into_vec::<i64>()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(labels, vec![0, 1, 2, 3, 4]);
     }
 }

@@ -1,15 +1,18 @@
-//! The `infer` command: evaluate a trained run on the test set, show test images, or read
-//! digits from image files.
+//! The `infer` command as a library: evaluate a trained run on the test set, show test images,
+//! or read digits from image files. [`run`] returns an [`Output`]; the binary prints it, as
+//! text or JSON.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
+use burn::prelude::*;
 use clap::Parser;
 use data::{MnistDataset, Split, IMAGE_PIXELS, IMAGE_SIDE};
 use model::run::SavedRun;
-use model::Backend;
-use serde_json::json;
+use model::{Backend, Cost, Prediction, Predictor};
+use serde::Serialize;
 
-use crate::eval::{dataset_pixels, predict, Evaluation, Prediction};
+use crate::eval::{dataset_pixels, evaluate, ConfusionReport};
 use crate::preprocess::load_digit;
 use crate::InferError;
 
@@ -62,14 +65,139 @@ pub fn text_art(pixels: &[f32]) -> String {
     s
 }
 
-fn activations_text(p: &Prediction) -> String {
-    let mut s = String::new();
-    for (d, a) in p.activations.iter().enumerate() {
+/// One image shown: a test image by index or an image file, with the network's answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Shown {
+    TestImage {
+        index: usize,
+        label: u8,
+        prediction: usize,
+        correct: bool,
+        activations: Vec<f32>,
+        #[serde(skip)]
+        pixels: Vec<f32>,
+    },
+    ImageFile {
+        path: PathBuf,
+        prediction: usize,
+        activations: Vec<f32>,
+        #[serde(skip)]
+        pixels: Vec<f32>,
+    },
+}
+
+/// The ten outputs as bars, the predicted one marked.
+fn activations_text(
+    f: &mut fmt::Formatter<'_>,
+    activations: &[f32],
+    predicted: usize,
+) -> fmt::Result {
+    for (d, a) in activations.iter().enumerate() {
         let bar = "#".repeat((a.clamp(0.0, 1.0) * 30.0).round() as usize);
-        let mark = if d == p.digit as usize { " <" } else { "" };
-        s.push_str(&format!("  {d}: {a:.4} {bar}{mark}\n"));
+        let mark = if d == predicted { " <" } else { "" };
+        writeln!(f, "  {d}: {a:.4} {bar}{mark}")?;
     }
-    s
+    Ok(())
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (pixels, activations, prediction) = match self {
+            Shown::TestImage {
+                index,
+                label,
+                prediction,
+                correct,
+                activations,
+                pixels,
+            } => {
+                let verdict = if *correct { "right" } else { "wrong" };
+                writeln!(
+                    f,
+                    "test image {index}: label {label}, predicted {prediction} ({verdict})"
+                )?;
+                (pixels, activations, *prediction)
+            }
+            Shown::ImageFile {
+                path,
+                prediction,
+                activations,
+                pixels,
+            } => {
+                writeln!(f, "{}: predicted {prediction}", path.display())?;
+                (pixels, activations, *prediction)
+            }
+        };
+        f.write_str(&text_art(pixels))?;
+        activations_text(f, activations, prediction)
+    }
+}
+
+/// What `infer` found: an evaluation of the test set, or the images it was shown. Displayed,
+/// it is `infer`'s text output; serialised, its `--json` output.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    Evaluation(Evaluation),
+    Shown(ShownImages),
+}
+
+/// The network's results on the whole test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub model: PathBuf,
+    pub backend: Backend,
+    #[serde(skip)]
+    pub layers: Vec<usize>,
+    #[serde(skip)]
+    pub cost: Cost,
+    #[serde(flatten)]
+    pub report: ConfusionReport,
+    /// Each digit's precision, 0 to 9 (also in `per_digit`).
+    pub precision: Vec<f64>,
+    /// Each digit's recall, 0 to 9 (also in `per_digit`).
+    pub recall: Vec<f64>,
+}
+
+/// The network's answers for the images asked about.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownImages {
+    pub model: PathBuf,
+    pub backend: Backend,
+    pub predictions: Vec<Shown>,
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Evaluation(e) => {
+                let layers: Vec<String> = e.layers.iter().map(|s| s.to_string()).collect();
+                writeln!(
+                    f,
+                    "model {} ({} network, {} cost) on {}",
+                    e.model.display(),
+                    layers.join("-"),
+                    e.cost.name(),
+                    e.backend
+                )?;
+                write!(f, "{}", e.report)
+            }
+            Output::Shown(s) => {
+                for shown in &s.predictions {
+                    writeln!(f, "{shown}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Output {
+    /// The output as one line of JSON.
+    pub fn to_json(&self) -> Result<String, InferError> {
+        serde_json::to_string(self).map_err(InferError::Encode)
+    }
 }
 
 fn data_dir(args: &Args, run: &SavedRun) -> PathBuf {
@@ -79,15 +207,37 @@ fn data_dir(args: &Args, run: &SavedRun) -> PathBuf {
         .unwrap_or_else(|| Path::new("data/mnist").to_path_buf())
 }
 
-/// Runs `infer`, returning what it printed (text or JSON).
-pub fn run(args: &Args) -> Result<String, InferError> {
-    let backend = Backend::resolve(args.backend)?;
-    let device = backend.device()?;
-    let run = SavedRun::load(&args.model, &device)?;
-    let cost = run.spec.cost;
-    let mut text = String::new();
-    let mut json_items = Vec::new();
+/// The network's answer for one image given as 784 pixels in 0..1.
+fn predict_one(predictor: &Predictor, pixels: &[f32]) -> Result<Prediction, InferError> {
+    let x = Tensor::<2>::from_data(
+        TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]),
+        predictor.device(),
+    );
+    let mut answers = predictor.predict(x)?;
+    Ok(answers.remove(0))
+}
 
+/// Runs `infer`: evaluates the run on the test set, or answers for the images asked about.
+pub fn run(args: &Args) -> Result<Output, InferError> {
+    let backend = Backend::resolve(args.backend)?;
+    let run = SavedRun::load(&args.model, &backend.device()?)?;
+    let predictor = Predictor::new(&run.network, run.spec.cost, backend)?;
+
+    if args.index.is_empty() && args.images.is_empty() {
+        let test = MnistDataset::load(&data_dir(args, &run), Split::Test)?;
+        let report = evaluate(&predictor, &test)?;
+        return Ok(Output::Evaluation(Evaluation {
+            model: run.dir.clone(),
+            backend,
+            layers: run.spec.model.sizes(),
+            cost: run.spec.cost,
+            precision: report.per_digit.iter().map(|d| d.precision).collect(),
+            recall: report.per_digit.iter().map(|d| d.recall).collect(),
+            report,
+        }));
+    }
+
+    let mut predictions = Vec::new();
     if !args.index.is_empty() {
         let test = MnistDataset::load(&data_dir(args, &run), Split::Test)?;
         for &index in &args.index {
@@ -98,82 +248,31 @@ pub fn run(args: &Args) -> Result<String, InferError> {
                 });
             }
             let pixels = dataset_pixels(&test, std::iter::once(index));
-            let p = predict(&run.network, cost, &pixels, backend)?.remove(0);
+            let answer = predict_one(&predictor, &pixels)?;
             let label = test.label(index);
-            json_items.push(json!({
-                "index": index,
-                "label": label,
-                "prediction": p.digit,
-                "correct": label == p.digit,
-                "activations": p.activations,
-            }));
-            text.push_str(&format!(
-                "test image {index}: label {label}, predicted {} ({})\n{}{}\n",
-                p.digit,
-                if label == p.digit { "right" } else { "wrong" },
-                text_art(&pixels),
-                activations_text(&p)
-            ));
+            predictions.push(Shown::TestImage {
+                index,
+                label,
+                prediction: answer.class,
+                correct: usize::from(label) == answer.class,
+                activations: answer.outputs,
+                pixels,
+            });
         }
     }
-
     for path in &args.images {
-        let pixels = load_digit(path)?;
-        let p = predict(&run.network, cost, &pixels, backend)?.remove(0);
-        json_items.push(json!({
-            "path": path,
-            "prediction": p.digit,
-            "activations": p.activations,
-        }));
-        text.push_str(&format!(
-            "{}: predicted {}\n{}{}\n",
-            path.display(),
-            p.digit,
-            text_art(&pixels),
-            activations_text(&p)
-        ));
+        let pixels = load_digit(path)?.to_vec();
+        let answer = predict_one(&predictor, &pixels)?;
+        predictions.push(Shown::ImageFile {
+            path: path.clone(),
+            prediction: answer.class,
+            activations: answer.outputs,
+            pixels,
+        });
     }
-
-    if args.index.is_empty() && args.images.is_empty() {
-        let test = MnistDataset::load(&data_dir(args, &run), Split::Test)?;
-        let pixels = dataset_pixels(&test, 0..test.len());
-        let digits: Vec<u8> = predict(&run.network, cost, &pixels, backend)?
-            .iter()
-            .map(|p| p.digit)
-            .collect();
-        let eval = Evaluation::score(test.labels(), &digits);
-        if args.json {
-            let mut value =
-                serde_json::to_value(&eval).map_err(|e| InferError::Encode(e.to_string()))?;
-            value["model"] = json!(run.dir);
-            value["backend"] = json!(backend.name());
-            value["precision"] = json!(eval
-                .per_digit
-                .iter()
-                .map(|d| d.precision)
-                .collect::<Vec<_>>());
-            value["recall"] = json!(eval.per_digit.iter().map(|d| d.recall).collect::<Vec<_>>());
-            return Ok(value.to_string());
-        }
-        return Ok(format!(
-            "model {} ({} network, {} cost) on {backend}\n{}",
-            run.dir.display(),
-            run.spec
-                .model
-                .sizes()
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join("-"),
-            cost.name(),
-            eval.to_text()
-        ));
-    }
-    if args.json {
-        return Ok(
-            json!({ "model": run.dir, "backend": backend.name(), "predictions": json_items })
-                .to_string(),
-        );
-    }
-    Ok(text)
+    Ok(Output::Shown(ShownImages {
+        model: run.dir.clone(),
+        backend,
+        predictions,
+    }))
 }

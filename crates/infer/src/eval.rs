@@ -1,74 +1,13 @@
-//! Running a trained network over images: predictions, accuracy, confusion matrix, and
-//! per-digit precision and recall.
+//! How a trained network does on a labelled set: accuracy, the confusion matrix, and per-digit
+//! precision and recall, from the one prediction path ([`model::Predictor`]).
 
-use burn::prelude::*;
-use data::{MnistDataset, IMAGE_PIXELS, NUM_CLASSES};
-use model::{Backend, Cost, Mlp};
+use std::fmt;
+
+use data::{MnistBatcher, MnistDataset, NUM_CLASSES};
+use model::{Mlp, Predictor};
 use serde::Serialize;
 
 use crate::InferError;
-
-/// What the network says about one image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
-    /// The digit with the highest output activation.
-    pub digit: u8,
-    /// The ten output activations: σ(z) for a quadratic-cost network, softmax
-    /// probabilities for a cross-entropy one.
-    pub activations: [f32; NUM_CLASSES],
-}
-
-/// Runs `network` on `backend` on images given as pixel rows in 0..1 (784 each).
-pub fn predict(
-    network: &Mlp,
-    cost: Cost,
-    pixels: &[f32],
-    backend: Backend,
-) -> Result<Vec<Prediction>, InferError> {
-    let device = &backend.device()?;
-    let parts = backend.eval_parts();
-    let n = pixels.len() / IMAGE_PIXELS;
-    let mut out = Vec::with_capacity(n);
-    for chunk in pixels.chunks(Mlp::EVAL_BATCH * IMAGE_PIXELS) {
-        let rows = chunk.len() / IMAGE_PIXELS;
-        let x = Tensor::<2>::from_data(
-            TensorData::new(chunk.to_vec(), [rows, IMAGE_PIXELS]),
-            device,
-        );
-        let a: Vec<f32> = cost
-            .output(network.forward_parts(x, parts))
-            .into_data()
-            .try_to_vec()
-            .map_err(|e| InferError::Tensor(format!("{e:?}")))?;
-        for row in a.chunks_exact(NUM_CLASSES) {
-            let mut activations = [0f32; NUM_CLASSES];
-            activations.copy_from_slice(row);
-            out.push(Prediction {
-                digit: argmax(&activations),
-                activations,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The index of the largest value (the first, on ties).
-pub fn argmax(values: &[f32; NUM_CLASSES]) -> u8 {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best as u8
-}
-
-/// Pixels of a dataset scaled to 0..1, as the batcher scales them for training.
-pub fn dataset_pixels(dataset: &MnistDataset, indices: impl Iterator<Item = usize>) -> Vec<f32> {
-    indices
-        .flat_map(|i| dataset.image(i).iter().map(|&p| data::scale_pixel(p)))
-        .collect()
-}
 
 /// Precision and recall of one digit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,9 +21,10 @@ pub struct DigitScore {
     pub support: u32,
 }
 
-/// How a network did on a labelled set.
+/// Accuracy, the confusion matrix and per-digit precision and recall of predictions against
+/// labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evaluation {
+pub struct ConfusionReport {
     pub images: usize,
     pub correct: usize,
     pub accuracy: f64,
@@ -93,12 +33,31 @@ pub struct Evaluation {
     pub per_digit: Vec<DigitScore>,
 }
 
-impl Evaluation {
-    /// Scores predictions against labels.
-    pub fn score(labels: &[u8], predictions: &[u8]) -> Evaluation {
+/// Runs `predictor` over every image of `dataset` and scores its answers.
+pub fn evaluate(
+    predictor: &Predictor,
+    dataset: &MnistDataset,
+) -> Result<ConfusionReport, InferError> {
+    let mut predicted = Vec::with_capacity(dataset.len());
+    for batch in MnistBatcher.in_order(dataset, Mlp::EVAL_BATCH, predictor.device()) {
+        predicted.extend(predictor.classes(batch.images)?);
+    }
+    Ok(ConfusionReport::score(dataset.labels(), &predicted))
+}
+
+/// Pixels of a dataset's images scaled to 0..1, one 784-value row per image.
+pub fn dataset_pixels(dataset: &MnistDataset, indices: impl Iterator<Item = usize>) -> Vec<f32> {
+    indices
+        .flat_map(|i| dataset.image(i).iter().map(|&p| data::scale_pixel(p)))
+        .collect()
+}
+
+impl ConfusionReport {
+    /// Scores predicted classes against labels.
+    pub fn score(labels: &[u8], predictions: &[usize]) -> ConfusionReport {
         let mut confusion = [[0u32; NUM_CLASSES]; NUM_CLASSES];
         for (&l, &p) in labels.iter().zip(predictions) {
-            confusion[l as usize][p as usize] += 1;
+            confusion[l as usize][p] += 1;
         }
         let correct: usize = (0..NUM_CLASSES).map(|d| confusion[d][d] as usize).sum();
         let per_digit = (0..NUM_CLASSES)
@@ -114,7 +73,7 @@ impl Evaluation {
                 }
             })
             .collect();
-        Evaluation {
+        ConfusionReport {
             images: labels.len(),
             correct,
             accuracy: correct as f64 / labels.len().max(1) as f64,
@@ -122,38 +81,44 @@ impl Evaluation {
             per_digit,
         }
     }
+}
 
-    /// The evaluation as a text table: accuracy, confusion matrix, precision and recall.
-    pub fn to_text(&self) -> String {
-        let mut s = format!(
-            "accuracy {:.2}% ({} of {} test images)\n\nconfusion matrix (rows: true digit, columns: predicted)\n",
+/// The row labels' width, so that `precision` fits and the columns line up.
+const LABEL: usize = 9;
+/// Each column's width.
+const COLUMN: usize = 7;
+
+impl fmt::Display for ConfusionReport {
+    /// Accuracy, then the confusion matrix with recall on the right and precision below.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "accuracy {:.2}% ({} of {} test images)\n\nconfusion matrix (rows: true digit, columns: predicted)",
             100.0 * self.accuracy,
             self.correct,
             self.images
-        );
-        s.push_str("      ");
+        )?;
+        write!(f, "{:LABEL$}", "")?;
         for d in 0..NUM_CLASSES {
-            s.push_str(&format!("{d:>6}"));
+            write!(f, "{d:>COLUMN$}")?;
         }
-        s.push_str("    recall\n");
+        writeln!(f, "    recall")?;
         for (t, row) in self.confusion.iter().enumerate() {
-            s.push_str(&format!("{t:>6}"));
+            write!(f, "{t:>LABEL$}")?;
             for c in row {
-                s.push_str(&format!("{c:>6}"));
+                write!(f, "{c:>COLUMN$}")?;
             }
-            s.push_str(&format!("   {:>6.2}%\n", 100.0 * self.per_digit[t].recall));
+            writeln!(f, "   {:>6.2}%", 100.0 * self.per_digit[t].recall)?;
         }
-        s.push_str("precision");
-        for (i, d) in self.per_digit.iter().enumerate() {
-            let width = if i == 0 { 3 } else { 6 };
+        write!(f, "{:<LABEL$}", "precision")?;
+        for d in &self.per_digit {
             if d.precision.is_nan() {
-                s.push_str(&format!("{:>width$}", "-"));
+                write!(f, "{:>COLUMN$}", "-")?;
             } else {
-                s.push_str(&format!("{:>width$.1}", 100.0 * d.precision));
+                write!(f, "{:>COLUMN$.1}", 100.0 * d.precision)?;
             }
         }
-        s.push('\n');
-        s
+        writeln!(f)
     }
 }
 
@@ -165,7 +130,7 @@ mod tests {
     fn scores_count_right_and_wrong() {
         let labels = [0, 0, 1, 1, 1, 2];
         let preds = [0, 1, 1, 1, 2, 2];
-        let e = Evaluation::score(&labels, &preds);
+        let e = ConfusionReport::score(&labels, &preds);
         assert_eq!((e.images, e.correct), (6, 4));
         assert!((e.accuracy - 4.0 / 6.0).abs() < 1e-12);
         assert_eq!(e.confusion[0][1], 1);
@@ -178,15 +143,29 @@ mod tests {
         assert_eq!(e.per_digit[2].support, 1);
         assert!((e.per_digit[2].precision - 0.5).abs() < 1e-12);
         assert!(e.per_digit[5].precision.is_nan(), "never predicted");
-        let text = e.to_text();
+        let text = e.to_string();
         assert!(text.contains("accuracy 66.67% (4 of 6"), "{text}");
     }
 
     #[test]
-    fn argmax_takes_the_first_highest() {
-        let mut v = [0.0; 10];
-        v[3] = 0.9;
-        v[7] = 0.9;
-        assert_eq!(argmax(&v), 3);
+    fn every_row_of_the_table_lines_up() {
+        // 100% precision is the widest figure a column holds.
+        let labels: Vec<u8> = (0..10).collect();
+        let preds: Vec<usize> = (0..10).collect();
+        let text = ConfusionReport::score(&labels, &preds).to_string();
+        let table: Vec<&str> = text.lines().skip(3).collect();
+        let precision = table.last().unwrap();
+        assert!(precision.starts_with("precision  100.0"), "{text}");
+        // Every number of the precision row ends where its column's digit does.
+        let header = table[0];
+        let ends = |line: &str| -> Vec<usize> {
+            let b = line.as_bytes();
+            (1..b.len())
+                .filter(|&i| b[i - 1] != b' ' && b[i] == b' ')
+                .chain([b.len()])
+                .collect()
+        };
+        let precision_ends = ends(precision);
+        assert_eq!(&ends(header)[..10], &precision_ends[1..11], "{text}");
     }
 }

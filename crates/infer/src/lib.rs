@@ -6,32 +6,8 @@
 //! config) is all it needs from training.
 
 pub mod cli;
+mod error;
 pub mod eval;
 pub mod preprocess;
 
-use std::path::PathBuf;
-
-/// An error from `infer`, naming the thing concerned and the fix.
-#[derive(Debug, thiserror::Error)]
-pub enum InferError {
-    #[error(transparent)]
-    Model(#[from] model::ModelError),
-
-    #[error(transparent)]
-    Data(#[from] data::DataError),
-
-    #[error("cannot read image {path}: {message}")]
-    Image { path: PathBuf, message: String },
-
-    #[error("{path} does not look like a picture of a digit: {reason}")]
-    NotADigit { path: PathBuf, reason: String },
-
-    #[error("there is no test image {index}: the test set has {len} images (0..{len})")]
-    IndexOutOfRange { index: usize, len: usize },
-
-    #[error("cannot read the network's output: {0}")]
-    Tensor(String),
-
-    #[error("cannot encode the output: {0}")]
-    Encode(String),
-}
+pub use error::InferError;

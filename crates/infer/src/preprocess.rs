@@ -36,9 +36,9 @@ const MAX_INK_FRACTION: f32 = 0.6;
 
 /// Reads an image file and prepares it as [`to_mnist`] does.
 pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], InferError> {
-    let image = image::open(path).map_err(|e| InferError::Image {
+    let image = image::open(path).map_err(|source| InferError::Image {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     })?;
     to_mnist(&image).map_err(|reason| InferError::NotADigit {
         path: path.to_path_buf(),
@@ -46,12 +46,41 @@ pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], InferError> {
     })
 }
 
+/// Why a picture cannot be read as a digit.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NotADigit {
+    #[error("the image is empty")]
+    Empty,
+
+    #[error(
+        "{busy_percent:.0}% of its edge differs from the rest; a digit picture is a digit on a \
+         plain background, with some margin"
+    )]
+    BusyBorder { busy_percent: f32 },
+
+    #[error(
+        "it is blank: nothing stands out from its {background} background (contrast {contrast:.2})"
+    )]
+    Blank {
+        background: &'static str,
+        contrast: f32,
+    },
+
+    #[error(
+        "ink covers {ink_percent:.0}% of it; a digit picture is a digit on a plain background"
+    )]
+    TooMuchInk { ink_percent: f32 },
+
+    #[error("its ink vanished when scaled to 20×20 pixels")]
+    InkVanished,
+}
+
 /// The ink of each pixel, 0..1, bright on dark, from any picture; `Err` says why the picture
 /// shows no digit.
-fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), String> {
+fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
     let (w, h) = (image.width(), image.height());
     if w == 0 || h == 0 {
-        return Err("the image is empty".into());
+        return Err(NotADigit::Empty);
     }
     let rgba = image.to_rgba32f();
     let transparent = rgba.pixels().any(|p| p.0[3] < 0.5);
@@ -73,11 +102,9 @@ fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), String> {
         .filter(|&&v| (v - background).abs() > 0.3)
         .count();
     if off as f32 > MAX_BUSY_BORDER * border.len() as f32 {
-        return Err(format!(
-            "{:.0}% of its edge differs from the rest; a digit picture is a digit on a plain \
-             background, with some margin",
-            100.0 * off as f32 / border.len() as f32
-        ));
+        return Err(NotADigit::BusyBorder {
+            busy_percent: 100.0 * off as f32 / border.len() as f32,
+        });
     }
     let light_background = background > 0.5;
     let mut ink: Vec<f32> = values
@@ -92,10 +119,10 @@ fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), String> {
         .collect();
     let strongest = ink.iter().copied().fold(0.0, f32::max);
     if strongest < MIN_CONTRAST {
-        return Err(format!(
-            "it is blank: nothing stands out from its {} background (contrast {strongest:.2})",
-            if light_background { "light" } else { "dark" }
-        ));
+        return Err(NotADigit::Blank {
+            background: if light_background { "light" } else { "dark" },
+            contrast: strongest,
+        });
     }
     let mut inked = 0usize;
     for v in &mut ink {
@@ -107,10 +134,9 @@ fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), String> {
     }
     let fraction = inked as f32 / ink.len() as f32;
     if fraction > MAX_INK_FRACTION {
-        return Err(format!(
-            "ink covers {:.0}% of it; a digit picture is a digit on a plain background",
-            100.0 * fraction
-        ));
+        return Err(NotADigit::TooMuchInk {
+            ink_percent: 100.0 * fraction,
+        });
     }
     Ok((ink, w, h))
 }
@@ -118,7 +144,7 @@ fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), String> {
 /// Prepares any picture of a digit as an MNIST input: 784 values in 0..1, row-major.
 ///
 /// `Err` says why the picture cannot be a digit picture (blank, or no plain background).
-pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], String> {
+pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], NotADigit> {
     let (ink, w, h) = ink(image)?;
     // Bounding box of the ink.
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
@@ -157,7 +183,7 @@ pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], String> {
         my += v * y as f32;
     }
     if mass == 0.0 {
-        return Err("its ink vanished when scaled to 20×20 pixels".into());
+        return Err(NotADigit::InkVanished);
     }
     // Where MNIST's digits have their centre of mass, in pixel indices (measured on its test
     // set: 13.99 down, 14.01 across).
@@ -252,7 +278,7 @@ mod tests {
     #[test]
     fn blank_image_is_not_a_digit() {
         let blank = DynamicImage::ImageLuma8(GrayImage::from_pixel(50, 50, Luma([200])));
-        let err = to_mnist(&blank).unwrap_err();
+        let err = to_mnist(&blank).unwrap_err().to_string();
         assert!(err.contains("blank"), "{err}");
     }
 
@@ -263,7 +289,7 @@ mod tests {
             let frame = x < 2 || y < 2 || x >= 38 || y >= 38;
             Luma([if frame { 255 } else { 0 }])
         }));
-        let err = to_mnist(&block).unwrap_err();
+        let err = to_mnist(&block).unwrap_err().to_string();
         assert!(
             err.contains("ink covers 81%") && err.contains("plain background"),
             "{err}"
@@ -276,7 +302,7 @@ mod tests {
         let halves = DynamicImage::ImageLuma8(GrayImage::from_fn(40, 40, |x, _| {
             Luma([if x < 20 { 30 } else { 220 }])
         }));
-        let err = to_mnist(&halves).unwrap_err();
+        let err = to_mnist(&halves).unwrap_err().to_string();
         assert!(err.contains("of its edge differs"), "{err}");
     }
 

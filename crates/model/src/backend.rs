@@ -47,8 +47,8 @@ impl Backend {
 
     /// How many blocks of rows to evaluate a large batch in (see [`crate::Mlp::forward_parts`]):
     /// one per thread of the current rayon pool on Flex, which runs its sigmoid on one thread;
-    /// one on the others (NdArray splits its own work, and on 2 cores splitting the batch too
-    /// made it slower: 27 ms to 47 ms for 10,000 images; a GPU wants one big batch).
+    /// one on the others (NdArray splits its own work, and splitting the batch too made it
+    /// slower, as BENCHMARKS.md records; a GPU wants one big batch).
     pub fn eval_parts(self) -> usize {
         match self {
             Backend::Flex => rayon::current_num_threads(),
@@ -156,12 +156,19 @@ mod tests {
     }
 
     #[test]
-    fn features_decide_what_is_compiled() {
-        assert_eq!(Backend::Flex.is_compiled(), cfg!(feature = "flex"));
-        assert_eq!(Backend::Ndarray.is_compiled(), cfg!(feature = "ndarray"));
-        let default = Backend::default_compiled().unwrap();
-        assert_eq!(Backend::resolve(None).unwrap(), default);
-        assert!(default.device().is_ok());
+    fn no_choice_is_the_first_compiled_in() {
+        let compiled = Backend::compiled();
+        assert!(!compiled.is_empty());
+        assert_eq!(Backend::resolve(None).unwrap(), compiled[0]);
+        // The order of preference is the order of `ALL`.
+        let positions: Vec<usize> = compiled
+            .iter()
+            .map(|b| Backend::ALL.iter().position(|a| a == b).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{compiled:?}");
+        for b in compiled {
+            assert!(b.device().is_ok(), "{b} is compiled in and gives a device");
+        }
     }
 
     #[test]

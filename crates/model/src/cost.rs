@@ -71,10 +71,7 @@ mod tests {
     use super::*;
 
     fn device() -> Device {
-        crate::Backend::default_compiled()
-            .unwrap()
-            .device()
-            .unwrap()
+        crate::tests::test_backend().device().unwrap()
     }
 
     fn batch(dev: &Device) -> (Tensor<2>, Tensor<1, Int>, Tensor<2>) {

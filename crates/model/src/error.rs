@@ -51,8 +51,12 @@ pub enum ModelError {
     )]
     RunFileMissing { path: PathBuf },
 
-    #[error("{path} does not describe a network: {message}")]
-    BadRunConfig { path: PathBuf, message: String },
+    #[error("{path} does not describe a network: {source}")]
+    BadRunConfig {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
 
     #[error(
         "{weights} does not fit the network described by {config} ({detail}); the two come \
@@ -73,8 +77,20 @@ pub enum ModelError {
     )]
     NotARunDir { dir: PathBuf, file: String },
 
+    #[error(
+        "output directory {path} has no final component (it ends in `..` or is a root); name \
+         the directory the run should occupy"
+    )]
+    BadOutputPath { path: PathBuf },
+
     #[error("cannot encode the weights: {0}")]
-    Encode(String),
+    Encode(#[source] burn::store::RecordError),
+
+    #[error("cannot read the network's outputs back from the device: {0}")]
+    Readback(#[source] burn::tensor::DataError),
+
+    #[error("there are no images to score")]
+    NothingToScore,
 
     #[error("cannot access {path}: {source}")]
     Io {

@@ -4,6 +4,7 @@
 //!   outputs; sigmoid or ReLU) as a Burn module built from its config.
 //! - [`Cost`]: the quadratic and cross-entropy costs, defined once for training and for the
 //!   gradient check, and the output layer each implies.
+//! - [`predict`]: the one prediction path: classes, correct counts, outputs and scores.
 //! - [`Backend`]: the one place where Cargo features become Burn devices.
 //! - [`run`]: a training run on disk (weights plus resolved config), written atomically and
 //!   loaded back with every tensor checked against the config.
@@ -15,9 +16,25 @@ mod backend;
 mod cost;
 mod error;
 mod network;
+pub mod predict;
 pub mod run;
 
 pub use backend::Backend;
 pub use cost::Cost;
 pub use error::ModelError;
 pub use network::{Activation, Init, Mlp, MlpConfig};
+pub use predict::{Prediction, Predictor, Score};
+
+#[cfg(test)]
+mod tests {
+    /// The backend the unit tests run on: `DIGITS_TEST_BACKEND` if set (CI runs the suite once
+    /// per backend), else the build's default.
+    pub fn test_backend() -> crate::Backend {
+        match std::env::var("DIGITS_TEST_BACKEND") {
+            Ok(name) if !name.is_empty() => {
+                name.parse().expect("DIGITS_TEST_BACKEND names a backend")
+            }
+            _ => crate::Backend::default_compiled().expect("a backend is compiled in"),
+        }
+    }
+}

@@ -212,15 +212,15 @@ impl Mlp {
     }
 
     /// Images per forward pass when evaluating without gradients (`train`'s validation and
-    /// test, `infer`): the whole test set at once, which [`Mlp::forward_parts`] then spreads
-    /// over the cores.
+    /// test, `infer`, through [`crate::Predictor`]): the whole test set at once, which
+    /// [`Mlp::forward_parts`] then spreads over the cores.
     pub const EVAL_BATCH: usize = 10_000;
 
     /// [`Mlp::forward`] over `parts` blocks of rows at once, one rayon task each, joined back in
     /// order. For CPU backends: Burn runs some operations (the sigmoid among them) on one thread,
-    /// so evaluating a large batch as one block leaves the other cores idle; on 2 cores, two
-    /// blocks took 10,000 test images from 20 ms to 15 ms (BENCHMARKS.md). Blocks smaller than
-    /// 256 rows are not worth a task, so small batches run as one.
+    /// so evaluating a large batch as one block leaves the other cores idle (what splitting
+    /// gains is measured in BENCHMARKS.md). Blocks smaller than 256 rows are not worth a task,
+    /// so small batches run as one.
     pub fn forward_parts(&self, x: Tensor<2>, parts: usize) -> Tensor<2> {
         let rows = x.dims()[0];
         let parts = parts.min(rows / 256).max(1);
@@ -250,10 +250,7 @@ mod tests {
     use super::*;
 
     fn device() -> Device {
-        crate::Backend::default_compiled()
-            .unwrap()
-            .device()
-            .unwrap()
+        crate::tests::test_backend().device().unwrap()
     }
 
     #[test]

@@ -71,9 +71,9 @@ impl SavedRun {
             path: config_path.clone(),
             source,
         })?;
-        let spec: RunSpec = toml::from_str(&text).map_err(|e| ModelError::BadRunConfig {
+        let spec: RunSpec = toml::from_str(&text).map_err(|source| ModelError::BadRunConfig {
             path: config_path.clone(),
-            message: e.to_string(),
+            source,
         })?;
         spec.model.validate()?;
         let bytes = fs::read(&weights_path).map_err(|source| ModelError::Io {
@@ -105,7 +105,7 @@ pub fn network_to_bytes(network: &Mlp) -> Result<Vec<u8>, ModelError> {
         .clone()
         .into_record()
         .into_bytes()
-        .map_err(|e| ModelError::Encode(e.to_string()))?;
+        .map_err(ModelError::Encode)?;
     Ok(bytes.to_vec())
 }
 
@@ -149,11 +149,8 @@ impl RunWriter {
         }
         let name = dest
             .file_name()
-            .ok_or_else(|| {
-                ModelError::InvalidConfig(format!(
-                    "output directory {} has no final component",
-                    dest.display()
-                ))
+            .ok_or_else(|| ModelError::BadOutputPath {
+                path: dest.to_path_buf(),
             })?
             .to_string_lossy()
             .into_owned();
@@ -252,10 +249,7 @@ mod tests {
     use super::*;
 
     fn device() -> Device {
-        crate::Backend::default_compiled()
-            .unwrap()
-            .device()
-            .unwrap()
+        crate::tests::test_backend().device().unwrap()
     }
 
     const CONFIG: &str =

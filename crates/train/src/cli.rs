@@ -1,18 +1,19 @@
-//! The `train` command: arguments, progress display, and the run's files.
+//! The `train` command as a library: its arguments, the run it makes, and the files it
+//! writes. It returns what happened ([`Plan`] to an [`Observer`], then [`Trained`]); the binary
+//! prints.
 
-use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
 use data::Mnist;
 use model::run::{RunWriter, CONFIG_FILE, METRICS_FILE, REPORT_FILE};
-use model::Backend;
+use model::{Backend, Score};
 use serde::Serialize;
 
 use crate::config::default_out_dir;
-use crate::trainer::{evaluate, fit, EpochMetrics, Observer, Splits};
+use crate::trainer::{evaluate, fit, EpochMetrics, Fitted, Observer, Splits};
 use crate::{TrainConfig, TrainError};
 
 /// Train the digits network on MNIST, as a TOML config describes.
@@ -59,6 +60,8 @@ pub struct Report {
     /// Fraction of the test images classified right, in 0..1.
     pub test_accuracy: f64,
     pub test_loss: f64,
+    /// Test images classified right.
+    pub test_correct: usize,
     pub epochs: usize,
     /// Wall time of training, per-epoch validation included.
     pub train_seconds: f64,
@@ -77,88 +80,85 @@ pub struct Report {
     pub seed: u64,
 }
 
-/// How a finished run went: what `run` wrote and measured.
-#[derive(Debug, Clone)]
-pub struct Summary {
+/// What a run is about to do, known once its config is resolved and its data loaded: what
+/// observers show before the first epoch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub layers: Vec<usize>,
+    pub activation: &'static str,
+    pub cost: &'static str,
+    /// The optimizer in short: `sgd η=3`.
+    pub optimizer: String,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    pub train_images: usize,
+    pub validation_images: usize,
+    pub test_images: usize,
+    pub data_dir: PathBuf,
+    pub load_seconds: f64,
+    pub backend: Backend,
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "train: {} network, {} hidden units, {} cost, {}, batch {}, {}, seed {}",
+            dashed(&self.layers),
+            self.activation,
+            self.cost,
+            self.optimizer,
+            self.batch_size,
+            epochs(self.epochs),
+            self.seed
+        )?;
+        writeln!(
+            f,
+            "data: {} training, {} validation, {} test images from {} (loaded in {:.2} s)",
+            self.train_images,
+            self.validation_images,
+            self.test_images,
+            self.data_dir.display(),
+            self.load_seconds
+        )?;
+        write!(f, "backend: {}", self.backend)
+    }
+}
+
+/// A finished run: where it was written, its report and its history. Displayed, it is the
+/// closing lines `train` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trained {
     pub out_dir: PathBuf,
     pub report: Report,
     pub history: Vec<EpochMetrics>,
 }
 
-/// Progress on a terminal: a bar redrawn in place during each epoch, then the epoch's line.
-struct Bar {
-    epochs: usize,
-    epoch: usize,
-    batches: usize,
-    done: usize,
-    started: Instant,
-}
-
-impl Bar {
-    const WIDTH: usize = 30;
-
-    fn draw(&self) {
-        let filled = Self::WIDTH * self.done / self.batches.max(1);
-        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        print!(
-            "\r\x1b[2Kepoch {:>3}/{} [{}{}] {}/{} batches, {:.0}/s",
-            self.epoch,
-            self.epochs,
-            "=".repeat(filled),
-            " ".repeat(Self::WIDTH - filled),
-            self.done,
-            self.batches,
-            rate
-        );
-        let _ = std::io::stdout().flush();
+impl fmt::Display for Trained {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.report;
+        writeln!(
+            f,
+            "test accuracy {:.2}% ({} of {} images) after {} in {:.1} s ({:.2} s per epoch)",
+            100.0 * r.test_accuracy,
+            r.test_correct,
+            r.test_images,
+            epochs(r.epochs),
+            r.train_seconds,
+            r.seconds_per_epoch
+        )?;
+        write!(f, "wrote {}", self.out_dir.display())
     }
 }
 
-impl Observer for Bar {
-    fn epoch_started(&mut self, epoch: usize, batches: usize) {
-        (self.epoch, self.batches, self.done) = (epoch, batches, 0);
-        self.started = Instant::now();
-        self.draw();
-    }
-
-    fn batch_done(&mut self) {
-        self.done += 1;
-        // Redraw about a hundred times an epoch, not after every batch.
-        if self.done % (self.batches / 100).max(1) == 0 {
-            self.draw();
-        }
-    }
-
-    fn epoch_done(&mut self, m: &EpochMetrics) {
-        println!("\r\x1b[2K{}", epoch_line(m, self.epochs));
-    }
-}
-
-/// Progress in a log: one line per epoch.
-struct Lines {
-    epochs: usize,
-}
-
-impl Observer for Lines {
-    fn epoch_done(&mut self, m: &EpochMetrics) {
-        println!("{}", epoch_line(m, self.epochs));
-    }
-}
-
-struct Quiet;
-
-impl Observer for Quiet {}
-
-fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
-    format!(
-        "epoch {:>3}/{epochs}  loss {:.4}  train {:6.2}%  validation {:6.2}%  lr {:.4}  {:.2} s",
-        m.epoch,
-        m.train_loss,
-        100.0 * m.train_accuracy,
-        100.0 * m.validation_accuracy,
-        m.learning_rate,
-        m.seconds
-    )
+/// `784-128-10`.
+fn dashed(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// `1 epoch`, `30 epochs`.
@@ -210,7 +210,8 @@ pub fn resolve_config(args: &Args) -> Result<TrainConfig, TrainError> {
 }
 
 /// Runs `train`: trains as the config says, evaluates on the test set, writes the run.
-pub fn run(args: Args) -> Result<Summary, TrainError> {
+/// `observer` is told of progress; nothing is printed here.
+pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainError> {
     let mut config = resolve_config(&args)?;
     let backend = Backend::resolve(config.backend)?;
     config.backend = Some(backend);
@@ -223,6 +224,40 @@ pub fn run(args: Args) -> Result<Summary, TrainError> {
     writer.write(CONFIG_FILE, config.to_toml()?)?;
 
     let load_start = Instant::now();
+    let splits = load_splits(&config)?;
+    observer.started(&Plan {
+        layers: config.model.sizes(),
+        activation: config.model.activation.name(),
+        cost: config.cost.name(),
+        optimizer: config.optimizer.describe(),
+        batch_size: config.batch_size,
+        epochs: config.epochs,
+        seed: config.seed,
+        train_images: splits.train.len(),
+        validation_images: splits.validation.len(),
+        test_images: splits.test.len(),
+        data_dir: config.data_dir.clone(),
+        load_seconds: load_start.elapsed().as_secs_f64(),
+        backend,
+    });
+
+    let fitted = fit(&config, &splits, backend, observer)?;
+    let test = evaluate(&fitted.network, config.cost, &splits.test, backend)?;
+    let report = Report::new(&config, &splits, &fitted, test, backend);
+    writer.write_network(&fitted.network)?;
+    writer.write(METRICS_FILE, metrics_csv(&fitted.history))?;
+    let json = serde_json::to_string_pretty(&report).map_err(TrainError::EncodeReport)?;
+    writer.write(REPORT_FILE, json + "\n")?;
+    let out_dir = writer.commit()?;
+    Ok(Trained {
+        out_dir,
+        report,
+        history: fitted.history,
+    })
+}
+
+/// The config's training, validation and test images.
+fn load_splits(config: &TrainConfig) -> Result<Splits, TrainError> {
     let mnist = Mnist::load(&config.data_dir)?;
     let (train, validation) = if config.validation == 0 {
         (mnist.train.clone(), mnist.train.head(0))
@@ -231,101 +266,47 @@ pub fn run(args: Args) -> Result<Summary, TrainError> {
             .train
             .split_validation(config.validation, config.seed)?
     };
-    let splits = Splits {
+    if mnist.test.is_empty() {
+        return Err(TrainError::EmptyDataset("test set"));
+    }
+    Ok(Splits {
         train,
         validation,
         test: mnist.test,
-    };
-    if splits.test.is_empty() {
-        return Err(TrainError::EmptyDataset("test set"));
-    }
-
-    let say = !args.quiet;
-    if say {
-        let layers: Vec<String> = config.model.sizes().iter().map(|s| s.to_string()).collect();
-        println!(
-            "train: {} network, {} hidden units, {} cost, {}, batch {}, {}, seed {}",
-            layers.join("-"),
-            config.model.activation.name(),
-            config.cost.name(),
-            config.optimizer.describe(),
-            config.batch_size,
-            epochs(config.epochs),
-            config.seed
-        );
-        println!(
-            "data: {} training, {} validation, {} test images from {} (loaded in {:.2} s)",
-            splits.train.len(),
-            splits.validation.len(),
-            splits.test.len(),
-            config.data_dir.display(),
-            load_start.elapsed().as_secs_f64()
-        );
-        println!("backend: {backend}");
-    }
-
-    let mut observer: Box<dyn Observer> = if args.quiet {
-        Box::new(Quiet)
-    } else if std::io::stdout().is_terminal() && !args.plain {
-        Box::new(Bar {
-            epochs: config.epochs,
-            epoch: 0,
-            batches: 0,
-            done: 0,
-            started: Instant::now(),
-        })
-    } else {
-        Box::new(Lines {
-            epochs: config.epochs,
-        })
-    };
-    let fitted = fit(&config, &splits, backend, observer.as_mut())?;
-    let test = evaluate(&fitted.network, config.cost, &splits.test, backend)?;
-
-    let best = fitted
-        .history
-        .iter()
-        .max_by(|a, b| a.validation_accuracy.total_cmp(&b.validation_accuracy));
-    let last = fitted.history.last();
-    let report = Report {
-        test_accuracy: test.accuracy,
-        test_loss: test.loss,
-        epochs: config.epochs,
-        train_seconds: fitted.seconds,
-        seconds_per_epoch: fitted.history.iter().map(|m| m.seconds).sum::<f64>()
-            / fitted.history.len().max(1) as f64,
-        backend: backend.name().to_string(),
-        final_validation_accuracy: last.map_or(f64::NAN, |m| m.validation_accuracy),
-        best_validation_accuracy: best.map_or(f64::NAN, |m| m.validation_accuracy),
-        best_validation_epoch: best.map_or(0, |m| m.epoch),
-        parameters: burn::module::Module::num_params(&fitted.network),
-        layers: config.model.sizes(),
-        train_images: splits.train.len(),
-        validation_images: splits.validation.len(),
-        test_images: splits.test.len(),
-        seed: config.seed,
-    };
-    writer.write_network(&fitted.network)?;
-    writer.write(METRICS_FILE, metrics_csv(&fitted.history))?;
-    let json =
-        serde_json::to_string_pretty(&report).map_err(|e| TrainError::Encode(e.to_string()))?;
-    writer.write(REPORT_FILE, json + "\n")?;
-    let out_dir = writer.commit()?;
-    if say {
-        println!(
-            "test accuracy {:.2}% ({} of {} images) after {} in {:.1} s ({:.2} s per epoch)",
-            100.0 * test.accuracy,
-            (test.accuracy * splits.test.len() as f64).round(),
-            splits.test.len(),
-            epochs(config.epochs),
-            fitted.seconds,
-            report.seconds_per_epoch
-        );
-        println!("wrote {}", out_dir.display());
-    }
-    Ok(Summary {
-        out_dir,
-        report,
-        history: fitted.history,
     })
+}
+
+impl Report {
+    fn new(
+        config: &TrainConfig,
+        splits: &Splits,
+        fitted: &Fitted,
+        test: Score,
+        backend: Backend,
+    ) -> Report {
+        let best = fitted
+            .history
+            .iter()
+            .max_by(|a, b| a.validation_accuracy.total_cmp(&b.validation_accuracy));
+        let last = fitted.history.last();
+        Report {
+            test_accuracy: test.accuracy,
+            test_loss: test.loss,
+            test_correct: test.correct,
+            epochs: config.epochs,
+            train_seconds: fitted.seconds,
+            seconds_per_epoch: fitted.history.iter().map(|m| m.seconds).sum::<f64>()
+                / fitted.history.len().max(1) as f64,
+            backend: backend.name().to_string(),
+            final_validation_accuracy: last.map_or(f64::NAN, |m| m.validation_accuracy),
+            best_validation_accuracy: best.map_or(f64::NAN, |m| m.validation_accuracy),
+            best_validation_epoch: best.map_or(0, |m| m.epoch),
+            parameters: burn::module::Module::num_params(&fitted.network),
+            layers: config.model.sizes(),
+            train_images: splits.train.len(),
+            validation_images: splits.validation.len(),
+            test_images: splits.test.len(),
+            seed: config.seed,
+        }
+    }
 }

@@ -8,6 +8,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
 
+/// A value that parses but cannot be used: the key (dotted for tables) and what is wrong.
+struct Invalid {
+    key: &'static str,
+    message: String,
+}
+
+impl Invalid {
+    fn new(key: &'static str, message: impl Into<String>) -> Self {
+        Invalid {
+            key,
+            message: message.into(),
+        }
+    }
+}
+
 fn default_seed() -> u64 {
     1
 }
@@ -102,6 +117,62 @@ impl OptimizerConfig {
         }
     }
 
+    /// Checks the values parsing alone accepts: rates, momentum, betas, decay.
+    fn check(&self) -> Result<(), Invalid> {
+        let (rate, decay) = match *self {
+            OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+                weight_decay,
+                ..
+            } => {
+                if !(0.0..1.0).contains(&momentum) {
+                    return Err(Invalid::new(
+                        "optimizer.momentum",
+                        format!("is {momentum}; it must be in [0, 1)"),
+                    ));
+                }
+                (learning_rate, weight_decay)
+            }
+            OptimizerConfig::Adam {
+                learning_rate,
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+            } => {
+                for (key, beta) in [("optimizer.beta1", beta1), ("optimizer.beta2", beta2)] {
+                    if !(0.0..1.0).contains(&beta) {
+                        return Err(Invalid::new(
+                            key,
+                            format!("is {beta}; it must be in [0, 1)"),
+                        ));
+                    }
+                }
+                if !(epsilon.is_finite() && epsilon > 0.0) {
+                    return Err(Invalid::new(
+                        "optimizer.epsilon",
+                        format!("is {epsilon}; it must be positive"),
+                    ));
+                }
+                (learning_rate, weight_decay)
+            }
+        };
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(Invalid::new(
+                "optimizer.learning_rate",
+                format!("is {rate}; it must be a positive number"),
+            ));
+        }
+        if !(decay.is_finite() && decay >= 0.0) {
+            return Err(Invalid::new(
+                "optimizer.weight_decay",
+                format!("is {decay}; it must be 0 or more"),
+            ));
+        }
+        Ok(())
+    }
+
     /// A short description for the progress header: `sgd η=3`.
     pub fn describe(&self) -> String {
         match self {
@@ -131,6 +202,37 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// Checks the schedule's values against the optimizer's starting rate `rate`.
+    fn check(&self, rate: f64) -> Result<(), Invalid> {
+        match *self {
+            Schedule::Step {
+                every_epochs,
+                gamma,
+            } => {
+                if every_epochs == 0 {
+                    return Err(Invalid::new("schedule.every_epochs", "must be at least 1"));
+                }
+                if !(gamma > 0.0 && gamma <= 1.0) {
+                    return Err(Invalid::new(
+                        "schedule.gamma",
+                        format!("is {gamma}; it must be in (0, 1]"),
+                    ));
+                }
+            }
+            Schedule::Cosine { min_learning_rate } => {
+                if !(min_learning_rate >= 0.0 && min_learning_rate < rate) {
+                    return Err(Invalid::new(
+                        "schedule.min_learning_rate",
+                        format!(
+                            "is {min_learning_rate}; it must be in [0, learning_rate = {rate})"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The learning rate at `step` (0-based) of `total` steps, `steps_per_epoch` to an epoch,
     /// starting from `base`.
     pub fn rate(&self, base: f64, step: usize, steps_per_epoch: usize, total: usize) -> f64 {
@@ -177,119 +279,51 @@ impl TrainConfig {
 
     /// Parses and validates config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<TrainConfig, TrainError> {
-        let config: TrainConfig = toml::from_str(text).map_err(|e| TrainError::ConfigSyntax {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let config: TrainConfig =
+            toml::from_str(text).map_err(|source| TrainError::ConfigSyntax {
+                path: path.to_path_buf(),
+                source,
+            })?;
         config.validate(path)?;
         Ok(config)
     }
 
     /// Checks every value that parsing alone accepts but training cannot use.
     pub fn validate(&self, path: &Path) -> Result<(), TrainError> {
-        let bad = |key: &str, message: String| {
-            Err(TrainError::ConfigValue {
+        self.check()
+            .map_err(|Invalid { key, message }| TrainError::ConfigValue {
                 path: path.to_path_buf(),
                 key: key.to_string(),
                 message,
             })
-        };
+    }
+
+    fn check(&self) -> Result<(), Invalid> {
         if self.batch_size == 0 {
-            return bad("batch_size", "must be at least 1".into());
+            return Err(Invalid::new("batch_size", "must be at least 1"));
         }
         if self.epochs == 0 {
-            return bad("epochs", "must be at least 1".into());
+            return Err(Invalid::new("epochs", "must be at least 1"));
         }
         if self.threads == Some(0) {
-            return bad(
+            return Err(Invalid::new(
                 "threads",
-                "must be at least 1 (omit it for the default)".into(),
-            );
+                "must be at least 1 (omit it for the default)",
+            ));
         }
         if let Err(e) = self.model.validate() {
-            return bad("model", e.to_string());
+            return Err(Invalid::new("model", e.to_string()));
         }
-        let positive = |v: f64| v.is_finite() && v > 0.0;
-        let (rate, decay) = match &self.optimizer {
-            OptimizerConfig::Sgd {
-                learning_rate,
-                momentum,
-                weight_decay,
-                ..
-            } => {
-                if !(0.0..1.0).contains(momentum) {
-                    return bad(
-                        "optimizer.momentum",
-                        format!("is {momentum}; it must be in [0, 1)"),
-                    );
-                }
-                (*learning_rate, *weight_decay)
-            }
-            OptimizerConfig::Adam {
-                learning_rate,
-                beta1,
-                beta2,
-                epsilon,
-                weight_decay,
-            } => {
-                for (key, beta) in [("optimizer.beta1", beta1), ("optimizer.beta2", beta2)] {
-                    if !(0.0..1.0).contains(beta) {
-                        return bad(key, format!("is {beta}; it must be in [0, 1)"));
-                    }
-                }
-                if !positive(*epsilon) {
-                    return bad(
-                        "optimizer.epsilon",
-                        format!("is {epsilon}; it must be positive"),
-                    );
-                }
-                (*learning_rate, *weight_decay)
-            }
-        };
-        if !positive(rate) {
-            return bad(
-                "optimizer.learning_rate",
-                format!("is {rate}; it must be a positive number"),
-            );
-        }
-        if !(decay.is_finite() && decay >= 0.0) {
-            return bad(
-                "optimizer.weight_decay",
-                format!("is {decay}; it must be 0 or more"),
-            );
-        }
-        match self.schedule {
-            Some(Schedule::Step {
-                every_epochs,
-                gamma,
-            }) => {
-                if every_epochs == 0 {
-                    return bad("schedule.every_epochs", "must be at least 1".into());
-                }
-                if !(gamma > 0.0 && gamma <= 1.0) {
-                    return bad(
-                        "schedule.gamma",
-                        format!("is {gamma}; it must be in (0, 1]"),
-                    );
-                }
-            }
-            Some(Schedule::Cosine { min_learning_rate })
-                if !(min_learning_rate >= 0.0 && min_learning_rate < rate) =>
-            {
-                return bad(
-                    "schedule.min_learning_rate",
-                    format!("is {min_learning_rate}; it must be in [0, learning_rate = {rate})"),
-                );
-            }
-            Some(Schedule::Cosine { .. }) => {}
-            None => {}
+        self.optimizer.check()?;
+        if let Some(schedule) = &self.schedule {
+            schedule.check(self.optimizer.learning_rate())?;
         }
         Ok(())
     }
 
     /// The config as TOML, with a header saying what it is.
     pub fn to_toml(&self) -> Result<String, TrainError> {
-        let body = toml::to_string_pretty(self).map_err(|e| TrainError::Encode(e.to_string()))?;
+        let body = toml::to_string_pretty(self).map_err(TrainError::EncodeConfig)?;
         Ok(format!(
             "# The resolved config of this run, written by `train`: the file it was given, with\n\
              # command-line overrides applied and data_dir made absolute. `infer` reads [model]\n\

@@ -15,8 +15,12 @@ pub enum TrainError {
         source: std::io::Error,
     },
 
-    #[error("config {path} is not valid: {message}")]
-    ConfigSyntax { path: PathBuf, message: String },
+    #[error("config {path} is not valid: {source}")]
+    ConfigSyntax {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
 
     #[error("config {path}: `{key}` {message}")]
     ConfigValue {
@@ -35,7 +39,7 @@ pub enum TrainError {
     EmptyDataset(&'static str),
 
     #[error("cannot read the epoch's costs back from the device: {0}")]
-    Readback(String),
+    Readback(#[source] burn::tensor::DataError),
 
     #[error(
         "training diverged in epoch {epoch}: the cost became infinite or NaN at learning rate \
@@ -44,8 +48,11 @@ pub enum TrainError {
     Diverged { epoch: usize, rate: f64 },
 
     #[error("cannot start the training threads: {0}")]
-    Threads(String),
+    Threads(#[source] rayon::ThreadPoolBuildError),
 
     #[error("cannot encode the run's files: {0}")]
-    Encode(String),
+    EncodeConfig(#[source] toml::ser::Error),
+
+    #[error("cannot encode the run's files: {0}")]
+    EncodeReport(#[source] serde_json::Error),
 }

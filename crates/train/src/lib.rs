@@ -12,4 +12,4 @@ pub mod trainer;
 
 pub use config::{OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;
-pub use trainer::{evaluate, fit, EpochMetrics, Evaluation, Fitted, Observer, Splits};
+pub use trainer::{evaluate, fit, EpochMetrics, Fitted, Observer, Silent, Splits};

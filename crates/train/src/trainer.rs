@@ -9,9 +9,11 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use data::{MnistBatcher, MnistDataset, SplitMix64};
-use model::{Backend, Cost, Mlp};
+use model::predict::count_correct;
+use model::{Backend, Cost, Mlp, Predictor, Score};
 use serde::Serialize;
 
+use crate::cli::Plan;
 use crate::config::{OptimizerConfig, TrainConfig};
 use crate::TrainError;
 
@@ -39,15 +41,26 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
-/// Loss and accuracy of a network on a dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Evaluation {
-    pub loss: f64,
-    pub accuracy: f64,
+impl EpochMetrics {
+    /// The epoch as one line of progress: `epoch   3/30  loss 0.0123  train  97.10% ...`.
+    pub fn line(&self, epochs: usize) -> String {
+        format!(
+            "epoch {:>3}/{epochs}  loss {:.4}  train {:6.2}%  validation {:6.2}%  lr {:.4}  {:.2} s",
+            self.epoch,
+            self.train_loss,
+            100.0 * self.train_accuracy,
+            100.0 * self.validation_accuracy,
+            self.learning_rate,
+            self.seconds
+        )
+    }
 }
 
-/// Told about training as it goes, to show progress.
+/// Told about training as it goes, to show progress. The library never prints: a binary
+/// passes an observer that does.
 pub trait Observer: Send {
+    /// The run is set up (config resolved, data loaded) and training begins.
+    fn started(&mut self, _plan: &Plan) {}
     /// An epoch of `batches` steps begins.
     fn epoch_started(&mut self, _epoch: usize, _batches: usize) {}
     /// A training step ended.
@@ -56,7 +69,7 @@ pub trait Observer: Send {
     fn epoch_done(&mut self, _metrics: &EpochMetrics) {}
 }
 
-/// Shows nothing.
+/// Shows nothing: for `--quiet`, tests and the bench.
 pub struct Silent;
 
 impl Observer for Silent {}
@@ -104,41 +117,60 @@ fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
     }
 }
 
-/// Number of predictions in `z` (`[B, 10]`) whose arg-max is the label, as a device scalar.
-fn correct(z: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int> {
-    z.argmax(1).squeeze_dim::<1>(1).equal(labels).int().sum()
-}
-
-/// Loss and accuracy of `network` (on `backend`'s plain device) over `dataset`.
+/// Loss and accuracy of `network` (on `backend`'s plain device) over `dataset`, through the
+/// one prediction path ([`Predictor::score`]).
 pub fn evaluate(
     network: &Mlp,
     cost: Cost,
     dataset: &MnistDataset,
     backend: Backend,
-) -> Result<Evaluation, TrainError> {
+) -> Result<Score, TrainError> {
     if dataset.is_empty() {
         return Err(TrainError::EmptyDataset("evaluation set"));
     }
-    let device = &backend.device()?;
-    // On a CPU, a batch evaluated as one block per core keeps every core busy.
-    let parts = backend.eval_parts();
-    let mut loss = Tensor::<1>::zeros([1], device);
-    let mut hits = Tensor::<1, Int>::zeros([1], device);
-    let all: Vec<usize> = (0..dataset.len()).collect();
-    for chunk in all.chunks(Mlp::EVAL_BATCH) {
-        let batch = MnistBatcher.batch_indices(dataset, chunk, device);
-        let z = network.forward_parts(batch.images, parts);
-        hits = hits + correct(z.clone(), batch.labels.clone());
-        loss = loss
-            + cost
-                .loss(z, batch.labels, batch.targets)
-                .mul_scalar(chunk.len() as f64);
+    let predictor = Predictor::new(network, cost, backend)?;
+    let batches = MnistBatcher
+        .in_order(dataset, Mlp::EVAL_BATCH, predictor.device())
+        .map(|b| (b.images, b.labels, b.targets));
+    Ok(predictor.score(batches)?)
+}
+
+/// What an epoch's steps left behind: each batch's mean cost, outputs and labels, still on the
+/// device, so that a step adds no work (and a GPU no stall) to report them.
+struct EpochTrace {
+    losses: Vec<Tensor<1>>,
+    outputs: Vec<Tensor<2>>,
+    labels: Vec<Tensor<1, Int>>,
+}
+
+impl EpochTrace {
+    fn with_capacity(steps: usize) -> Self {
+        EpochTrace {
+            losses: Vec::with_capacity(steps),
+            outputs: Vec::with_capacity(steps),
+            labels: Vec::with_capacity(steps),
+        }
     }
-    let n = dataset.len() as f64;
-    Ok(Evaluation {
-        loss: f64::from(loss.into_scalar::<f32>()) / n,
-        accuracy: hits.into_scalar::<i64>() as f64 / n,
-    })
+
+    /// The epoch's mean training cost and accuracy, read back once. `order` and `batch_size`
+    /// give each batch's size: a batch's mean cost counts by its images (only the last batch
+    /// can be smaller).
+    fn reduce(self, order: &[usize], batch_size: usize) -> Result<(f64, f64), TrainError> {
+        let n = order.len() as f64;
+        let batch_losses: Vec<f32> = Tensor::cat(self.losses, 0)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .map_err(TrainError::Readback)?;
+        let loss = batch_losses
+            .iter()
+            .zip(order.chunks(batch_size))
+            .map(|(&l, chunk)| f64::from(l) * chunk.len() as f64)
+            .sum::<f64>()
+            / n;
+        let hits = count_correct(Tensor::cat(self.outputs, 0), Tensor::cat(self.labels, 0));
+        Ok((loss, hits.into_scalar::<i64>() as f64 / n))
+    }
 }
 
 /// Trains the network `config` describes on `splits.train` on `backend`, validating after each
@@ -171,22 +203,18 @@ pub fn fit(
     let steps_pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads())
         .build()
-        .map_err(|e| TrainError::Threads(e.to_string()))?;
+        .map_err(TrainError::Threads)?;
 
     for epoch in 1..=config.epochs {
         observer.epoch_started(epoch, steps_per_epoch);
         let epoch_start = Instant::now();
         rng.shuffle(&mut order);
-        // The epoch's running metrics: handles to each batch's loss and outputs, reduced once at
-        // the end, so that a step adds no work (and a GPU no stall) to report them.
-        let mut losses = Vec::with_capacity(steps_per_epoch);
-        let mut outputs = Vec::with_capacity(steps_per_epoch);
-        let mut labels = Vec::with_capacity(steps_per_epoch);
+        let mut trace = EpochTrace::with_capacity(steps_per_epoch);
         let mut rate = base_rate;
         // The steps run on a thread of a rayon pool of their own. The CPU backends split large
         // operations with rayon; called from inside the pool, a split runs one half in place and
         // lends the other to a sibling, where called from outside, every operation waits for a
-        // pool thread to wake. On 2 cores that made epochs up to 20% faster (BENCHMARKS.md).
+        // pool thread to wake (what that gains: BENCHMARKS.md).
         network = steps_pool.install(|| {
             let mut network = network;
             for chunk in order.chunks(config.batch_size) {
@@ -198,9 +226,9 @@ pub fn fit(
                 let loss = config
                     .cost
                     .loss(z.clone(), batch.labels.clone(), batch.targets);
-                losses.push(loss.clone().inner());
-                outputs.push(z.inner());
-                labels.push(batch.labels.inner());
+                trace.losses.push(loss.clone().inner());
+                trace.outputs.push(z.inner());
+                trace.labels.push(batch.labels.inner());
                 let grads = GradientsParams::from_grads(loss.backward(), &network);
                 network = optim.step(rate, network, grads);
                 step += 1;
@@ -208,38 +236,23 @@ pub fn fit(
             }
             network
         });
-        // Each batch's mean cost, weighted by its size (only the last batch can be smaller).
-        let batch_losses: Vec<f32> = Tensor::cat(losses, 0)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec()
-            .map_err(|e| TrainError::Readback(format!("{e:?}")))?;
-        let train_loss = batch_losses
-            .iter()
-            .zip(order.chunks(config.batch_size))
-            .map(|(&l, chunk)| f64::from(l) * chunk.len() as f64)
-            .sum::<f64>()
-            / n as f64;
-        let hits = correct(Tensor::cat(outputs, 0), Tensor::cat(labels, 0));
-        let train_accuracy = hits.into_scalar::<i64>() as f64 / n as f64;
+        let (train_loss, train_accuracy) = trace.reduce(&order, config.batch_size)?;
         let seconds = epoch_start.elapsed().as_secs_f64();
         if !train_loss.is_finite() {
             return Err(TrainError::Diverged { epoch, rate });
         }
-        let validation = if splits.validation.is_empty() {
-            Evaluation {
-                loss: f64::NAN,
-                accuracy: f64::NAN,
-            }
+        let (validation_loss, validation_accuracy) = if splits.validation.is_empty() {
+            (f64::NAN, f64::NAN)
         } else {
-            evaluate(&network.valid(), config.cost, &splits.validation, backend)?
+            let score = evaluate(&network.valid(), config.cost, &splits.validation, backend)?;
+            (score.loss, score.accuracy)
         };
         let metrics = EpochMetrics {
             epoch,
             train_loss,
             train_accuracy,
-            validation_loss: validation.loss,
-            validation_accuracy: validation.accuracy,
+            validation_loss,
+            validation_accuracy,
             learning_rate: rate,
             seconds,
         };

@@ -1,0 +1,87 @@
+//! Training progress on standard output: on a terminal, a bar redrawn in place during each
+//! epoch (`indicatif`, which handles redraw rates and terminal widths), then the epoch's line;
+//! in a log or a pipe, one line per epoch.
+//!
+//! Progress is a courtesy: a closed or full standard output never ends a run, so every write
+//! here ignores its error.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use train::cli::Plan;
+use train::{EpochMetrics, Observer};
+
+/// How `train` shows its progress.
+pub enum Progress {
+    /// A bar during each epoch, then the epoch's line.
+    Bar { bar: ProgressBar, epochs: usize },
+    /// One line per epoch.
+    Lines { epochs: usize },
+}
+
+/// Prints a line to standard output, ignoring a closed pipe.
+fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+impl Progress {
+    /// A bar on a terminal unless `plain`, else lines. (`--quiet` uses [`train::Silent`].)
+    pub fn for_stdout(plain: bool) -> Progress {
+        if std::io::stdout().is_terminal() && !plain {
+            let style = ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} batches, {per_sec:.0}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("== ");
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+            bar.set_style(style);
+            Progress::Bar { bar, epochs: 0 }
+        } else {
+            Progress::Lines { epochs: 0 }
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn started(&mut self, plan: &Plan) {
+        match self {
+            Progress::Bar { epochs, .. } | Progress::Lines { epochs } => {
+                *epochs = plan.epochs;
+                say(plan);
+            }
+        }
+    }
+
+    fn epoch_started(&mut self, epoch: usize, batches: usize) {
+        if let Progress::Bar { bar, epochs } = self {
+            bar.reset();
+            bar.set_length(batches as u64);
+            bar.set_prefix(format!("{epoch:>3}/{epochs}"));
+        }
+    }
+
+    fn batch_done(&mut self) {
+        if let Progress::Bar { bar, .. } = self {
+            bar.inc(1);
+        }
+    }
+
+    fn epoch_done(&mut self, metrics: &EpochMetrics) {
+        match self {
+            Progress::Bar { bar, epochs } => {
+                // Printed above the bar, which is cleared: the terminal keeps only the lines.
+                bar.suspend(|| say(metrics.line(*epochs)));
+                bar.set_position(0);
+            }
+            Progress::Lines { epochs } => say(metrics.line(*epochs)),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Progress::Bar { bar, .. } = self {
+            bar.finish_and_clear();
+        }
+    }
+}
