@@ -1,11 +1,17 @@
-//! Helpers for the end-to-end tests in `tests/`: a slice of the shipped MNIST in a temporary
-//! directory, a small training config, and the backend the tests run on.
+//! What every crate's tests share (the one home of each helper), and, in `tests/`, the
+//! end-to-end tests: train a small network on a slice of MNIST, then use it with `infer`.
+//!
+//! The helpers need only `data`, so that any crate of the workspace can take this one as a
+//! dev-dependency.
 
 use std::path::{Path, PathBuf};
 
 use data::{Mnist, Split};
 
-/// The shipped MNIST directory.
+/// The variable that names the backend the tests run on (CI runs the suite once per backend).
+pub const BACKEND_VAR: &str = "DIGITS_TEST_BACKEND";
+
+/// The shipped MNIST directory, `data/mnist` at the workspace root.
 pub fn shipped_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist")
 }
@@ -26,7 +32,28 @@ pub fn mnist_slice(dir: &Path, train: usize, test: usize) {
         .expect("write test slice");
 }
 
-/// A small config: a 784-24-10 sigmoid network, trained for `epochs` epochs on `data_dir`.
+/// The smallest complete training config: the required keys and defaults for the rest, a
+/// 784-30-10 sigmoid network trained by SGD at η = 3.0, batches of 10.
+pub fn minimal_config(data_dir: &str, epochs: usize) -> String {
+    format!(
+        r#"
+data_dir = "{data_dir}"
+epochs = {epochs}
+batch_size = 10
+cost = "quadratic"
+
+[model]
+hidden = [30]
+
+[optimizer]
+kind = "sgd"
+learning_rate = 3.0
+"#
+    )
+}
+
+/// A small config for training end to end: a 784-24-10 sigmoid network, trained for `epochs`
+/// epochs on `data_dir` with 200 images held out.
 pub fn small_config(data_dir: &Path, epochs: usize) -> String {
     format!(
         r#"data_dir = "{}"
@@ -47,21 +74,22 @@ learning_rate = 3.0
     )
 }
 
-/// `--backend NAME` when `DIGITS_TEST_BACKEND` names a backend, so that CI can run the same tests
-/// on each backend compiled in; nothing otherwise (the build's default backend).
+/// The backend named by [`BACKEND_VAR`], if any.
+pub fn backend_name() -> Option<String> {
+    std::env::var(BACKEND_VAR)
+        .ok()
+        .filter(|name| !name.is_empty())
+}
+
+/// `--backend NAME` when [`BACKEND_VAR`] names a backend; nothing otherwise (the build's
+/// default backend).
 pub fn backend_args() -> Vec<String> {
-    match std::env::var("DIGITS_TEST_BACKEND") {
-        Ok(name) if !name.is_empty() => vec!["--backend".into(), name],
-        _ => vec![],
-    }
+    backend_name().map_or_else(Vec::new, |name| vec!["--backend".into(), name])
 }
 
 /// Whether the backend under test promises bit-identical runs. The CPU backends do; a GPU
 /// backend sums in parallel in whatever order its workgroups finish, so two runs agree only
 /// to rounding (seen on wgpu/lavapipe: 0.181789255 against 0.181789259).
 pub fn bit_reproducible() -> bool {
-    !matches!(
-        std::env::var("DIGITS_TEST_BACKEND").as_deref(),
-        Ok("wgpu") | Ok("cuda")
-    )
+    !matches!(backend_name().as_deref(), Some("wgpu") | Some("cuda"))
 }

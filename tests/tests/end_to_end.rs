@@ -5,8 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use cli_args::{infer_args, train_args};
-use digits_tests::{backend_args, mnist_slice, small_config};
 use serde_json::Value;
+use tests::{backend_args, mnist_slice, small_config};
 
 /// Argument lists, parsed as the binaries parse theirs.
 mod cli_args {
@@ -15,14 +15,14 @@ mod cli_args {
     pub fn train_args(args: &[&str]) -> train::cli::Args {
         let mut all = vec!["train".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        all.extend(digits_tests::backend_args());
+        all.extend(tests::backend_args());
         train::cli::Args::try_parse_from(all).expect("valid train arguments")
     }
 
     pub fn infer_args(args: &[&str]) -> infer::cli::Args {
         let mut all = vec!["infer".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        all.extend(digits_tests::backend_args());
+        all.extend(tests::backend_args());
         infer::cli::Args::try_parse_from(all).expect("valid infer arguments")
     }
 }
@@ -210,7 +210,7 @@ fn same_seed_same_run() {
     let (_b, _, second) = trained(2);
     let losses =
         |s: &train::cli::Trained| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
-    if digits_tests::bit_reproducible() {
+    if tests::bit_reproducible() {
         assert_eq!(first.report.test_accuracy, second.report.test_accuracy);
         assert_eq!(
             losses(&first),

@@ -345,19 +345,10 @@ pub fn default_out_dir(config_path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"
-data_dir = "../data/mnist"
-epochs = 2
-batch_size = 10
-cost = "quadratic"
-
-[model]
-hidden = [30]
-
-[optimizer]
-kind = "sgd"
-learning_rate = 3.0
-"#;
+    /// The shared minimal config (the `tests` crate's), with a relative data directory.
+    fn good() -> String {
+        ::tests::minimal_config("../data/mnist", 2)
+    }
 
     fn parse(text: &str) -> Result<TrainConfig, TrainError> {
         TrainConfig::parse(text, Path::new("configs/x.toml"))
@@ -369,7 +360,8 @@ learning_rate = 3.0
 
     #[test]
     fn good_config_parses_with_defaults() {
-        let c = parse(GOOD).unwrap();
+        let good = good();
+        let c = parse(&good).unwrap();
         assert_eq!((c.seed, c.validation, c.backend), (1, 5_000, None));
         assert_eq!(c.model.sizes(), vec![784, 30, 10]);
         assert_eq!(c.optimizer.learning_rate(), 3.0);
@@ -379,19 +371,21 @@ learning_rate = 3.0
 
     #[test]
     fn unknown_key_is_named() {
-        let e = err(&GOOD.replace("epochs = 2", "epochs = 2\nepoch = 3"));
+        let good = good();
+        let e = err(&good.replace("epochs = 2", "epochs = 2\nepoch = 3"));
         assert!(
             e.contains("configs/x.toml") && e.contains("unknown field `epoch`"),
             "{e}"
         );
-        let e = err(&GOOD.replace("learning_rate = 3.0", "learning_rate = 3.0\nlr = 1"));
+        let e = err(&good.replace("learning_rate = 3.0", "learning_rate = 3.0\nlr = 1"));
         assert!(e.contains("unknown field `lr`"), "{e}");
-        let e = err(&GOOD.replace("hidden = [30]", "hidden = [30]\nlayers = 2"));
+        let e = err(&good.replace("hidden = [30]", "hidden = [30]\nlayers = 2"));
         assert!(e.contains("unknown field `layers`"), "{e}");
     }
 
     #[test]
     fn wrong_values_are_named() {
+        let good = good();
         let cases = [
             ("batch_size = 10", "batch_size = 0", "batch_size"),
             ("epochs = 2", "epochs = 0", "epochs"),
@@ -409,28 +403,29 @@ learning_rate = 3.0
             ("epochs = 2", "epochs = 2\nthreads = 0", "threads"),
         ];
         for (from, to, key) in cases {
-            let e = err(&GOOD.replace(from, to));
+            let e = err(&good.replace(from, to));
             assert!(e.contains(&format!("`{key}`")), "{to}: {e}");
         }
-        let e = err(&GOOD.replace("\"quadratic\"", "\"hinge\""));
+        let e = err(&good.replace("\"quadratic\"", "\"hinge\""));
         assert!(
             e.contains("hinge") && e.contains("quadratic") && e.contains("cross_entropy"),
             "{e}"
         );
-        let e = err(&GOOD.replace("\"sgd\"", "\"rmsprop\""));
+        let e = err(&good.replace("\"sgd\"", "\"rmsprop\""));
         assert!(e.contains("rmsprop"), "{e}");
-        let e = err(&GOOD.replace("batch_size = 10", "batch_size = -4"));
+        let e = err(&good.replace("batch_size = 10", "batch_size = -4"));
         assert!(e.contains("batch_size"), "{e}");
     }
 
     #[test]
     fn backend_key_names_a_backend() {
-        let c = parse(&format!("backend = \"ndarray\"\n{GOOD}")).unwrap();
+        let good = good();
+        let c = parse(&format!("backend = \"ndarray\"\n{good}")).unwrap();
         assert_eq!(c.backend, Some(Backend::Ndarray));
         // The key's old name still reads.
-        let old = parse(&format!("device = \"ndarray\"\n{GOOD}")).unwrap();
+        let old = parse(&format!("device = \"ndarray\"\n{good}")).unwrap();
         assert_eq!(old.backend, Some(Backend::Ndarray));
-        let e = err(&format!("backend = \"tpu\"\n{GOOD}"));
+        let e = err(&format!("backend = \"tpu\"\n{good}"));
         assert!(
             e.contains("tpu") && e.contains("flex") && e.contains("wgpu"),
             "{e}"
@@ -439,14 +434,16 @@ learning_rate = 3.0
 
     #[test]
     fn missing_key_is_named() {
-        let e = err(&GOOD.replace("batch_size = 10\n", ""));
+        let good = good();
+        let e = err(&good.replace("batch_size = 10\n", ""));
         assert!(e.contains("missing field `batch_size`"), "{e}");
     }
 
     #[test]
     fn schedule_is_checked_and_computed() {
+        let good = good();
         let step = parse(&format!(
-            "{GOOD}\n[schedule]\nkind = \"step\"\nevery_epochs = 2\ngamma = 0.5\n"
+            "{good}\n[schedule]\nkind = \"step\"\nevery_epochs = 2\ngamma = 0.5\n"
         ))
         .unwrap();
         let s = step.schedule.unwrap();
@@ -463,24 +460,25 @@ learning_rate = 3.0
         assert!((cos.rate(1.0, 100, 10, 100) - 0.1).abs() < 1e-12);
 
         let e = err(&format!(
-            "{GOOD}\n[schedule]\nkind = \"step\"\nevery_epochs = 0\ngamma = 0.5\n"
+            "{good}\n[schedule]\nkind = \"step\"\nevery_epochs = 0\ngamma = 0.5\n"
         ));
         assert!(e.contains("schedule.every_epochs"), "{e}");
         let e = err(&format!(
-            "{GOOD}\n[schedule]\nkind = \"cosine\"\nmin_learning_rate = 5.0\n"
+            "{good}\n[schedule]\nkind = \"cosine\"\nmin_learning_rate = 5.0\n"
         ));
         assert!(e.contains("schedule.min_learning_rate"), "{e}");
         let e = err(&format!(
-            "{GOOD}\n[schedule]\nkind = \"cosine\"\nwarmup = 1\n"
+            "{good}\n[schedule]\nkind = \"cosine\"\nwarmup = 1\n"
         ));
         assert!(e.contains("unknown field `warmup`"), "{e}");
     }
 
     #[test]
     fn relative_data_dir_is_resolved_against_the_config() {
+        let good = good();
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("c.toml");
-        std::fs::write(&path, GOOD).unwrap();
+        std::fs::write(&path, &good).unwrap();
         let c = TrainConfig::load(&path).unwrap();
         assert_eq!(c.data_dir, tmp.path().join("../data/mnist"));
         assert_eq!(default_out_dir(&path), Path::new("artifacts/c"));

@@ -1,8 +1,6 @@
 //! MNIST-style preprocessing, checked on real MNIST digits: a test image redrawn larger, dark on
 //! light and off-centre, then read back from a PNG file, comes out as the original.
 
-use std::path::Path;
-
 use data::{MnistDataset, Split};
 use infer::preprocess::load_digit;
 
@@ -30,7 +28,7 @@ fn shifted(img: &[f32], dx: i64, dy: i64) -> Vec<f32> {
 
 #[test]
 fn redrawn_mnist_digits_come_back() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
+    let dir = tests::shipped_data();
     let test = MnistDataset::load(&dir, Split::Test).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (mut total, mut worst) = (0.0f32, 1.0f32);

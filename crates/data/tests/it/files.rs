@@ -2,14 +2,10 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use data::source::sha256_hex;
 use data::{DataError, Mnist, MnistDataset, Split, IMAGE_PIXELS};
-
-fn shipped_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist")
-}
 
 /// A directory holding a small dataset (20 training and 10 test images) in the standard layout.
 fn small_dir() -> tempfile::TempDir {
@@ -40,7 +36,7 @@ fn load_err(dir: &Path) -> (DataError, String) {
 
 #[test]
 fn shipped_mnist_loads_and_verifies() {
-    let mnist = Mnist::load(&shipped_dir()).expect("the shipped data/mnist should load");
+    let mnist = Mnist::load(&tests::shipped_data()).expect("the shipped data/mnist should load");
     assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
     // The first training image is the famous 5, the first test image a 7.
     assert_eq!((mnist.train.label(0), mnist.test.label(0)), (5, 7));

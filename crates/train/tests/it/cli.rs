@@ -5,27 +5,6 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-const GOOD: &str = r#"
-data_dir = "DATA"
-epochs = 1
-batch_size = 10
-cost = "quadratic"
-
-[model]
-hidden = [10]
-
-[optimizer]
-kind = "sgd"
-learning_rate = 3.0
-"#;
-
-fn shipped_data() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/mnist")
-        .display()
-        .to_string()
-}
-
 /// Runs `train` with a config made from GOOD by `edit`; returns (success, stderr).
 fn train(dir: &Path, config: &str, extra: &[&str]) -> (bool, String) {
     let path = dir.join("c.toml");
@@ -58,7 +37,7 @@ fn fails_with(config: &str, extra: &[&str], expected: &[&str]) {
 }
 
 fn good() -> String {
-    GOOD.replace("DATA", &shipped_data())
+    tests::minimal_config(&tests::shipped_data().display().to_string(), 1)
 }
 
 #[test]
@@ -106,7 +85,7 @@ fn missing_config_file() {
 #[test]
 fn missing_data_directory() {
     fails_with(
-        &GOOD.replace("DATA", "/nonexistent/mnist"),
+        &tests::minimal_config("/nonexistent/mnist", 1),
         &[],
         &["/nonexistent/mnist does not exist", "data/mnist"],
     );

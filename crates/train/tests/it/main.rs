@@ -1,0 +1,4 @@
+//! Integration tests of the `train` binary (one test binary: each extra one would link Burn
+//! again).
+
+mod cli;
