@@ -210,11 +210,12 @@ impl Dataset<MnistItem> for MnistDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NUM_CLASSES;
 
     /// `n` images whose pixels all equal their index, labelled `index % 10`.
     pub(crate) fn numbered(n: usize) -> MnistDataset {
         let pixels = (0..n).flat_map(|i| [i as u8; IMAGE_PIXELS]).collect();
-        let labels = (0..n).map(|i| (i % 10) as u8).collect();
+        let labels = (0..n).map(|i| (i % NUM_CLASSES) as u8).collect();
         MnistDataset::new(pixels, labels).unwrap()
     }
 
@@ -258,7 +259,7 @@ mod tests {
         all.sort_unstable();
         assert_eq!(all, (0..100).map(|i| i as u8).collect::<Vec<_>>());
         // Labels travel with their images.
-        assert!((0..80).all(|i| train.label(i) == id(&train, i) % 10));
+        assert!((0..80).all(|i| train.label(i) == (id(&train, i) as usize % NUM_CLASSES) as u8));
 
         let (_, again) = ds.split_validation(20, 7).unwrap();
         assert_eq!(again, valid, "same seed, same split");

@@ -147,19 +147,20 @@ pub fn encode_labels(labels: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::IMAGE_PIXELS;
 
     fn path() -> &'static Path {
         Path::new("x-idx3-ubyte")
     }
 
     fn two_images() -> Vec<u8> {
-        let pixels: Vec<u8> = (0..2 * 784).map(|i| (i % 256) as u8).collect();
+        let pixels: Vec<u8> = (0..2 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
         encode_images(&pixels)
     }
 
     #[test]
     fn images_round_trip() {
-        let pixels: Vec<u8> = (0..3 * 784).map(|i| (i * 7 % 256) as u8).collect();
+        let pixels: Vec<u8> = (0..3 * IMAGE_PIXELS).map(|i| (i * 7 % 256) as u8).collect();
         assert_eq!(
             parse_images(&encode_images(&pixels), path()).unwrap(),
             pixels

@@ -79,12 +79,18 @@ impl Init {
     }
 }
 
+/// Inputs of the default network: one per pixel of a 28×28 MNIST image. (`model` knows no
+/// data files; `data::IMAGE_PIXELS` is the same number, seen from the data's side.)
+pub const DEFAULT_INPUTS: usize = 28 * 28;
+/// Outputs of the default network: one per digit (`data::NUM_CLASSES`).
+pub const DEFAULT_OUTPUTS: usize = 10;
+
 fn default_inputs() -> usize {
-    784
+    DEFAULT_INPUTS
 }
 
 fn default_outputs() -> usize {
-    10
+    DEFAULT_OUTPUTS
 }
 
 fn default_hidden() -> Vec<usize> {

@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
 
-    /// Where to write the run [default: artifacts/<config file stem>].
+    /// Where to write the run [default: artifacts/NAME, for a config file NAME.toml].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 

@@ -7,7 +7,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use train::cli::Plan;
 use train::{EpochMetrics, Observer};
 
@@ -29,9 +29,12 @@ impl Progress {
     pub fn for_stdout(plain: bool) -> Progress {
         if std::io::stdout().is_terminal() && !plain {
             let style = ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} batches, {per_sec:.0}",
+                "epoch {prefix} [{bar:30}] {pos}/{len} batches, {rate}/s",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}", state.per_sec());
+            })
             .progress_chars("== ");
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
             bar.set_style(style);
@@ -69,9 +72,10 @@ impl Observer for Progress {
     fn epoch_done(&mut self, metrics: &EpochMetrics) {
         match self {
             Progress::Bar { bar, epochs } => {
-                // Printed above the bar, which is cleared: the terminal keeps only the lines.
-                bar.suspend(|| say(metrics.line(*epochs)));
-                bar.set_position(0);
+                // The bar is cleared (until the next epoch resets it): the terminal keeps only
+                // the epochs' lines.
+                bar.finish_and_clear();
+                say(metrics.line(*epochs));
             }
             Progress::Lines { epochs } => say(metrics.line(*epochs)),
         }
