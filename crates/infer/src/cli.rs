@@ -148,8 +148,9 @@ pub enum Output {
 pub struct Evaluation {
     pub model: PathBuf,
     pub backend: Backend,
+    /// The network's shape, `784-128-10`.
     #[serde(skip)]
-    pub layers: Vec<usize>,
+    pub shape: String,
     #[serde(skip)]
     pub cost: Cost,
     #[serde(flatten)]
@@ -172,12 +173,11 @@ impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Output::Evaluation(e) => {
-                let layers: Vec<String> = e.layers.iter().map(|s| s.to_string()).collect();
                 writeln!(
                     f,
                     "model {} ({} network, {} cost) on {}",
                     e.model.display(),
-                    layers.join("-"),
+                    e.shape,
                     e.cost.name(),
                     e.backend
                 )?;
@@ -229,7 +229,7 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
         return Ok(Output::Evaluation(Evaluation {
             model: run.dir.clone(),
             backend,
-            layers: run.spec.model.sizes(),
+            shape: run.spec.model.shape(),
             cost: run.spec.cost,
             precision: report.per_digit.iter().map(|d| d.precision).collect(),
             recall: report.per_digit.iter().map(|d| d.recall).collect(),

@@ -159,6 +159,15 @@ impl MlpConfig {
         sizes
     }
 
+    /// The sizes written as people name a network: `784-128-10`.
+    pub fn shape(&self) -> String {
+        self.sizes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
     /// Checks that every layer has at least one unit.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.sizes().contains(&0) {

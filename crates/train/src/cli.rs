@@ -84,7 +84,8 @@ pub struct Report {
 /// observers show before the first epoch.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
-    pub layers: Vec<usize>,
+    /// The network's shape, `784-128-10`.
+    pub shape: String,
     pub activation: &'static str,
     pub cost: &'static str,
     /// The optimizer in short: `sgd η=3`.
@@ -105,7 +106,7 @@ impl fmt::Display for Plan {
         writeln!(
             f,
             "train: {} network, {} hidden units, {} cost, {}, batch {}, {}, seed {}",
-            dashed(&self.layers),
+            self.shape,
             self.activation,
             self.cost,
             self.optimizer,
@@ -150,15 +151,6 @@ impl fmt::Display for Trained {
         )?;
         write!(f, "wrote {}", self.out_dir.display())
     }
-}
-
-/// `784-128-10`.
-fn dashed(sizes: &[usize]) -> String {
-    sizes
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// `1 epoch`, `30 epochs`.
@@ -226,7 +218,7 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
     let load_start = Instant::now();
     let splits = load_splits(&config)?;
     observer.started(&Plan {
-        layers: config.model.sizes(),
+        shape: config.model.shape(),
         activation: config.model.activation.name(),
         cost: config.cost.name(),
         optimizer: config.optimizer.describe(),
