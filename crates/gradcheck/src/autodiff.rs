@@ -94,11 +94,11 @@ pub fn verify_f64(device: &Device, backend: Backend) -> Result<(), GradcheckErro
 fn read<const D: usize>(tensor: Tensor<D>) -> Result<(Vec<f64>, DType), GradcheckError> {
     let data = tensor
         .try_into_data()
-        .map_err(|e| GradcheckError::Readback(e.to_string()))?;
+        .map_err(|source| GradcheckError::Readback { source })?;
     let dtype = data.dtype();
     let values = data
         .try_into_vec_as::<f64>()
-        .map_err(|e| GradcheckError::Readback(e.to_string()))?;
+        .map_err(|source| GradcheckError::ReadbackValues { source })?;
     Ok((values, dtype))
 }
 
