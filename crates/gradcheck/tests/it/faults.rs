@@ -2,20 +2,17 @@
 //! as a failure that names the layer.
 
 use gradcheck::manual::Fault;
-use gradcheck::suite::{run, DataSource, Options};
+use gradcheck::suite::{run, Options};
 use gradcheck::{Comparison, ParamKind, Report};
-use model::{Backend, Cost};
+use model::Cost;
+
+use crate::{comparisons, default_backend, random_options};
 
 fn run_with(sizes: &[usize], cost: Cost, fault: Fault) -> Report {
     run(&Options {
-        sizes: sizes.to_vec(),
-        batch: 4,
-        seed: 5,
         costs: vec![cost],
-        backend: Backend::resolve(None).unwrap(),
-        data: DataSource::Random,
-        fd_samples: 40,
         fault: Some(fault),
+        ..random_options(sizes, 5, default_backend())
     })
     .unwrap()
 }
@@ -30,18 +27,6 @@ fn failed_layers(report: &Report, comparison: Comparison) -> Vec<usize> {
     layers.sort_unstable_by(|a, b| b.cmp(a));
     layers.dedup();
     layers
-}
-
-/// The comparisons the report holds (the f64 one is skipped on a backend without f64).
-fn comparisons(report: &Report) -> Vec<Comparison> {
-    let mut all = vec![
-        Comparison::ManualVsFiniteDifference,
-        Comparison::ManualVsAutodiffF32,
-    ];
-    if report.f64_skipped.is_none() {
-        all.push(Comparison::ManualVsAutodiffF64);
-    }
-    all
 }
 
 #[test]
@@ -102,14 +87,9 @@ fn swapping_two_layers_gradients_fails_exactly_those_layers() {
 #[test]
 fn a_fault_the_network_cannot_have_is_an_error() {
     let err = run(&Options {
-        sizes: vec![5, 4, 3],
-        batch: 2,
-        seed: 1,
         costs: vec![Cost::CrossEntropy],
-        backend: Backend::resolve(None).unwrap(),
-        data: DataSource::Random,
-        fd_samples: 10,
         fault: Some(Fault::DropSigmoidPrime { layer: 2 }),
+        ..random_options(&[5, 4, 3], 1, default_backend())
     })
     .unwrap_err()
     .to_string();
