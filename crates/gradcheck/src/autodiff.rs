@@ -21,7 +21,7 @@ use burn::tensor::{DType, FloatDType};
 use model::{Backend, Cost, Mlp};
 
 use crate::manual::{self, Gradients, Network};
-use crate::{Batch, GradcheckError};
+use crate::{Batch, GradcheckError, PerLayer};
 
 /// Casts every float parameter to one dtype, keeping it a leaf that collects gradients.
 struct CastParams(FloatDType);
@@ -115,7 +115,7 @@ pub fn network_from_mlp(network: &Mlp) -> Result<Network, GradcheckError> {
         })?;
         biases.push(read(bias.val())?.0);
     }
-    Network::new(network.sizes(), weights, biases)
+    Network::new(network.sizes(), PerLayer { weights, biases })
 }
 
 /// What one autodiff run gave.
@@ -181,7 +181,7 @@ pub fn autodiff_gradients(
     let (loss_value, _) = read(loss.clone())?;
     let grads = loss.backward();
 
-    let mut gradients = Gradients {
+    let mut gradients = PerLayer {
         weights: Vec::with_capacity(network.layers.len()),
         biases: Vec::with_capacity(network.layers.len()),
     };

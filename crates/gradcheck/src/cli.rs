@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::Parser;
 use model::{Backend, Cost};
 
-use crate::manual::Fault;
+use crate::fault::Fault;
 use crate::suite::{run as run_suite, DataSource, Options};
 use crate::{GradcheckError, Report};
 

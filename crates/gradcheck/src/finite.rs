@@ -22,44 +22,29 @@
 use model::Cost;
 
 use crate::manual::{Gradients, Network};
-use crate::Batch;
+use crate::{Batch, PerLayer};
 use data::SplitMix64;
 
 /// The step h of the central differences (the second one is 2h).
 pub const STEP: f64 = 1e-3;
 
-/// Which parameters to probe: flat indices into each layer's weights and biases (as in
-/// [`Network`]), sorted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sample {
-    /// `weights[l − 1]`: the probed indices of W^l.
-    pub weights: Vec<Vec<usize>>,
-    /// `biases[l − 1]`: the probed indices of b^l.
-    pub biases: Vec<Vec<usize>>,
-}
+/// Which parameters to probe: flat indices into each layer's weights and biases (as in the
+/// [`Network`]'s parameters), sorted.
+pub type Sample = PerLayer<Vec<usize>>;
 
 impl Sample {
     /// Every parameter of `network`.
     pub fn all(network: &Network) -> Sample {
-        Sample {
-            weights: network
-                .weights
-                .iter()
-                .map(|w| (0..w.len()).collect())
-                .collect(),
-            biases: network
-                .biases
-                .iter()
-                .map(|b| (0..b.len()).collect())
-                .collect(),
-        }
+        network.params.map(|p| (0..p.len()).collect())
     }
 
     /// At most `per_tensor` parameters of each weight matrix and bias vector, drawn without
     /// repetition from `seed`; a tensor that small or smaller is taken whole.
     pub fn at_most(network: &Network, per_tensor: usize, seed: u64) -> Sample {
         let mut rng = SplitMix64::new(seed ^ 0x6664_0000_0000_0000);
-        let mut pick = |len: usize| -> Vec<usize> {
+        // Every layer's weights are drawn before the biases (the order of `PerLayer::map`).
+        network.params.map(|p| {
+            let len = p.len();
             if len <= per_tensor {
                 return (0..len).collect();
             }
@@ -72,21 +57,7 @@ impl Sample {
             indices.truncate(per_tensor);
             indices.sort_unstable();
             indices
-        };
-        Sample {
-            weights: network.weights.iter().map(|w| pick(w.len())).collect(),
-            biases: network.biases.iter().map(|b| pick(b.len())).collect(),
-        }
-    }
-
-    /// How many parameters are probed.
-    pub fn len(&self) -> usize {
-        self.weights.iter().chain(&self.biases).map(Vec::len).sum()
-    }
-
-    /// Whether no parameter is probed.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        })
     }
 }
 
@@ -103,16 +74,15 @@ pub fn finite_differences(
     step: f64,
 ) -> Gradients {
     let mut probe = network.clone();
-    let mut grads = Gradients::zeros_like(network);
-    for l in 0..network.layers() {
-        for &i in &sample.weights[l] {
-            grads.weights[l][i] = central(&mut probe, cost, batch, step, |p| &mut p.weights[l][i]);
-        }
-        for &i in &sample.biases[l] {
-            grads.biases[l][i] = central(&mut probe, cost, batch, step, |p| &mut p.biases[l][i]);
+    let mut gradients = network.params.map(|p| vec![0.0; p.len()]);
+    for (layer, param, indices) in sample.iter() {
+        for &i in indices {
+            gradients.get_mut(layer, param)[i] = central(&mut probe, cost, batch, step, |p| {
+                &mut p.params.get_mut(layer, param)[i]
+            });
         }
     }
-    grads
+    gradients
 }
 
 /// (4·D(h) − D(2h)) / 3 for the parameter that `param` selects (restored afterwards), where
@@ -140,16 +110,24 @@ fn central(
 mod tests {
     use super::*;
 
+    fn network(sizes: Vec<usize>, w: Vec<Vec<f64>>, b: Vec<Vec<f64>>) -> Network {
+        let params = PerLayer {
+            weights: w,
+            biases: b,
+        };
+        Network::new(sizes, params).unwrap()
+    }
+
     #[test]
     fn samples_are_seeded_distinct_and_whole_when_small() {
-        let net = Network::new(
+        let net = network(
             vec![20, 3, 2],
             vec![vec![0.0; 60], vec![0.0; 6]],
             vec![vec![0.0; 3], vec![0.0; 2]],
-        )
-        .unwrap();
+        );
         let s = Sample::at_most(&net, 10, 1);
         assert_eq!(s, Sample::at_most(&net, 10, 1));
+        assert_ne!(s, Sample::at_most(&net, 10, 2));
         assert_eq!(s.weights[0].len(), 10);
         assert!(s.weights[0].windows(2).all(|w| w[0] < w[1]));
         assert!(s.weights[0].iter().all(|&i| i < 60));
@@ -162,7 +140,7 @@ mod tests {
     #[test]
     fn finite_differences_match_the_derivative_of_one_unit() {
         // One sigmoid unit: the estimate matches the derivative to rounding.
-        let net = Network::new(vec![1, 1], vec![vec![0.3]], vec![vec![0.1]]).unwrap();
+        let net = network(vec![1, 1], vec![vec![0.3]], vec![vec![0.1]]);
         let batch = Batch::new(vec![1.5], vec![0], 1).unwrap();
         let fd = finite_differences(&net, Cost::Quadratic, &batch, &Sample::all(&net), STEP);
         let exact = net.backward(Cost::Quadratic, &batch);

@@ -20,8 +20,8 @@
 //! # Ok::<(), gradcheck::GradcheckError>(())
 //! ```
 //!
-//! A check that can never fail proves nothing, so [`manual::Fault`] injects a deliberate
-//! mistake into the hand-written backward pass; the tests show that the check then fails and
+//! A check that can never fail proves nothing, so [`fault::Fault`] computes the hand-written
+//! gradients with a deliberate mistake in them; the tests show that the check then fails and
 //! names the layer.
 
 pub mod autodiff;
@@ -29,12 +29,15 @@ mod batch;
 pub mod cli;
 pub mod compare;
 mod error;
+pub mod fault;
 pub mod finite;
 pub mod manual;
+mod per_layer;
 mod report;
 pub mod suite;
 
 pub use batch::{Batch, DataKind};
-pub use compare::{compare, Case, Check, Comparison, ParamKind, Tolerance};
+pub use compare::{compare, Case, Check, Comparison, Tolerance};
 pub use error::GradcheckError;
+pub use per_layer::{ParamKind, PerLayer};
 pub use report::{Losses, Report};

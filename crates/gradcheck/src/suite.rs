@@ -9,8 +9,9 @@ use model::{Activation, Backend, Cost, Mlp, MlpConfig};
 
 use crate::autodiff::{autodiff_gradients, cast_network, network_from_mlp, verify_f64};
 use crate::compare::{compare, Case, Comparison};
+use crate::fault::Fault;
 use crate::finite::{finite_differences, Sample, STEP};
-use crate::manual::{Fault, Network};
+use crate::manual::Network;
 use crate::report::{Losses, Report};
 use crate::{Batch, DataKind, GradcheckError};
 
@@ -161,7 +162,7 @@ pub fn run_on_batch(
     for &cost in &options.costs {
         let case = Case { cost, data: kind };
         let mine = match options.fault {
-            Some(fault) => manual.backward_with_fault(cost, batch, fault)?,
+            Some(fault) => fault.backward(&manual, cost, batch)?,
             None => manual.backward(cost, batch),
         };
 

@@ -1,7 +1,7 @@
 //! A check that cannot fail proves nothing: a deliberately wrong backward pass must be reported
 //! as a failure that names the layer.
 
-use gradcheck::manual::Fault;
+use gradcheck::fault::Fault;
 use gradcheck::suite::{run, Options};
 use gradcheck::{Comparison, ParamKind, Report};
 use model::Cost;
