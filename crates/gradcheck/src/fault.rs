@@ -5,8 +5,10 @@
 //! the faulty gradients beside it:
 //!
 //! - `drop-sigmoid-prime:<l>` repeats [`Network::backprop`] step by step, with the same named
-//!   steps of [`crate::manual`], but leaves σ'(z^l) out of layer l's error: out of BP2 in a
-//!   hidden layer, out of BP1 in the quadratic cost's output layer.
+//!   steps of [`crate::manual`], but leaves the activation's derivative out of layer l's error:
+//!   BP2 without f'(z^l) (σ'(z^l) in a sigmoid layer, ReLU's step in a ReLU layer), or BP1
+//!   without σ'(z^L) in the quadratic cost's output layer. The name is kept from the sigmoid
+//!   network, the first one checked.
 //! - `swap-layers:<a>,<b>` runs the clean pass and reports layer a's gradients as layer b's,
 //!   and the other way round.
 
@@ -17,7 +19,7 @@ use model::Cost;
 
 use crate::manual::{
     a_minus_y, bp1_output_error, bp2_backpropagate_error, bp4_weight_gradient, mean_over,
-    output_activations, sigmoid_prime, Forward, Gradients, Network,
+    output_activations, Forward, Gradients, Network,
 };
 use crate::{Batch, GradcheckError, PerLayer};
 
@@ -25,8 +27,9 @@ use crate::{Batch, GradcheckError, PerLayer};
 /// layer. Layers are numbered from 1 (the first hidden layer) to L (the output layer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Forget the σ'(z^l) factor of BP1/BP2 in layer `layer`: δ^l is computed without it. (Only
-    /// sigmoid layers have one: every hidden layer, and the output layer of the quadratic cost.)
+    /// Forget the activation's derivative in layer `layer`'s error δ^l: f'(z^l) in BP2, or
+    /// σ'(z^L) in BP1. (Every hidden layer has one; the output layer only under the quadratic
+    /// cost, whose outputs are sigmoids.)
     DropSigmoidPrime { layer: usize },
     /// Report layer `first`'s gradients as layer `second`'s and the other way round (the two
     /// layers must have the same shape).
@@ -101,8 +104,8 @@ impl Fault {
     }
 }
 
-/// [`Network::backprop`] with σ'(z^l) left out of layer `faulty`'s error: the same steps in the
-/// same order, the two marked lines apart.
+/// [`Network::backprop`] with the activation's derivative left out of layer `faulty`'s error:
+/// the same steps in the same order, the two marked lines apart.
 fn backprop_without_prime(
     network: &Network,
     cost: Cost,
@@ -124,10 +127,10 @@ fn backprop_without_prime(
     for l in (1..=layers).rev() {
         if l < layers {
             let sp = if l == faulty {
-                // The fault: 1 where BP2 has σ'(z^l).
+                // The fault: 1 where BP2 has f'(z^l).
                 vec![1.0; zs[l - 1].len()]
             } else {
-                zs[l - 1].iter().map(|&z| sigmoid_prime(z)).collect()
+                network.f_prime(&zs[l - 1])
             };
             delta = bp2_backpropagate_error(&network.params.weights[l], &delta, &sp);
         }
@@ -175,6 +178,8 @@ impl FromStr for Fault {
 
 #[cfg(test)]
 mod tests {
+    use model::Activation;
+
     use super::*;
 
     #[test]
@@ -223,8 +228,9 @@ mod tests {
         .is_ok());
     }
 
-    /// A 2-2-2-2 sigmoid network.
-    fn network() -> Network {
+    /// A 2-2-2-2 ReLU network whose hidden units are all above the kink for positive inputs:
+    /// the hidden layers' weights and biases are positive.
+    fn all_active() -> Network {
         let params = PerLayer {
             weights: vec![
                 vec![0.1, 0.2, 0.3, 0.4],
@@ -233,13 +239,31 @@ mod tests {
             ],
             biases: vec![vec![0.1, 0.2], vec![0.3, 0.4], vec![-0.5, 0.1]],
         };
-        Network::new(vec![2, 2, 2, 2], params).unwrap()
+        Network::new(vec![2, 2, 2, 2], Activation::Relu, params).unwrap()
     }
 
-    /// The gradients change in the faulty layer and below it, and in no layer above.
+    /// The faulty pass is the clean one but for the dropped factor: where that factor is 1 (a
+    /// ReLU unit above its kink), the two agree to the last bit.
+    #[test]
+    fn dropping_a_derivative_of_one_changes_nothing() {
+        let net = all_active();
+        let batch = Batch::new(vec![1.0, 2.0, 0.5, 0.25], vec![0, 1], 2).unwrap();
+        for cost in [Cost::Quadratic, Cost::CrossEntropy] {
+            let clean = net.backward(cost, &batch);
+            for layer in [1, 2] {
+                let faulty = Fault::DropSigmoidPrime { layer };
+                assert_eq!(faulty.backward(&net, cost, &batch).unwrap(), clean);
+            }
+        }
+    }
+
+    /// Where the dropped factor is not 1, the gradients change in that layer and below it, and
+    /// in no layer above.
     #[test]
     fn a_dropped_derivative_spoils_its_layer_and_those_below() {
-        let net = network();
+        let mut net = all_active();
+        // Stop layer 2's first unit (z^2_1 < 0 for these inputs), so that ReLU'(z^2_1) = 0.
+        net.params.biases[1][0] = -5.0;
         let batch = Batch::new(vec![1.0, 2.0, 0.5, 0.25], vec![0, 1], 2).unwrap();
         let clean = net.backward(Cost::Quadratic, &batch);
         let faulty = Fault::DropSigmoidPrime { layer: 2 }
@@ -251,11 +275,18 @@ mod tests {
             assert_ne!(faulty.weights[l], clean.weights[l], "layer {}", l + 1);
             assert_ne!(faulty.biases[l], clean.biases[l], "layer {}", l + 1);
         }
+
+        // The quadratic cost's output layer: σ'(z^L) < 1 always, so every layer changes.
+        let out = Fault::DropSigmoidPrime { layer: 3 }
+            .backward(&net, Cost::Quadratic, &batch)
+            .unwrap();
+        assert_ne!(out.biases[2], clean.biases[2]);
+        assert_ne!(out.weights[0], clean.weights[0]);
     }
 
     #[test]
     fn swapping_swaps_and_nothing_else() {
-        let net = network();
+        let net = all_active();
         let batch = Batch::new(vec![1.0, 2.0], vec![0], 2).unwrap();
         let clean = net.backward(Cost::CrossEntropy, &batch);
         let swapped = Fault::SwapLayers {

@@ -3,8 +3,9 @@
 //! Training trusts Burn's autodiff. This crate derives the same gradients by hand and checks
 //! that all three opinions agree, on the very network and cost that training uses:
 //!
-//! - [`manual`]: the sigmoid network's forward and backward passes written out in f64, in plain
-//!   Rust, with the derivation (the four equations of backpropagation) in its docs.
+//! - [`manual`]: the network's forward and backward passes (sigmoid or ReLU hidden layers)
+//!   written out in f64, in plain Rust, with the derivation (the four equations of
+//!   backpropagation) in its docs.
 //! - [`autodiff`]: the real [`model::Mlp`] built by [`model::MlpConfig::init`], cast to f64 (or
 //!   left in f32), its cost from [`model::Cost::loss`], its gradients from `loss.backward()`.
 //! - [`finite`]: central finite differences of the hand-written cost, which need no calculus.

@@ -1,5 +1,5 @@
-//! Backpropagation by hand: the sigmoid network's forward and backward passes in f64, in plain
-//! Rust loops (no Burn, no autodiff), with the derivation.
+//! Backpropagation by hand: the network's forward and backward passes in f64, in plain Rust
+//! loops (no Burn, no autodiff), with the derivation.
 //!
 //! # Notation
 //!
@@ -8,8 +8,12 @@
 //!
 //! ```text
 //! z^l_j = Σ_k w^l_jk · a^(l−1)_k + b^l_j        (weighted input)
-//! a^l_j = σ(z^l_j),   σ(z) = 1 / (1 + e^(−z))   (activation)
+//! a^l_j = f(z^l_j)                              (activation)
 //! ```
+//!
+//! where f, the hidden layers' activation function ([`Activation`]), is the classic network's
+//! sigmoid σ(z) = 1 / (1 + e^(−z)) or the rectifier ReLU(z) = max(0, z). The output layer's
+//! activation belongs to the cost (see below).
 //!
 //! The textbook's w^l_jk is the weight *to* neuron j of layer l *from* neuron k of layer l−1, so
 //! w^l is an `[outputs × inputs]` matrix acting on a column vector: z^l = w^l a^(l−1) + b^l.
@@ -26,7 +30,7 @@
 //!
 //! ```text
 //! (BP1)  δ^L   = ∇ₐCₓ ⊙ σ'(z^L)                      the output layer
-//! (BP2)  δ^l   = ((w^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l)       each layer from the one above
+//! (BP2)  δ^l   = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l)       each layer from the one above
 //! (BP3)  ∂Cₓ/∂b^l_j  = δ^l_j
 //! (BP4)  ∂Cₓ/∂w^l_jk = a^(l−1)_k · δ^l_j
 //! ```
@@ -35,15 +39,27 @@
 //!
 //! - BP1: Cₓ depends on z^L_j only through a^L_j = σ(z^L_j), so δ^L_j = ∂Cₓ/∂a^L_j · σ'(z^L_j).
 //! - BP2: z^l_k reaches the cost only through the next layer's weighted inputs
-//!   z^(l+1)_j = Σ_k w^(l+1)_jk σ(z^l_k) + b^(l+1)_j, so δ^l_k = Σ_j δ^(l+1)_j w^(l+1)_jk σ'(z^l_k).
+//!   z^(l+1)_j = Σ_k w^(l+1)_jk f(z^l_k) + b^(l+1)_j, so
+//!   δ^l_k = Σ_j δ^(l+1)_j w^(l+1)_jk f'(z^l_k).
 //! - BP3, BP4: z^l_j = Σ_k w^l_jk a^(l−1)_k + b^l_j, so ∂z^l_j/∂b^l_j = 1 and
 //!   ∂z^l_j/∂w^l_jk = a^(l−1)_k.
 //!
-//! In Burn's layout BP2 reads δ^l_k = (Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j) σ'(z^l_k), a row times
-//! W^(l+1)ᵀ, and BP4 reads ∂C/∂W^l = (1/n) Σₓ (a^(l−1))ᵀ δ^l: an outer product with W^l's own
-//! `[inputs, outputs]` shape. The derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).
+//! In Burn's layout BP2 reads δ^l_k = (Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j) f'(z^l_k), row k of
+//! W^(l+1) times δ^(l+1), and BP4 reads ∂Cₓ/∂W^l = (a^(l−1))ᵀ δ^l: an outer product with W^l's
+//! own `[inputs, outputs]` shape.
+//!
+//! # The derivatives of the activations
+//!
+//! - σ'(z) = σ(z)(1 − σ(z)).
+//! - ReLU'(z) = 1 for z > 0 and 0 for z < 0: a step. At z = 0 ReLU has a kink and no
+//!   derivative (every slope from 0 to 1 fits under it). This module takes 0 there, as Burn
+//!   0.22.1 does (its `relu_backward` zeroes the gradient wherever the output is ≤ 0), so the two
+//!   agree even on an exact zero. Finite differences cannot look across a kink: see
+//!   [`crate::finite`].
 //!
 //! # The output layer, for each cost
+//!
+//! The output layer's activation comes with the cost, whatever the hidden layers use:
 //!
 //! - **Quadratic** (the classic text's, [`Cost::Quadratic`]): a^L = σ(z^L) and
 //!   Cₓ = ½‖y − a^L‖² with y the one-hot label, so ∇ₐCₓ = a^L − y and BP1 gives
@@ -65,7 +81,7 @@
 //! gradients (`nabla_b`, `nabla_w`) and BP2 for the error of the layer below.
 //! [`Network::backward`] averages it over a batch.
 
-use model::Cost;
+use model::{Activation, Cost};
 
 use crate::{Batch, GradcheckError, PerLayer};
 
@@ -83,6 +99,24 @@ pub fn sigmoid_prime(z: f64) -> f64 {
     s * (1.0 - s)
 }
 
+/// The rectifier ReLU(z) = max(0, z) (a NaN stays NaN, as in Burn).
+pub fn relu(z: f64) -> f64 {
+    if z > 0.0 || z.is_nan() {
+        z
+    } else {
+        0.0
+    }
+}
+
+/// Its derivative, the step ReLU'(z) = 1 for z > 0, else 0 (0 at the kink z = 0, as in Burn).
+pub fn relu_prime(z: f64) -> f64 {
+    if z > 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
 /// softmax(z)_i = e^(z_i − m) / Σ_j e^(z_j − m), with m = max z (which cancels, and keeps
 /// every exponent ≤ 0 so nothing overflows).
 pub fn softmax(z: &[f64]) -> Vec<f64> {
@@ -98,10 +132,12 @@ fn log_sum_exp(z: &[f64]) -> f64 {
     m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
 }
 
-/// A sigmoid network's parameters in f64, in Burn's layout (see the [module docs](self)).
+/// A network's parameters in f64, in Burn's layout (see the [module docs](self)), and the
+/// activation function of its hidden layers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     sizes: Vec<usize>,
+    activation: Activation,
     /// `params.weights[l − 1]` is W^l, `[sizes[l − 1], sizes[l]]` row-major (W^l\[k\]\[j\] is
     /// at `k · sizes[l] + j`); `params.biases[l − 1]` is b^l, `sizes[l]` long.
     pub params: PerLayer<Vec<f64>>,
@@ -125,9 +161,14 @@ impl Forward {
 }
 
 impl Network {
-    /// A network from its layer sizes (input to output) and parameters in Burn's layout,
-    /// checking that every tensor has the length the sizes imply.
-    pub fn new(sizes: Vec<usize>, params: PerLayer<Vec<f64>>) -> Result<Network, GradcheckError> {
+    /// A network from its layer sizes (input to output), the activation of its hidden layers
+    /// and its parameters in Burn's layout, checking that every tensor has the length the
+    /// sizes imply.
+    pub fn new(
+        sizes: Vec<usize>,
+        activation: Activation,
+        params: PerLayer<Vec<f64>>,
+    ) -> Result<Network, GradcheckError> {
         let invalid = |reason: String| GradcheckError::InvalidNetwork {
             sizes: sizes.clone(),
             reason,
@@ -158,7 +199,11 @@ impl Network {
                 )));
             }
         }
-        Ok(Network { sizes, params })
+        Ok(Network {
+            sizes,
+            activation,
+            params,
+        })
     }
 
     /// Every layer's size, input to output.
@@ -171,8 +216,31 @@ impl Network {
         self.sizes.len() - 1
     }
 
+    /// The activation function of the hidden layers.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// f(z) entry by entry: the hidden layers' activation function, σ or ReLU.
+    pub fn f(&self, z: &[f64]) -> Vec<f64> {
+        let f = match self.activation {
+            Activation::Sigmoid => sigmoid,
+            Activation::Relu => relu,
+        };
+        z.iter().map(|&z| f(z)).collect()
+    }
+
+    /// f'(z) entry by entry: σ'(z), or ReLU's step.
+    pub fn f_prime(&self, z: &[f64]) -> Vec<f64> {
+        let f_prime = match self.activation {
+            Activation::Sigmoid => sigmoid_prime,
+            Activation::Relu => relu_prime,
+        };
+        z.iter().map(|&z| f_prime(z)).collect()
+    }
+
     /// The forward pass of one example x: z^l = a^(l−1)·W^l + b^l for every layer, and
-    /// a^l = σ(z^l) for the hidden ones.
+    /// a^l = f(z^l) for the hidden ones.
     pub fn forward(&self, x: &[f64]) -> Forward {
         let layers = self.layers();
         let mut activations = vec![x.to_vec()];
@@ -184,7 +252,7 @@ impl Network {
                 &self.params.biases[l - 1],
             );
             if l < layers {
-                activations.push(z.iter().map(|&z_j| sigmoid(z_j)).collect());
+                activations.push(self.f(&z));
             }
             zs.push(z);
         }
@@ -212,8 +280,8 @@ impl Network {
         let mut delta = bp1_output_error(cost, &zs[layers - 1], label);
         for l in (1..=layers).rev() {
             if l < layers {
-                // BP2: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l).
-                let sp: Vec<f64> = zs[l - 1].iter().map(|&z| sigmoid_prime(z)).collect();
+                // BP2: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l).
+                let sp = self.f_prime(&zs[l - 1]);
                 delta = bp2_backpropagate_error(&self.params.weights[l], &delta, &sp);
             }
             // BP3 and BP4: layer l's gradients, from its error δ^l and its input a^(l−1).
@@ -237,8 +305,9 @@ fn weighted_input(a: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
     let mut z = b.to_vec();
     // Accumulated one input k (one row of W) at a time.
     for (&a_k, w_k) in a.iter().zip(w.chunks_exact(b.len())) {
-        // Most MNIST pixels are background (0), and adding 0·w changes nothing: skipping those
-        // terms is exact, and makes finite differences several times faster.
+        // Most MNIST pixels are background (0), and so is every ReLU unit below its kink: adding
+        // 0·w changes nothing, so skipping those terms is exact, and makes finite differences
+        // several times faster.
         if a_k == 0.0 {
             continue;
         }
@@ -288,8 +357,8 @@ pub fn bp1_output_error(cost: Cost, z: &[f64], label: usize) -> Vec<f64> {
     }
 }
 
-/// BP2 for one example: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l), from `w_next` = W^(l+1) (Burn's
-/// layout), `delta_next` = δ^(l+1) and `sp` = σ'(z^l).
+/// BP2 for one example: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l), from `w_next` = W^(l+1) (Burn's
+/// layout), `delta_next` = δ^(l+1) and `sp` = f'(z^l).
 ///
 /// Since W^(l+1)\[k\]\[j\] = w^(l+1)_jk, entry k of (w^(l+1))ᵀ δ^(l+1) is
 /// Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j: row k of the stored matrix dotted with δ^(l+1). The error
@@ -376,9 +445,10 @@ mod tests {
     }
 
     /// A 2-2-1 network small enough to check by hand.
-    fn tiny() -> Network {
+    fn tiny(activation: Activation) -> Network {
         Network::new(
             vec![2, 2, 1],
+            activation,
             // W^1 = [[0.1, 0.2], [0.3, 0.4]] ([inputs, outputs]), W^2 = [[0.5], [-0.6]].
             params(
                 vec![vec![0.1, 0.2, 0.3, 0.4], vec![0.5, -0.6]],
@@ -394,7 +464,7 @@ mod tests {
 
     #[test]
     fn forward_is_x_times_w_plus_b_in_burns_layout() {
-        let f = tiny().forward(&[1.0, 2.0]);
+        let f = tiny(Activation::Sigmoid).forward(&[1.0, 2.0]);
         // z^1_j = Σ_k x_k W[k][j] + b_j: W[0] = [0.1, 0.2] is input 0's row.
         let z1 = [1.0 * 0.1 + 2.0 * 0.3 + 0.01, 1.0 * 0.2 + 2.0 * 0.4 - 0.62];
         assert!(close(f.zs[0][0], z1[0]) && close(f.zs[0][1], z1[1]));
@@ -405,9 +475,48 @@ mod tests {
     }
 
     #[test]
+    fn relu_layers_pass_positive_inputs_and_stop_the_others() {
+        // For x = (1, 1), `tiny`'s second hidden unit is below the kink: z^1_2 = −0.02.
+        let net = tiny(Activation::Relu);
+        let f = net.forward(&[1.0, 1.0]);
+        let z1 = [0.1 + 0.3 + 0.01, 0.2 + 0.4 - 0.62];
+        assert!(close(f.zs[0][0], z1[0]) && close(f.zs[0][1], z1[1]));
+        assert_eq!(f.activations[1], vec![f.zs[0][0], 0.0]);
+
+        // Quadratic cost, label 0: δ² = (σ(z²) − 1) σ'(z²); BP2 gives δ¹ = W²[·][0] δ² ⊙ (1, 0).
+        let batch = Batch::new(vec![1.0, 1.0], vec![0], 2).unwrap();
+        let g = net.backward(Cost::Quadratic, &batch);
+        let z2 = 0.5 * z1[0] + 0.03;
+        let s = 1.0 / (1.0 + (-z2).exp());
+        let delta2 = (s - 1.0) * s * (1.0 - s);
+        assert!(close(g.biases[1][0], delta2));
+        assert!(close(g.biases[0][0], 0.5 * delta2));
+        assert_eq!(g.biases[0][1], 0.0);
+        // BP4: ∂C/∂W¹[k][j] = x_k δ¹_j; the stopped unit's column is zero.
+        assert_eq!(g.weights[0][1], 0.0);
+        assert!(close(g.weights[0][2], 1.0 * 0.5 * delta2));
+        assert!(close(g.weights[1][0], z1[0] * delta2));
+    }
+
+    #[test]
+    fn relu_derivative_is_a_step_that_is_zero_at_the_kink() {
+        assert_eq!(relu_prime(0.5), 1.0);
+        assert_eq!(relu_prime(-0.5), 0.0);
+        // Burn's relu_backward keeps the gradient only where the output is > 0.
+        assert_eq!(relu_prime(0.0), 0.0);
+        assert_eq!(relu(-2.0), 0.0);
+        assert!(relu(f64::NAN).is_nan());
+    }
+
+    #[test]
     fn output_error_of_the_quadratic_cost_is_bp1() {
         // One layer, one example: ∂C/∂b = δ = (σ(z) − y)σ'(z), ∂C/∂w = x δ.
-        let net = Network::new(vec![1, 1], params(vec![vec![0.7]], vec![vec![-0.2]])).unwrap();
+        let net = Network::new(
+            vec![1, 1],
+            Activation::Sigmoid,
+            params(vec![vec![0.7]], vec![vec![-0.2]]),
+        )
+        .unwrap();
         let batch = Batch::new(vec![2.0], vec![0], 1).unwrap();
         let z: f64 = 0.7 * 2.0 - 0.2;
         let s = 1.0 / (1.0 + (-z).exp());
@@ -421,6 +530,7 @@ mod tests {
     fn softmax_output_error_is_a_minus_y() {
         let net = Network::new(
             vec![1, 3],
+            Activation::Sigmoid,
             params(vec![vec![1.0, 2.0, 3.0]], vec![vec![0.0; 3]]),
         )
         .unwrap();
@@ -437,7 +547,7 @@ mod tests {
 
     #[test]
     fn the_batch_gradient_is_the_mean_of_the_examples() {
-        let net = tiny();
+        let net = tiny(Activation::Relu);
         let batch = Batch::new(vec![1.0, 1.0, 1.0, 2.0], vec![0, 0], 2).unwrap();
         let g = net.backward(Cost::Quadratic, &batch);
         let one = net.backprop(Cost::Quadratic, &[1.0, 1.0], 0);
@@ -447,14 +557,18 @@ mod tests {
                 assert!(close(*g_i, (one.weights[l][i] + two.weights[l][i]) / 2.0));
             }
         }
+        // The second example has both hidden units above the kink, the first only one.
+        assert_ne!(two.biases[0][1], 0.0);
+        assert_eq!(one.biases[0][1], 0.0);
     }
 
     #[test]
     fn network_shapes_are_checked() {
+        let sigmoid = Activation::Sigmoid;
         let wrong = params(vec![vec![0.0; 3]], vec![vec![0.0; 2]]);
-        assert!(Network::new(vec![2, 2], wrong).is_err());
-        assert!(Network::new(vec![2], params(vec![], vec![])).is_err());
+        assert!(Network::new(vec![2, 2], sigmoid, wrong).is_err());
+        assert!(Network::new(vec![2], sigmoid, params(vec![], vec![])).is_err());
         let empty = params(vec![vec![]], vec![vec![]]);
-        assert!(Network::new(vec![2, 0], empty).is_err());
+        assert!(Network::new(vec![2, 0], sigmoid, empty).is_err());
     }
 }

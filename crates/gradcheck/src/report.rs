@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use model::Cost;
+use model::{Activation, Cost};
 use serde::Serialize;
 
 use crate::compare::{Check, Comparison};
@@ -37,6 +37,8 @@ pub struct Report {
     pub passed: bool,
     /// Layer sizes, input to output.
     pub network: Vec<usize>,
+    /// The activation function of the hidden layers (`sigmoid` or `relu`).
+    pub activation: Activation,
     pub parameters: usize,
     /// Examples in the batch.
     pub batch: usize,
@@ -46,6 +48,9 @@ pub struct Report {
     pub backend: String,
     /// The step h of the central differences.
     pub fd_step: f64,
+    /// Finite-difference probes left out because a step moved a ReLU unit across its kink at
+    /// z = 0, where the cost has no derivative (see [`crate::finite`]); 0 for sigmoid networks.
+    pub fd_skipped_at_kinks: usize,
     /// The deliberate mistake injected into the hand-written backward pass, if any.
     pub fault: Option<String>,
     /// Why the f64 comparison was not run, on a backend that cannot compute in f64.
@@ -110,9 +115,10 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "Gradient check of the {} sigmoid network ({} parameters, seed {}) on {} {data}; \
+            "Gradient check of the {} {} network ({} parameters, seed {}) on {} {data}; \
              Burn backend {}",
             sizes.join("-"),
+            self.activation.name(),
             self.parameters,
             self.seed,
             self.batch,
@@ -120,6 +126,14 @@ impl Report {
         );
         if let Some(reason) = &self.f64_skipped {
             let _ = writeln!(out, "Note: the f64 comparison was skipped: {reason}");
+        }
+        if self.fd_skipped_at_kinks > 0 {
+            let _ = writeln!(
+                out,
+                "Note: {} finite-difference probes were left out: a step moved a ReLU unit \
+                 across its kink at z = 0, where the cost has no derivative",
+                self.fd_skipped_at_kinks
+            );
         }
         if let Some(fault) = &self.fault {
             let _ = writeln!(

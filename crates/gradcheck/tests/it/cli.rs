@@ -27,6 +27,8 @@ fn json_has_the_documented_fields() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v = json(&out);
     assert_eq!(v["passed"], Value::Bool(true));
+    assert_eq!(v["activation"], "sigmoid");
+    assert_eq!(v["fd_skipped_at_kinks"], 0);
     let checks = v["checks"].as_array().unwrap();
     // Two costs × three comparisons (two without f64) × three layers × (weight, bias).
     let comparisons = if v["f64_skipped"].is_null() { 3 } else { 2 };
@@ -54,6 +56,22 @@ fn json_has_the_documented_fields() {
         assert!((1..=3).contains(&c["layer"].as_u64().unwrap()));
         assert!(c["max_rel_error"].as_f64().unwrap() <= c["tolerance"].as_f64().unwrap());
     }
+}
+
+#[test]
+fn relu_is_checked_on_request_and_reported() {
+    let mut args = SMALL.to_vec();
+    args.extend(["--activation", "relu"]);
+    let out = gradcheck(&args);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["passed"], Value::Bool(true));
+    assert_eq!(v["activation"], "relu");
+
+    let out = gradcheck(&["--activation", "tanh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("choose sigmoid or relu"), "{err}");
 }
 
 #[test]

@@ -4,15 +4,15 @@
 use gradcheck::fault::Fault;
 use gradcheck::suite::{run, Options};
 use gradcheck::{Comparison, ParamKind, Report};
-use model::Cost;
+use model::{Activation, Cost};
 
 use crate::{comparisons, default_backend, random_options};
 
-fn run_with(sizes: &[usize], cost: Cost, fault: Fault) -> Report {
+fn run_with(sizes: &[usize], activation: Activation, cost: Cost, fault: Fault) -> Report {
     run(&Options {
         costs: vec![cost],
         fault: Some(fault),
-        ..random_options(sizes, 5, default_backend())
+        ..random_options(sizes, activation, 5, default_backend())
     })
     .unwrap()
 }
@@ -30,58 +30,61 @@ fn failed_layers(report: &Report, comparison: Comparison) -> Vec<usize> {
 }
 
 #[test]
-fn dropping_sigma_prime_in_a_hidden_layer_fails_from_that_layer_down() {
-    // Layers: 1 (6→5), 2 (5→4), 3 (4→3). Without σ'(z²), δ² is wrong, and so is δ¹ (BP2
-    // computes it from δ²); layer 3's gradients do not depend on it.
-    for cost in [Cost::Quadratic, Cost::CrossEntropy] {
-        let r = run_with(&[6, 5, 4, 3], cost, Fault::DropSigmoidPrime { layer: 2 });
-        assert!(!r.passed);
-        for comparison in comparisons(&r) {
-            assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+fn dropping_the_derivative_in_a_hidden_layer_fails_from_that_layer_down() {
+    // Layers: 1 (6→5), 2 (5→4), 3 (4→3). Without f'(z²), δ² is wrong, and so is δ¹ (BP2
+    // computes it from δ²); layer 3's gradients do not depend on it. In a ReLU layer the
+    // dropped factor is the step, 0 for the units below their kink.
+    for activation in [Activation::Sigmoid, Activation::Relu] {
+        for cost in [Cost::Quadratic, Cost::CrossEntropy] {
+            let fault = Fault::DropSigmoidPrime { layer: 2 };
+            let r = run_with(&[6, 5, 4, 3], activation, cost, fault);
+            assert!(!r.passed);
+            for comparison in comparisons(&r) {
+                assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+            }
+            assert_eq!(r.highest_failing_layer(), Some(2));
+            // The faulty layer is the highest one named, weights and biases both.
+            let named: Vec<_> = r
+                .failures()
+                .filter(|c| c.layer == 2)
+                .map(|c| c.param)
+                .collect();
+            assert!(named.contains(&ParamKind::Weight) && named.contains(&ParamKind::Bias));
+            let table = r.table();
+            assert!(table.contains("FAILED"), "{table}");
+            assert!(table.contains("layer 2 (5→4) weight"), "{table}");
+            assert!(table.contains("highest failing layer: 2."), "{table}");
         }
-        assert_eq!(r.highest_failing_layer(), Some(2));
-        // The faulty layer is the highest one named, weights and biases both.
-        let named: Vec<_> = r
-            .failures()
-            .filter(|c| c.layer == 2)
-            .map(|c| c.param)
-            .collect();
-        assert!(named.contains(&ParamKind::Weight) && named.contains(&ParamKind::Bias));
-        let table = r.table();
-        assert!(table.contains("FAILED"), "{table}");
-        assert!(table.contains("layer 2 (5→4) weight"), "{table}");
-        assert!(table.contains("highest failing layer: 2."), "{table}");
     }
 }
 
 #[test]
 fn dropping_sigma_prime_in_the_quadratic_output_layer_fails_every_layer() {
-    let r = run_with(
-        &[5, 4, 3],
-        Cost::Quadratic,
-        Fault::DropSigmoidPrime { layer: 2 },
-    );
-    for comparison in comparisons(&r) {
-        assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+    // The output layer is a sigmoid layer under the quadratic cost, whatever the hidden ones.
+    for activation in [Activation::Sigmoid, Activation::Relu] {
+        let fault = Fault::DropSigmoidPrime { layer: 2 };
+        let r = run_with(&[5, 4, 3], activation, Cost::Quadratic, fault);
+        for comparison in comparisons(&r) {
+            assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+        }
     }
 }
 
 #[test]
 fn swapping_two_layers_gradients_fails_exactly_those_layers() {
     // Layers 1 and 2 are both 5→5; layer 3 (5→3) is untouched.
-    let r = run_with(
-        &[5, 5, 5, 3],
-        Cost::CrossEntropy,
-        Fault::SwapLayers {
-            first: 1,
-            second: 2,
-        },
-    );
-    assert!(!r.passed);
-    for comparison in comparisons(&r) {
-        assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+    let fault = Fault::SwapLayers {
+        first: 1,
+        second: 2,
+    };
+    for activation in [Activation::Sigmoid, Activation::Relu] {
+        let r = run_with(&[5, 5, 5, 3], activation, Cost::CrossEntropy, fault);
+        assert!(!r.passed);
+        for comparison in comparisons(&r) {
+            assert_eq!(failed_layers(&r, comparison), vec![2, 1], "{}", r.table());
+        }
+        assert!(r.checks.iter().filter(|c| c.layer == 3).all(|c| c.passed));
     }
-    assert!(r.checks.iter().filter(|c| c.layer == 3).all(|c| c.passed));
 }
 
 #[test]
@@ -89,7 +92,7 @@ fn a_fault_the_network_cannot_have_is_an_error() {
     let err = run(&Options {
         costs: vec![Cost::CrossEntropy],
         fault: Some(Fault::DropSigmoidPrime { layer: 2 }),
-        ..random_options(&[5, 4, 3], 1, default_backend())
+        ..random_options(&[5, 4, 3], Activation::Relu, 1, default_backend())
     })
     .unwrap_err()
     .to_string();

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use gradcheck::suite::{DataSource, Options};
 use gradcheck::{Comparison, Report};
-use model::{Backend, Cost};
+use model::{Activation, Backend, Cost};
 
 /// The backend the build uses when none is asked for.
 fn default_backend() -> Backend {
@@ -34,9 +34,10 @@ fn shipped_mnist() -> PathBuf {
 /// A check of a small network on random inputs: both costs, a batch of 4 (2n a power of two:
 /// see `agreement::f64_agreement_with_a_batch_of_five`), finite differences on every
 /// parameter.
-fn random_options(sizes: &[usize], seed: u64, backend: Backend) -> Options {
+fn random_options(sizes: &[usize], activation: Activation, seed: u64, backend: Backend) -> Options {
     Options {
         sizes: sizes.to_vec(),
+        activation,
         batch: 4,
         seed,
         costs: vec![Cost::Quadratic, Cost::CrossEntropy],
@@ -73,4 +74,26 @@ fn comparisons(report: &Report) -> Vec<Comparison> {
         all.push(Comparison::ManualVsAutodiffF64);
     }
     all
+}
+
+/// The shipped ReLU network, as `configs/relu.toml` describes it: layer sizes, hidden
+/// activation and cost. Its values for these keys (an array of integers, basic strings) are
+/// written the same in TOML and JSON, so each is read from its `key = value` line as JSON.
+fn shipped_relu_network() -> (Vec<usize>, Activation, Cost) {
+    let path = workspace_root().join("configs/relu.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let value = |key: &str| -> String {
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no `{key}` in {}", path.display()))
+    };
+    let hidden: Vec<usize> = serde_json::from_str(&value("hidden")).unwrap();
+    let mut sizes = vec![data::IMAGE_PIXELS];
+    sizes.extend(hidden);
+    sizes.push(data::NUM_CLASSES);
+    let activation = serde_json::from_str(&value("activation")).unwrap();
+    let cost = serde_json::from_str(&value("cost")).unwrap();
+    (sizes, activation, cost)
 }
