@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use burn::module::Module;
 use burn::tensor::{DType, FloatDType};
+use data::{IMAGE_PIXELS, NUM_CLASSES};
 use model::{Activation, Backend, Cost, Mlp, MlpConfig};
 
 use crate::autodiff::{autodiff_gradients, cast_network, network_from_mlp, verify_f64};
@@ -52,7 +53,7 @@ impl Options {
     /// images from `data_dir`, seed 7, both costs, the build's default backend.
     pub fn new(data: DataSource) -> Result<Options, GradcheckError> {
         Ok(Options {
-            sizes: vec![784, 30, 10],
+            sizes: vec![IMAGE_PIXELS, 30, NUM_CLASSES],
             activation: Activation::Sigmoid,
             batch: 16,
             seed: 7,
