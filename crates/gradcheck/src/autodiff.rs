@@ -16,12 +16,12 @@
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, sigmoid};
+use burn::tensor::activation::{log_softmax, relu, sigmoid};
 use burn::tensor::{DType, FloatDType};
 use model::{Backend, Cost, Mlp};
 
 use crate::manual::{self, Gradients, Network};
-use crate::{Batch, GradcheckError};
+use crate::{Batch, GradcheckError, PerLayer};
 
 /// Casts every float parameter to one dtype, keeping it a leaf that collects gradients.
 struct CastParams(FloatDType);
@@ -41,8 +41,8 @@ pub fn cast_network(network: Mlp, dtype: FloatDType) -> Mlp {
 }
 
 /// Checks that `device` computes in f64 the operations the network and its costs use
-/// (matrix product, sigmoid, exp, log-softmax): each must match Rust's f64 result to within a
-/// relative 1e-13, where f32 arithmetic would be off by about 1e-8.
+/// (matrix product, sigmoid, ReLU, exp, log-softmax): each must match Rust's f64 result to
+/// within a relative 1e-13, where f32 arithmetic would be off by about 1e-8.
 pub fn verify_f64(device: &Device, backend: Backend) -> Result<(), GradcheckError> {
     // Values with no exact f32 form, so f32 arithmetic shows.
     let values = vec![-3.7, -0.3, 0.1, 0.7, 1.3, 2.9];
@@ -62,12 +62,17 @@ pub fn verify_f64(device: &Device, backend: Backend) -> Result<(), GradcheckErro
         .iter()
         .flat_map(|r| manual::softmax(r).into_iter().map(f64::ln))
         .collect();
-    let ops: [(&'static str, Tensor<2>, Vec<f64>); 4] = [
+    let ops: [(&'static str, Tensor<2>, Vec<f64>); 5] = [
         ("matmul", x.clone().matmul(x.clone().transpose()), product),
         (
             "sigmoid",
             sigmoid(x.clone()),
             values.iter().map(|&v| manual::sigmoid(v)).collect(),
+        ),
+        (
+            "relu",
+            relu(x.clone()),
+            values.iter().map(|&v| manual::relu(v)).collect(),
         ),
         (
             "exp",
@@ -94,16 +99,16 @@ pub fn verify_f64(device: &Device, backend: Backend) -> Result<(), GradcheckErro
 fn read<const D: usize>(tensor: Tensor<D>) -> Result<(Vec<f64>, DType), GradcheckError> {
     let data = tensor
         .try_into_data()
-        .map_err(|e| GradcheckError::Readback(e.to_string()))?;
+        .map_err(|source| GradcheckError::Readback { source })?;
     let dtype = data.dtype();
     let values = data
         .try_into_vec_as::<f64>()
-        .map_err(|e| GradcheckError::Readback(e.to_string()))?;
+        .map_err(|source| GradcheckError::ReadbackValues { source })?;
     Ok((values, dtype))
 }
 
 /// The network's weights and biases, read out of Burn into the hand-written [`Network`]
-/// (Burn's `[inputs, outputs]` layout is kept).
+/// (Burn's `[inputs, outputs]` layout is kept), with its hidden layers' activation.
 pub fn network_from_mlp(network: &Mlp) -> Result<Network, GradcheckError> {
     let mut weights = Vec::with_capacity(network.layers.len());
     let mut biases = Vec::with_capacity(network.layers.len());
@@ -115,7 +120,11 @@ pub fn network_from_mlp(network: &Mlp) -> Result<Network, GradcheckError> {
         })?;
         biases.push(read(bias.val())?.0);
     }
-    Network::new(network.sizes(), weights, biases)
+    Network::new(
+        network.sizes(),
+        network.activation,
+        PerLayer { weights, biases },
+    )
 }
 
 /// What one autodiff run gave.
@@ -181,7 +190,7 @@ pub fn autodiff_gradients(
     let (loss_value, _) = read(loss.clone())?;
     let grads = loss.backward();
 
-    let mut gradients = Gradients {
+    let mut gradients = PerLayer {
         weights: Vec::with_capacity(network.layers.len()),
         biases: Vec::with_capacity(network.layers.len()),
     };

@@ -101,6 +101,13 @@ impl Batch {
         Batch::new(inputs, labels, data::IMAGE_PIXELS)
     }
 
+    /// The examples one by one: each one's inputs x (`width` of them) and label.
+    pub fn examples(&self) -> impl Iterator<Item = (&[f64], usize)> + '_ {
+        self.inputs
+            .chunks_exact(self.width)
+            .zip(self.labels.iter().copied())
+    }
+
     /// The number of examples, n.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use model::{Backend, Cost};
+use model::{Activation, Backend, Cost};
 
-use crate::manual::Fault;
+use crate::fault::Fault;
 use crate::suite::{run as run_suite, DataSource, Options};
 use crate::{GradcheckError, Report};
 
@@ -28,6 +28,15 @@ pub struct Args {
         default_value = "784,30,10"
     )]
     pub layers: Vec<usize>,
+
+    /// Activation function of the hidden layers: sigmoid or relu.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "sigmoid",
+        value_parser = parse_activation
+    )]
+    pub activation: Activation,
 
     /// Examples in the batch: the first MNIST test images, or random ones with --random.
     #[arg(long, value_name = "N", default_value_t = 16)]
@@ -64,11 +73,19 @@ pub struct Args {
     pub json: bool,
 
     /// Test the check itself: break the hand-written backward pass on purpose, with
-    /// `drop-sigmoid-prime:<layer>` (leave out σ'(z) in that layer's error) or
+    /// `drop-sigmoid-prime:<layer>` (leave out the activation's derivative, σ'(z) or ReLU's
+    /// step, in that layer's error) or
     /// `swap-layers:<layer>,<layer>` (swap two same-shaped layers' gradients). Layers are
     /// numbered from 1. The check must then fail and name the layer.
     #[arg(long, value_name = "FAULT")]
     pub inject_fault: Option<Fault>,
+}
+
+fn parse_activation(s: &str) -> Result<Activation, String> {
+    [Activation::Sigmoid, Activation::Relu]
+        .into_iter()
+        .find(|a| a.name() == s)
+        .ok_or_else(|| format!("unknown activation `{s}`: choose sigmoid or relu"))
 }
 
 fn parse_cost(s: &str) -> Result<Cost, String> {
@@ -94,6 +111,7 @@ impl Args {
         }
         Ok(Options {
             sizes: self.layers.clone(),
+            activation: self.activation,
             batch: self.batch,
             seed: self.seed,
             costs: match self.cost {
@@ -139,6 +157,7 @@ mod tests {
     fn defaults_are_the_documented_ones() {
         let args = Args::parse_from(["gradcheck"]);
         assert_eq!(args.layers, vec![784, 30, 10]);
+        assert_eq!(args.activation, Activation::Sigmoid);
         assert_eq!((args.batch, args.seed, args.cost), (16, 7, None));
         let options = args.options().unwrap();
         assert_eq!(options.costs.len(), 2);
@@ -154,11 +173,14 @@ mod tests {
             "--random",
             "--cost",
             "cross_entropy",
+            "--activation",
+            "relu",
             "--inject-fault",
             "swap-layers:1,2",
         ]);
         assert_eq!(args.layers, vec![5, 4, 3]);
         assert_eq!(args.cost, Some(Cost::CrossEntropy));
+        assert_eq!(args.options().unwrap().activation, Activation::Relu);
         assert_eq!(
             args.inject_fault,
             Some(Fault::SwapLayers {
@@ -167,6 +189,7 @@ mod tests {
             })
         );
         assert!(Args::try_parse_from(["gradcheck", "--cost", "hinge"]).is_err());
+        assert!(Args::try_parse_from(["gradcheck", "--activation", "tanh"]).is_err());
         assert!(Args::try_parse_from(["gradcheck", "--inject-fault", "oops"]).is_err());
     }
 

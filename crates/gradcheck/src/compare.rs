@@ -1,14 +1,12 @@
 //! Comparing two sets of gradients, layer by layer: the largest absolute and relative errors,
 //! against a tolerance suited to how the second set was computed.
 
-use std::fmt;
-
 use model::Cost;
 use serde::Serialize;
 
 use crate::finite::Sample;
 use crate::manual::Gradients;
-use crate::DataKind;
+use crate::{DataKind, ParamKind};
 
 /// What the hand-written gradients are compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,30 +46,6 @@ impl Comparison {
             Comparison::ManualVsFiniteDifference => Tolerance::FINITE_DIFFERENCE,
             Comparison::ManualVsAutodiffF32 => Tolerance::AUTODIFF_F32,
         }
-    }
-}
-
-/// Which parameters of a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ParamKind {
-    Weight,
-    Bias,
-}
-
-impl ParamKind {
-    /// `weight` or `bias`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ParamKind::Weight => "weight",
-            ParamKind::Bias => "bias",
-        }
-    }
-}
-
-impl fmt::Display for ParamKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -199,23 +173,10 @@ pub fn compare(
     sample: &Sample,
 ) -> Vec<Check> {
     let tolerance = comparison.tolerance();
-    let mut checks = Vec::new();
-    for l in 0..manual.weights.len() {
-        let tensors = [
-            (
-                ParamKind::Weight,
-                &manual.weights[l],
-                &other.weights[l],
-                &sample.weights[l],
-            ),
-            (
-                ParamKind::Bias,
-                &manual.biases[l],
-                &other.biases[l],
-                &sample.biases[l],
-            ),
-        ];
-        for (param, mine, theirs, indices) in tensors {
+    sample
+        .iter()
+        .map(|(layer, param, indices)| {
+            let (mine, theirs) = (manual.get(layer, param), other.get(layer, param));
             let (mut max_abs, mut max_rel, mut nan) = (0.0f64, 0.0f64, false);
             for &i in indices {
                 let (a, b) = (mine[i], theirs[i]);
@@ -226,12 +187,12 @@ pub fn compare(
             if nan {
                 (max_abs, max_rel) = (f64::NAN, f64::NAN);
             }
-            checks.push(Check {
+            Check {
                 comparison,
                 cost: case.cost,
                 data: case.data,
-                layer: l + 1,
-                shape: [sizes[l], sizes[l + 1]],
+                layer,
+                shape: [sizes[layer - 1], sizes[layer]],
                 param,
                 compared: indices.len(),
                 max_abs_error: max_abs,
@@ -239,25 +200,15 @@ pub fn compare(
                 tolerance: tolerance.relative,
                 floor: tolerance.floor,
                 passed: !nan && max_rel <= tolerance.relative,
-            });
-        }
-    }
-    checks
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manual::Network;
-
-    fn net() -> Network {
-        Network::new(
-            vec![2, 2, 1],
-            vec![vec![0.0; 4], vec![0.0; 2]],
-            vec![vec![0.0; 2], vec![0.0; 1]],
-        )
-        .unwrap()
-    }
+    use crate::PerLayer;
 
     #[test]
     fn relative_error_has_a_floor() {
@@ -273,12 +224,12 @@ mod tests {
 
     #[test]
     fn a_wrong_layer_fails_and_only_that_one() {
-        let n = net();
-        let sizes = n.sizes().to_vec();
-        let manual = Gradients {
+        let sizes = [2, 2, 1];
+        let manual = PerLayer {
             weights: vec![vec![0.1, 0.2, 0.3, 0.4], vec![0.5, 0.6]],
             biases: vec![vec![0.1, 0.2], vec![0.3]],
         };
+        let all = manual.map(|g| (0..g.len()).collect());
         let mut other = manual.clone();
         other.weights[1][1] *= 1.0 + 1e-6;
         other.biases[0][0] = f64::NAN;
@@ -292,7 +243,7 @@ mod tests {
             &sizes,
             &manual,
             &other,
-            &Sample::all(&n),
+            &all,
         );
         assert_eq!(checks.len(), 4);
         let failed: Vec<_> = checks
@@ -311,7 +262,7 @@ mod tests {
             &sizes,
             &manual,
             &other,
-            &Sample::all(&n),
+            &all,
         );
         assert_eq!(f32_checks.iter().filter(|c| !c.passed).count(), 1);
     }

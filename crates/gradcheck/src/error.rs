@@ -3,7 +3,7 @@
 //! A check that runs and finds gradients that disagree is not an error: it is a failed
 //! [`Check`](crate::Check) in the [`Report`](crate::Report).
 
-use burn::tensor::DType;
+use burn::tensor::{DType, ExecutionError};
 use model::{Backend, ModelError};
 
 /// An error that prevents the gradient check from running; each message says what to do.
@@ -56,8 +56,17 @@ pub enum GradcheckError {
     #[error("Burn's autodiff returned no gradient for layer {layer}'s {param}")]
     NoGradient { layer: usize, param: &'static str },
 
-    #[error("cannot read a tensor back from the device: {0}")]
-    Readback(String),
+    #[error("cannot read a tensor back from the device: {source}")]
+    Readback {
+        #[source]
+        source: ExecutionError,
+    },
+
+    #[error("cannot read a tensor back from the device: {source}")]
+    ReadbackValues {
+        #[source]
+        source: burn::tensor::DataError,
+    },
 
     #[error(
         "cannot parse the fault `{0}`: expected `drop-sigmoid-prime:<layer>` or \

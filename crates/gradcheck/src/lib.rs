@@ -3,8 +3,9 @@
 //! Training trusts Burn's autodiff. This crate derives the same gradients by hand and checks
 //! that all three opinions agree, on the very network and cost that training uses:
 //!
-//! - [`manual`]: the sigmoid network's forward and backward passes written out in f64, in plain
-//!   Rust, with the derivation (the four equations of backpropagation) in its docs.
+//! - [`manual`]: the network's forward and backward passes (sigmoid or ReLU hidden layers)
+//!   written out in f64, in plain Rust, with the derivation (the four equations of
+//!   backpropagation) in its docs.
 //! - [`autodiff`]: the real [`model::Mlp`] built by [`model::MlpConfig::init`], cast to f64 (or
 //!   left in f32), its cost from [`model::Cost::loss`], its gradients from `loss.backward()`.
 //! - [`finite`]: central finite differences of the hand-written cost, which need no calculus.
@@ -20,8 +21,8 @@
 //! # Ok::<(), gradcheck::GradcheckError>(())
 //! ```
 //!
-//! A check that can never fail proves nothing, so [`manual::Fault`] injects a deliberate
-//! mistake into the hand-written backward pass; the tests show that the check then fails and
+//! A check that can never fail proves nothing, so [`fault::Fault`] computes the hand-written
+//! gradients with a deliberate mistake in them; the tests show that the check then fails and
 //! names the layer.
 
 pub mod autodiff;
@@ -29,12 +30,15 @@ mod batch;
 pub mod cli;
 pub mod compare;
 mod error;
+pub mod fault;
 pub mod finite;
 pub mod manual;
+mod per_layer;
 mod report;
 pub mod suite;
 
 pub use batch::{Batch, DataKind};
-pub use compare::{compare, Case, Check, Comparison, ParamKind, Tolerance};
+pub use compare::{compare, Case, Check, Comparison, Tolerance};
 pub use error::GradcheckError;
+pub use per_layer::{ParamKind, PerLayer};
 pub use report::{Losses, Report};

@@ -1,5 +1,5 @@
-//! Backpropagation by hand: the sigmoid network's forward and backward passes in f64, in plain
-//! Rust loops (no Burn, no autodiff), with the derivation.
+//! Backpropagation by hand: the network's forward and backward passes in f64, in plain Rust
+//! loops (no Burn, no autodiff), with the derivation.
 //!
 //! # Notation
 //!
@@ -8,16 +8,20 @@
 //!
 //! ```text
 //! z^l_j = Σ_k w^l_jk · a^(l−1)_k + b^l_j        (weighted input)
-//! a^l_j = σ(z^l_j),   σ(z) = 1 / (1 + e^(−z))   (activation)
+//! a^l_j = f(z^l_j)                              (activation)
 //! ```
+//!
+//! where f, the hidden layers' activation function ([`Activation`]), is the classic network's
+//! sigmoid σ(z) = 1 / (1 + e^(−z)) or the rectifier ReLU(z) = max(0, z). The output layer's
+//! activation belongs to the cost (see below).
 //!
 //! The textbook's w^l_jk is the weight *to* neuron j of layer l *from* neuron k of layer l−1, so
 //! w^l is an `[outputs × inputs]` matrix acting on a column vector: z^l = w^l a^(l−1) + b^l.
 //! Burn's `Linear` stores the same numbers the other way round: W^l is `[inputs, outputs]` and a
 //! batch is one row per example, z^l = a^(l−1) · W^l + b^l. **The stored W^l is the transpose of
 //! the textbook's w^l**: W^l\[k\]\[j\] = w^l_jk. This module keeps the weights exactly as Burn
-//! stores them, flattened row-major, so W^l\[k\]\[j\] is `weights[l − 1][k · outputs + j]`, and
-//! its gradients come out in that same layout, ready to compare with Burn's.
+//! stores them, flattened row-major, so W^l\[k\]\[j\] is `params.weights[l − 1][k · outputs + j]`,
+//! and its gradients come out in that same layout, ready to compare with Burn's.
 //!
 //! # The four equations of backpropagation
 //!
@@ -26,7 +30,7 @@
 //!
 //! ```text
 //! (BP1)  δ^L   = ∇ₐCₓ ⊙ σ'(z^L)                      the output layer
-//! (BP2)  δ^l   = ((w^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l)       each layer from the one above
+//! (BP2)  δ^l   = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l)       each layer from the one above
 //! (BP3)  ∂Cₓ/∂b^l_j  = δ^l_j
 //! (BP4)  ∂Cₓ/∂w^l_jk = a^(l−1)_k · δ^l_j
 //! ```
@@ -35,15 +39,27 @@
 //!
 //! - BP1: Cₓ depends on z^L_j only through a^L_j = σ(z^L_j), so δ^L_j = ∂Cₓ/∂a^L_j · σ'(z^L_j).
 //! - BP2: z^l_k reaches the cost only through the next layer's weighted inputs
-//!   z^(l+1)_j = Σ_k w^(l+1)_jk σ(z^l_k) + b^(l+1)_j, so δ^l_k = Σ_j δ^(l+1)_j w^(l+1)_jk σ'(z^l_k).
+//!   z^(l+1)_j = Σ_k w^(l+1)_jk f(z^l_k) + b^(l+1)_j, so
+//!   δ^l_k = Σ_j δ^(l+1)_j w^(l+1)_jk f'(z^l_k).
 //! - BP3, BP4: z^l_j = Σ_k w^l_jk a^(l−1)_k + b^l_j, so ∂z^l_j/∂b^l_j = 1 and
 //!   ∂z^l_j/∂w^l_jk = a^(l−1)_k.
 //!
-//! In Burn's layout BP2 reads δ^l_k = (Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j) σ'(z^l_k), a row times
-//! W^(l+1)ᵀ, and BP4 reads ∂C/∂W^l = (1/n) Σₓ (a^(l−1))ᵀ δ^l: an outer product with W^l's own
-//! `[inputs, outputs]` shape. The derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).
+//! In Burn's layout BP2 reads δ^l_k = (Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j) f'(z^l_k), row k of
+//! W^(l+1) times δ^(l+1), and BP4 reads ∂Cₓ/∂W^l = (a^(l−1))ᵀ δ^l: an outer product with W^l's
+//! own `[inputs, outputs]` shape.
+//!
+//! # The derivatives of the activations
+//!
+//! - σ'(z) = σ(z)(1 − σ(z)).
+//! - ReLU'(z) = 1 for z > 0 and 0 for z < 0: a step. At z = 0 ReLU has a kink and no
+//!   derivative (every slope from 0 to 1 fits under it). This module takes 0 there, as Burn
+//!   0.22.1 does (its `relu_backward` zeroes the gradient wherever the output is ≤ 0), so the two
+//!   agree even on an exact zero. Finite differences cannot look across a kink: see
+//!   [`crate::finite`].
 //!
 //! # The output layer, for each cost
+//!
+//! The output layer's activation comes with the cost, whatever the hidden layers use:
 //!
 //! - **Quadratic** (the classic text's, [`Cost::Quadratic`]): a^L = σ(z^L) and
 //!   Cₓ = ½‖y − a^L‖² with y the one-hot label, so ∇ₐCₓ = a^L − y and BP1 gives
@@ -56,13 +72,21 @@
 //!
 //! Both costs are the ones training minimises ([`model::Cost::loss`]); the comparison with Burn
 //! checks that this module and that definition agree.
+//!
+//! # The code
+//!
+//! [`Network::backprop`] is the classic text's `backprop` for one example, with its names: a
+//! forward pass that keeps every weighted input (`zs`) and activation (`activations`), BP1 for
+//! the output error `delta`, then, from the top layer down, BP3 and BP4 for the layer's
+//! gradients (`nabla_b`, `nabla_w`) and BP2 for the error of the layer below.
+//! [`Network::backward`] averages it over a batch.
 
-use std::fmt;
-use std::str::FromStr;
+use model::{Activation, Cost};
 
-use model::Cost;
+use crate::{Batch, GradcheckError, PerLayer};
 
-use crate::{Batch, GradcheckError};
+/// ∂C/∂W^l and ∂C/∂b^l for every layer, in the layout of the [`Network`]'s parameters.
+pub type Gradients = PerLayer<Vec<f64>>;
 
 /// The logistic sigmoid σ(z) = 1 / (1 + e^(−z)).
 pub fn sigmoid(z: f64) -> f64 {
@@ -73,6 +97,24 @@ pub fn sigmoid(z: f64) -> f64 {
 pub fn sigmoid_prime(z: f64) -> f64 {
     let s = sigmoid(z);
     s * (1.0 - s)
+}
+
+/// The rectifier ReLU(z) = max(0, z) (a NaN stays NaN, as in Burn).
+pub fn relu(z: f64) -> f64 {
+    if z > 0.0 || z.is_nan() {
+        z
+    } else {
+        0.0
+    }
+}
+
+/// Its derivative, the step ReLU'(z) = 1 for z > 0, else 0 (0 at the kink z = 0, as in Burn).
+pub fn relu_prime(z: f64) -> f64 {
+    if z > 0.0 {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 /// softmax(z)_i = e^(z_i − m) / Σ_j e^(z_j − m), with m = max z (which cancels, and keeps
@@ -90,165 +132,42 @@ fn log_sum_exp(z: &[f64]) -> f64 {
     m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
 }
 
-/// A sigmoid network's parameters in f64, in Burn's layout (see the [module docs](self)).
+/// A network's parameters in f64, in Burn's layout (see the [module docs](self)), and the
+/// activation function of its hidden layers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     sizes: Vec<usize>,
-    /// `weights[l − 1]` is W^l, `[sizes[l − 1], sizes[l]]` row-major: W^l\[k\]\[j\] is at
-    /// `k · sizes[l] + j`.
-    pub weights: Vec<Vec<f64>>,
-    /// `biases[l − 1]` is b^l, `sizes[l]` long.
-    pub biases: Vec<Vec<f64>>,
+    activation: Activation,
+    /// `params.weights[l − 1]` is W^l, `[sizes[l − 1], sizes[l]]` row-major (W^l\[k\]\[j\] is
+    /// at `k · sizes[l] + j`); `params.biases[l − 1]` is b^l, `sizes[l]` long.
+    pub params: PerLayer<Vec<f64>>,
 }
 
-/// The quantities of a forward pass over a batch, kept for the backward pass.
+/// What the forward pass of one example keeps for its backward pass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forward {
-    /// `activations[l]` is a^l for l = 0 (the inputs) to L − 1 (the last hidden layer),
-    /// `[n, sizes[l]]` row-major. The output activation depends on the cost: see
-    /// [`Forward::output`].
+    /// `activations[l]` is a^l for l = 0 (the input x) to L − 1 (the last hidden layer). The
+    /// output activation depends on the cost: see [`output_activations`].
     pub activations: Vec<Vec<f64>>,
-    /// `zs[l − 1]` is z^l for l = 1 to L, `[n, sizes[l]]` row-major.
+    /// `zs[l − 1]` is z^l for l = 1 to L.
     pub zs: Vec<Vec<f64>>,
 }
 
 impl Forward {
-    /// The output layer's weighted inputs z^L, `[n, outputs]`.
+    /// The output layer's weighted inputs z^L.
     pub fn z_out(&self) -> &[f64] {
         self.zs.last().map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// The output activations a^L, `[n, outputs]`: σ(z^L) for the quadratic cost, softmax(z^L)
-    /// (row by row) for cross-entropy.
-    pub fn output(&self, cost: Cost, outputs: usize) -> Vec<f64> {
-        match cost {
-            Cost::Quadratic => self.z_out().iter().map(|&z| sigmoid(z)).collect(),
-            Cost::CrossEntropy => self
-                .z_out()
-                .chunks_exact(outputs)
-                .flat_map(softmax)
-                .collect(),
-        }
-    }
-}
-
-/// ∂C/∂W^l and ∂C/∂b^l for every layer, in the same layout as [`Network`]'s parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gradients {
-    /// `weights[l − 1]` is ∂C/∂W^l, `[sizes[l − 1], sizes[l]]` row-major.
-    pub weights: Vec<Vec<f64>>,
-    /// `biases[l − 1]` is ∂C/∂b^l.
-    pub biases: Vec<Vec<f64>>,
-}
-
-impl Gradients {
-    /// All-zero gradients shaped like `network`'s parameters.
-    pub fn zeros_like(network: &Network) -> Gradients {
-        Gradients {
-            weights: network.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
-            biases: network.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
-        }
-    }
-}
-
-/// A deliberate mistake in the backward pass, to prove that the check catches one and names the
-/// layer. Layers are numbered from 1 (the first hidden layer) to L (the output layer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Forget the σ'(z^l) factor of BP1/BP2 in layer `layer`: δ^l is computed without it. (Only
-    /// sigmoid layers have one: every hidden layer, and the output layer of the quadratic cost.)
-    DropSigmoidPrime { layer: usize },
-    /// Report layer `first`'s gradients as layer `second`'s and the other way round (the two
-    /// layers must have the same shape).
-    SwapLayers { first: usize, second: usize },
-}
-
-impl Fault {
-    /// Checks that the fault refers to layers of a network of these `sizes` under `cost`.
-    pub fn validate(self, sizes: &[usize], cost: Cost) -> Result<(), GradcheckError> {
-        let layers = sizes.len().saturating_sub(1);
-        let invalid = |reason: String| GradcheckError::InvalidFault {
-            fault: self.to_string(),
-            reason,
-        };
-        let in_range = |layer: usize| {
-            if (1..=layers).contains(&layer) {
-                Ok(())
-            } else {
-                Err(invalid(format!(
-                    "layer {layer} does not exist: the layers are 1 to {layers}"
-                )))
-            }
-        };
-        match self {
-            Fault::DropSigmoidPrime { layer } => {
-                in_range(layer)?;
-                if layer == layers && cost == Cost::CrossEntropy {
-                    return Err(invalid(
-                        "the softmax output layer of the cross-entropy cost has no σ' factor \
-                         to drop"
-                            .to_string(),
-                    ));
-                }
-            }
-            Fault::SwapLayers { first, second } => {
-                in_range(first)?;
-                in_range(second)?;
-                let shape = |l: usize| (sizes[l - 1], sizes[l]);
-                if first == second || shape(first) != shape(second) {
-                    return Err(invalid(format!(
-                        "swapping needs two different layers of one shape, but layer {first} \
-                         is {:?} and layer {second} is {:?}",
-                        shape(first),
-                        shape(second)
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Fault::DropSigmoidPrime { layer } => write!(f, "drop-sigmoid-prime:{layer}"),
-            Fault::SwapLayers { first, second } => write!(f, "swap-layers:{first},{second}"),
-        }
-    }
-}
-
-impl FromStr for Fault {
-    type Err = GradcheckError;
-
-    /// Parses `drop-sigmoid-prime:<layer>` or `swap-layers:<layer>,<layer>`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let syntax = || GradcheckError::FaultSyntax(s.to_string());
-        let (kind, args) = s.split_once(':').ok_or_else(syntax)?;
-        let layer = |a: &str| a.trim().parse::<usize>().map_err(|_| syntax());
-        match kind.trim() {
-            "drop-sigmoid-prime" => Ok(Fault::DropSigmoidPrime {
-                layer: layer(args)?,
-            }),
-            "swap-layers" => {
-                let (a, b) = args.split_once(',').ok_or_else(syntax)?;
-                Ok(Fault::SwapLayers {
-                    first: layer(a)?,
-                    second: layer(b)?,
-                })
-            }
-            _ => Err(syntax()),
-        }
     }
 }
 
 impl Network {
-    /// A network from its layer sizes (input to output) and parameters in Burn's layout,
-    /// checking that every tensor has the length the sizes imply.
+    /// A network from its layer sizes (input to output), the activation of its hidden layers
+    /// and its parameters in Burn's layout, checking that every tensor has the length the
+    /// sizes imply.
     pub fn new(
         sizes: Vec<usize>,
-        weights: Vec<Vec<f64>>,
-        biases: Vec<Vec<f64>>,
+        activation: Activation,
+        params: PerLayer<Vec<f64>>,
     ) -> Result<Network, GradcheckError> {
         let invalid = |reason: String| GradcheckError::InvalidNetwork {
             sizes: sizes.clone(),
@@ -261,28 +180,29 @@ impl Network {
             ));
         }
         let layers = sizes.len() - 1;
-        if weights.len() != layers || biases.len() != layers {
+        if params.weights.len() != layers || params.biases.len() != layers {
             return Err(invalid(format!(
                 "{layers} layers need {layers} weight and bias tensors, got {} and {}",
-                weights.len(),
-                biases.len()
+                params.weights.len(),
+                params.biases.len()
             )));
         }
         for l in 1..=layers {
             let (fan_in, fan_out) = (sizes[l - 1], sizes[l]);
-            if weights[l - 1].len() != fan_in * fan_out || biases[l - 1].len() != fan_out {
+            let (w, b) = (&params.weights[l - 1], &params.biases[l - 1]);
+            if w.len() != fan_in * fan_out || b.len() != fan_out {
                 return Err(invalid(format!(
                     "layer {l} should have {fan_in}×{fan_out} weights and {fan_out} biases, \
                      but has {} and {}",
-                    weights[l - 1].len(),
-                    biases[l - 1].len()
+                    w.len(),
+                    b.len()
                 )));
             }
         }
         Ok(Network {
             sizes,
-            weights,
-            biases,
+            activation,
+            params,
         })
     }
 
@@ -296,152 +216,215 @@ impl Network {
         self.sizes.len() - 1
     }
 
-    /// The forward pass over a batch of inputs (`[n, sizes[0]]` row-major):
-    /// z^l = a^(l−1)·W^l + b^l for every layer, a^l = σ(z^l) for the hidden ones.
-    pub fn forward(&self, inputs: &[f64]) -> Forward {
+    /// The activation function of the hidden layers.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// f(z) entry by entry: the hidden layers' activation function, σ or ReLU.
+    pub fn f(&self, z: &[f64]) -> Vec<f64> {
+        let f = match self.activation {
+            Activation::Sigmoid => sigmoid,
+            Activation::Relu => relu,
+        };
+        z.iter().map(|&z| f(z)).collect()
+    }
+
+    /// f'(z) entry by entry: σ'(z), or ReLU's step.
+    pub fn f_prime(&self, z: &[f64]) -> Vec<f64> {
+        let f_prime = match self.activation {
+            Activation::Sigmoid => sigmoid_prime,
+            Activation::Relu => relu_prime,
+        };
+        z.iter().map(|&z| f_prime(z)).collect()
+    }
+
+    /// The forward pass of one example x: z^l = a^(l−1)·W^l + b^l for every layer, and
+    /// a^l = f(z^l) for the hidden ones.
+    pub fn forward(&self, x: &[f64]) -> Forward {
         let layers = self.layers();
-        let mut activations = vec![inputs.to_vec()];
+        let mut activations = vec![x.to_vec()];
         let mut zs = Vec::with_capacity(layers);
         for l in 1..=layers {
-            let (fan_in, fan_out) = (self.sizes[l - 1], self.sizes[l]);
-            let (w, b) = (&self.weights[l - 1], &self.biases[l - 1]);
-            let a = activations.last().map(Vec::as_slice).unwrap_or(&[]);
-            let mut z = Vec::with_capacity(a.len() / fan_in * fan_out);
-            for a_row in a.chunks_exact(fan_in) {
-                // z_j = b_j + Σ_k a_k W[k][j], accumulated one input k (one row of W) at a time.
-                let mut z_row = b.clone();
-                for (&a_k, w_k) in a_row.iter().zip(w.chunks_exact(fan_out)) {
-                    // Most MNIST pixels are background (0), and adding 0·w changes nothing: skipping
-                    // those terms is exact, and makes finite differences several times faster.
-                    if a_k == 0.0 {
-                        continue;
-                    }
-                    for (z_j, w_kj) in z_row.iter_mut().zip(w_k) {
-                        *z_j += a_k * w_kj;
-                    }
-                }
-                z.extend(z_row);
-            }
+            let z = weighted_input(
+                &activations[l - 1],
+                &self.params.weights[l - 1],
+                &self.params.biases[l - 1],
+            );
             if l < layers {
-                activations.push(z.iter().map(|&v| sigmoid(v)).collect());
+                activations.push(self.f(&z));
             }
             zs.push(z);
         }
         Forward { activations, zs }
     }
 
-    /// The batch cost C = (1/n) Σₓ Cₓ: Cₓ = ½‖y − σ(z^L)‖² for the quadratic cost,
-    /// Cₓ = −ln softmax(z^L)_label = ln Σ_j e^(z^L_j) − z^L_label for cross-entropy.
+    /// The batch cost C = (1/n) Σₓ Cₓ (see [`example_cost`]).
     pub fn cost(&self, cost: Cost, batch: &Batch) -> f64 {
-        let outputs = self.sizes[self.layers()];
-        let forward = self.forward(&batch.inputs);
-        let total: f64 = forward
-            .z_out()
-            .chunks_exact(outputs)
-            .zip(&batch.labels)
-            .map(|(z, &label)| match cost {
-                Cost::Quadratic => {
-                    let squares: f64 = z
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &z_j)| (sigmoid(z_j) - one_hot(j, label)).powi(2))
-                        .sum();
-                    0.5 * squares
-                }
-                Cost::CrossEntropy => log_sum_exp(z) - z[label],
-            })
+        let total: f64 = batch
+            .examples()
+            .map(|(x, label)| example_cost(cost, self.forward(x).z_out(), label))
             .sum();
         total / batch.len() as f64
     }
 
-    /// The gradients of the batch cost by backpropagation (BP1–BP4 in the [module docs](self)).
-    pub fn backward(&self, cost: Cost, batch: &Batch) -> Gradients {
-        self.backward_inner(cost, batch, None)
-    }
-
-    /// [`Network::backward`] with a deliberate mistake, to test the check itself.
-    pub fn backward_with_fault(
-        &self,
-        cost: Cost,
-        batch: &Batch,
-        fault: Fault,
-    ) -> Result<Gradients, GradcheckError> {
-        fault.validate(&self.sizes, cost)?;
-        Ok(self.backward_inner(cost, batch, Some(fault)))
-    }
-
-    fn backward_inner(&self, cost: Cost, batch: &Batch, fault: Option<Fault>) -> Gradients {
+    /// ∂Cₓ/∂W^l and ∂Cₓ/∂b^l for one example x with this label, by backpropagation (BP1–BP4 in
+    /// the [module docs](self)).
+    pub fn backprop(&self, cost: Cost, x: &[f64], label: usize) -> Gradients {
         let layers = self.layers();
-        let n = batch.len() as f64;
-        // σ'(z^l) is a factor of δ^l, unless the fault drops it in layer l.
-        let sigma_prime = |layer: usize, z: f64| match fault {
-            Some(Fault::DropSigmoidPrime { layer: faulty }) if faulty == layer => 1.0,
-            _ => sigmoid_prime(z),
-        };
-        let forward = self.forward(&batch.inputs);
+        let Forward { activations, zs } = self.forward(x);
+        let mut nabla_b = vec![Vec::new(); layers];
+        let mut nabla_w = vec![Vec::new(); layers];
 
-        // BP1: the output error δ^L, one row per example.
-        let outputs = self.sizes[layers];
-        let mut delta: Vec<f64> = Vec::with_capacity(batch.len() * outputs);
-        for (z, &label) in forward.z_out().chunks_exact(outputs).zip(&batch.labels) {
-            match cost {
-                // δ^L = (a^L − y) ⊙ σ'(z^L), a^L = σ(z^L)
-                Cost::Quadratic => delta.extend(z.iter().enumerate().map(|(j, &z_j)| {
-                    (sigmoid(z_j) - one_hot(j, label)) * sigma_prime(layers, z_j)
-                })),
-                // δ^L = softmax(z^L) − y
-                Cost::CrossEntropy => delta.extend(
-                    softmax(z)
-                        .into_iter()
-                        .enumerate()
-                        .map(|(j, a_j)| a_j - one_hot(j, label)),
-                ),
-            }
-        }
-
-        let mut grads = Gradients::zeros_like(self);
+        // BP1: the output error δ^L.
+        let mut delta = bp1_output_error(cost, &zs[layers - 1], label);
         for l in (1..=layers).rev() {
-            let (fan_in, fan_out) = (self.sizes[l - 1], self.sizes[l]);
-            let a_prev = &forward.activations[l - 1];
-            let (gw, gb) = (&mut grads.weights[l - 1], &mut grads.biases[l - 1]);
-            // BP3 and BP4, summed over the batch: ∂C/∂b^l_j += δ^l_j and
-            // ∂C/∂W^l[k][j] += a^(l−1)_k δ^l_j (an outer product per example) ...
-            for (a_row, d_row) in a_prev.chunks_exact(fan_in).zip(delta.chunks_exact(fan_out)) {
-                for (gb_j, d_j) in gb.iter_mut().zip(d_row) {
-                    *gb_j += d_j;
-                }
-                for (a_k, gw_k) in a_row.iter().zip(gw.chunks_exact_mut(fan_out)) {
-                    for (gw_kj, d_j) in gw_k.iter_mut().zip(d_row) {
-                        *gw_kj += a_k * d_j;
-                    }
-                }
+            if l < layers {
+                // BP2: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l).
+                let sp = self.f_prime(&zs[l - 1]);
+                delta = bp2_backpropagate_error(&self.params.weights[l], &delta, &sp);
             }
-            // ... then averaged, since C is the mean of the per-example costs.
-            for g in gw.iter_mut().chain(gb.iter_mut()) {
-                *g /= n;
-            }
-
-            // BP2: δ^(l−1)_k = (Σ_j W^l[k][j] δ^l_j) σ'(z^(l−1)_k), for every layer below.
-            if l > 1 {
-                let w = &self.weights[l - 1];
-                let z_prev = &forward.zs[l - 2];
-                let mut below = Vec::with_capacity(delta.len() / fan_out * fan_in);
-                for (d_row, z_row) in delta.chunks_exact(fan_out).zip(z_prev.chunks_exact(fan_in)) {
-                    for (w_k, &z_k) in w.chunks_exact(fan_out).zip(z_row) {
-                        let back: f64 = w_k.iter().zip(d_row).map(|(w_kj, d_j)| w_kj * d_j).sum();
-                        below.push(back * sigma_prime(l - 1, z_k));
-                    }
-                }
-                delta = below;
-            }
+            // BP3 and BP4: layer l's gradients, from its error δ^l and its input a^(l−1).
+            nabla_b[l - 1] = delta.clone();
+            nabla_w[l - 1] = bp4_weight_gradient(&activations[l - 1], &delta);
         }
-
-        if let Some(Fault::SwapLayers { first, second }) = fault {
-            grads.weights.swap(first - 1, second - 1);
-            grads.biases.swap(first - 1, second - 1);
+        PerLayer {
+            weights: nabla_w,
+            biases: nabla_b,
         }
-        grads
     }
+
+    /// The gradients of the batch cost: [`Network::backprop`] averaged over the examples.
+    pub fn backward(&self, cost: Cost, batch: &Batch) -> Gradients {
+        mean_over(self, batch, |x, label| self.backprop(cost, x, label))
+    }
+}
+
+/// z = a·W + b for one example, W `[a.len(), b.len()]` row-major: z_j = b_j + Σ_k a_k W\[k\]\[j\].
+fn weighted_input(a: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut z = b.to_vec();
+    // Accumulated one input k (one row of W) at a time.
+    for (&a_k, w_k) in a.iter().zip(w.chunks_exact(b.len())) {
+        // Most MNIST pixels are background (0), and so is every ReLU unit below its kink: adding
+        // 0·w changes nothing, so skipping those terms is exact, and makes finite differences
+        // several times faster.
+        if a_k == 0.0 {
+            continue;
+        }
+        for (z_j, w_kj) in z.iter_mut().zip(w_k) {
+            *z_j += a_k * w_kj;
+        }
+    }
+    z
+}
+
+/// The output activations a^L for weighted inputs z^L: σ(z^L) for the quadratic cost,
+/// softmax(z^L) for cross-entropy.
+pub fn output_activations(cost: Cost, z: &[f64]) -> Vec<f64> {
+    match cost {
+        Cost::Quadratic => z.iter().map(|&z_j| sigmoid(z_j)).collect(),
+        Cost::CrossEntropy => softmax(z),
+    }
+}
+
+/// One example's cost Cₓ from its output weighted inputs z^L: ½‖y − σ(z^L)‖² for the quadratic
+/// cost, −ln softmax(z^L)_label = ln Σ_j e^(z^L_j) − z^L_label for cross-entropy.
+pub fn example_cost(cost: Cost, z: &[f64], label: usize) -> f64 {
+    match cost {
+        Cost::Quadratic => {
+            let squares: f64 = z
+                .iter()
+                .enumerate()
+                .map(|(j, &z_j)| (sigmoid(z_j) - one_hot(j, label)).powi(2))
+                .sum();
+            0.5 * squares
+        }
+        Cost::CrossEntropy => log_sum_exp(z) - z[label],
+    }
+}
+
+/// BP1, the output error δ^L of one example, for each cost (see the [module docs](self)).
+pub fn bp1_output_error(cost: Cost, z: &[f64], label: usize) -> Vec<f64> {
+    let a = output_activations(cost, z);
+    match cost {
+        // δ^L = ∇ₐCₓ ⊙ σ'(z^L) = (a^L − y) ⊙ σ'(z^L)
+        Cost::Quadratic => {
+            let sp: Vec<f64> = z.iter().map(|&z_j| sigmoid_prime(z_j)).collect();
+            hadamard(&a_minus_y(&a, label), &sp)
+        }
+        // δ^L = a^L − y: the softmax's derivative cancels the cost's.
+        Cost::CrossEntropy => a_minus_y(&a, label),
+    }
+}
+
+/// BP2 for one example: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l), from `w_next` = W^(l+1) (Burn's
+/// layout), `delta_next` = δ^(l+1) and `sp` = f'(z^l).
+///
+/// Since W^(l+1)\[k\]\[j\] = w^(l+1)_jk, entry k of (w^(l+1))ᵀ δ^(l+1) is
+/// Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j: row k of the stored matrix dotted with δ^(l+1). The error
+/// flows back along the weights that carried the activations forward.
+pub fn bp2_backpropagate_error(w_next: &[f64], delta_next: &[f64], sp: &[f64]) -> Vec<f64> {
+    let w_transpose_delta: Vec<f64> = w_next
+        .chunks_exact(delta_next.len())
+        .map(|w_k| {
+            w_k.iter()
+                .zip(delta_next)
+                .map(|(w_kj, d_j)| w_kj * d_j)
+                .sum()
+        })
+        .collect();
+    hadamard(&w_transpose_delta, sp)
+}
+
+/// BP4 for one example: ∂Cₓ/∂W^l\[k\]\[j\] = a^(l−1)_k δ^l_j, the outer product (a^(l−1))ᵀ δ^l,
+/// `[a_prev.len(), delta.len()]` row-major: W^l's own layout (the textbook's δ^l (a^(l−1))ᵀ,
+/// transposed).
+pub fn bp4_weight_gradient(a_prev: &[f64], delta: &[f64]) -> Vec<f64> {
+    a_prev
+        .iter()
+        .flat_map(|&a_k| delta.iter().map(move |&d_j| a_k * d_j))
+        .collect()
+}
+
+/// a^L − y, y the one-hot target of `label`: ∇ₐCₓ of the quadratic cost, and δ^L itself for
+/// softmax with cross-entropy.
+pub fn a_minus_y(a: &[f64], label: usize) -> Vec<f64> {
+    a.iter()
+        .enumerate()
+        .map(|(j, &a_j)| a_j - one_hot(j, label))
+        .collect()
+}
+
+/// u ⊙ v, the entry-by-entry (Hadamard) product.
+pub fn hadamard(u: &[f64], v: &[f64]) -> Vec<f64> {
+    u.iter().zip(v).map(|(u_i, v_i)| u_i * v_i).collect()
+}
+
+/// The mean over the batch of `per_example` gradients (one example's inputs and label in,
+/// ∂Cₓ/∂θ out): since C = (1/n) Σₓ Cₓ, ∂C/∂θ = (1/n) Σₓ ∂Cₓ/∂θ.
+pub fn mean_over(
+    network: &Network,
+    batch: &Batch,
+    per_example: impl Fn(&[f64], usize) -> Gradients,
+) -> Gradients {
+    let mut nabla = network.params.map(|p| vec![0.0; p.len()]);
+    for (x, label) in batch.examples() {
+        let delta_nabla = per_example(x, label);
+        let sums = nabla.weights.iter_mut().chain(nabla.biases.iter_mut());
+        let terms = delta_nabla.weights.iter().chain(&delta_nabla.biases);
+        for (sum, term) in sums.zip(terms) {
+            for (s, t) in sum.iter_mut().zip(term) {
+                *s += t;
+            }
+        }
+    }
+    let n = batch.len() as f64;
+    for g in nabla.weights.iter_mut().chain(nabla.biases.iter_mut()) {
+        for g_i in g {
+            *g_i /= n;
+        }
+    }
+    nabla
 }
 
 /// y_j for the one-hot target of `label`.
@@ -457,106 +440,135 @@ fn one_hot(j: usize, label: usize) -> f64 {
 mod tests {
     use super::*;
 
+    fn params(weights: Vec<Vec<f64>>, biases: Vec<Vec<f64>>) -> PerLayer<Vec<f64>> {
+        PerLayer { weights, biases }
+    }
+
     /// A 2-2-1 network small enough to check by hand.
-    fn tiny() -> Network {
+    fn tiny(activation: Activation) -> Network {
         Network::new(
             vec![2, 2, 1],
+            activation,
             // W^1 = [[0.1, 0.2], [0.3, 0.4]] ([inputs, outputs]), W^2 = [[0.5], [-0.6]].
-            vec![vec![0.1, 0.2, 0.3, 0.4], vec![0.5, -0.6]],
-            vec![vec![0.01, -0.02], vec![0.03]],
+            params(
+                vec![vec![0.1, 0.2, 0.3, 0.4], vec![0.5, -0.6]],
+                vec![vec![0.01, -0.62], vec![0.03]],
+            ),
         )
         .unwrap()
     }
 
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-15
+    }
+
     #[test]
     fn forward_is_x_times_w_plus_b_in_burns_layout() {
-        let net = tiny();
-        let f = net.forward(&[1.0, 2.0]);
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+        let f = tiny(Activation::Sigmoid).forward(&[1.0, 2.0]);
         // z^1_j = Σ_k x_k W[k][j] + b_j: W[0] = [0.1, 0.2] is input 0's row.
-        let z1 = [1.0 * 0.1 + 2.0 * 0.3 + 0.01, 1.0 * 0.2 + 2.0 * 0.4 - 0.02];
+        let z1 = [1.0 * 0.1 + 2.0 * 0.3 + 0.01, 1.0 * 0.2 + 2.0 * 0.4 - 0.62];
         assert!(close(f.zs[0][0], z1[0]) && close(f.zs[0][1], z1[1]));
-        let a1 = [sigmoid(f.zs[0][0]), sigmoid(f.zs[0][1])];
-        assert_eq!(f.activations[1], a1.to_vec());
+        let a1 = [1.0 / (1.0 + (-z1[0]).exp()), 1.0 / (1.0 + (-z1[1]).exp())];
+        assert!(close(f.activations[1][0], a1[0]) && close(f.activations[1][1], a1[1]));
         let z2 = a1[0] * 0.5 - a1[1] * 0.6 + 0.03;
         assert!(close(f.zs[1][0], z2));
     }
 
     #[test]
+    fn relu_layers_pass_positive_inputs_and_stop_the_others() {
+        // For x = (1, 1), `tiny`'s second hidden unit is below the kink: z^1_2 = −0.02.
+        let net = tiny(Activation::Relu);
+        let f = net.forward(&[1.0, 1.0]);
+        let z1 = [0.1 + 0.3 + 0.01, 0.2 + 0.4 - 0.62];
+        assert!(close(f.zs[0][0], z1[0]) && close(f.zs[0][1], z1[1]));
+        assert_eq!(f.activations[1], vec![f.zs[0][0], 0.0]);
+
+        // Quadratic cost, label 0: δ² = (σ(z²) − 1) σ'(z²); BP2 gives δ¹ = W²[·][0] δ² ⊙ (1, 0).
+        let batch = Batch::new(vec![1.0, 1.0], vec![0], 2).unwrap();
+        let g = net.backward(Cost::Quadratic, &batch);
+        let z2 = 0.5 * z1[0] + 0.03;
+        let s = 1.0 / (1.0 + (-z2).exp());
+        let delta2 = (s - 1.0) * s * (1.0 - s);
+        assert!(close(g.biases[1][0], delta2));
+        assert!(close(g.biases[0][0], 0.5 * delta2));
+        assert_eq!(g.biases[0][1], 0.0);
+        // BP4: ∂C/∂W¹[k][j] = x_k δ¹_j; the stopped unit's column is zero.
+        assert_eq!(g.weights[0][1], 0.0);
+        assert!(close(g.weights[0][2], 1.0 * 0.5 * delta2));
+        assert!(close(g.weights[1][0], z1[0] * delta2));
+    }
+
+    #[test]
+    fn relu_derivative_is_a_step_that_is_zero_at_the_kink() {
+        assert_eq!(relu_prime(0.5), 1.0);
+        assert_eq!(relu_prime(-0.5), 0.0);
+        // Burn's relu_backward keeps the gradient only where the output is > 0.
+        assert_eq!(relu_prime(0.0), 0.0);
+        assert_eq!(relu(-2.0), 0.0);
+        assert!(relu(f64::NAN).is_nan());
+    }
+
+    #[test]
     fn output_error_of_the_quadratic_cost_is_bp1() {
         // One layer, one example: ∂C/∂b = δ = (σ(z) − y)σ'(z), ∂C/∂w = x δ.
-        let net = Network::new(vec![1, 1], vec![vec![0.7]], vec![vec![-0.2]]).unwrap();
+        let net = Network::new(
+            vec![1, 1],
+            Activation::Sigmoid,
+            params(vec![vec![0.7]], vec![vec![-0.2]]),
+        )
+        .unwrap();
         let batch = Batch::new(vec![2.0], vec![0], 1).unwrap();
-        let z = 0.7 * 2.0 - 0.2;
-        let delta = (sigmoid(z) - 1.0) * sigmoid_prime(z);
+        let z: f64 = 0.7 * 2.0 - 0.2;
+        let s = 1.0 / (1.0 + (-z).exp());
+        let delta = (s - 1.0) * s * (1.0 - s);
         let g = net.backward(Cost::Quadratic, &batch);
-        assert!((g.biases[0][0] - delta).abs() < 1e-15);
-        assert!((g.weights[0][0] - 2.0 * delta).abs() < 1e-15);
+        assert!(close(g.biases[0][0], delta));
+        assert!(close(g.weights[0][0], 2.0 * delta));
     }
 
     #[test]
     fn softmax_output_error_is_a_minus_y() {
-        let net = Network::new(vec![1, 3], vec![vec![1.0, 2.0, 3.0]], vec![vec![0.0; 3]]).unwrap();
+        let net = Network::new(
+            vec![1, 3],
+            Activation::Sigmoid,
+            params(vec![vec![1.0, 2.0, 3.0]], vec![vec![0.0; 3]]),
+        )
+        .unwrap();
         let batch = Batch::new(vec![0.5], vec![2], 1).unwrap();
         let g = net.backward(Cost::CrossEntropy, &batch);
-        let a = softmax(&[0.5, 1.0, 1.5]);
-        assert!((g.biases[0][0] - a[0]).abs() < 1e-15);
-        assert!((g.biases[0][2] - (a[2] - 1.0)).abs() < 1e-15);
-        // The cost is ln Σ e^z − z_label.
+        let e = [0.5f64.exp(), 1.0f64.exp(), 1.5f64.exp()];
+        let a: Vec<f64> = e.iter().map(|e_i| e_i / e.iter().sum::<f64>()).collect();
+        assert!(close(g.biases[0][0], a[0]));
+        assert!(close(g.biases[0][2], a[2] - 1.0));
+        // The cost is −ln a_label.
         let c = net.cost(Cost::CrossEntropy, &batch);
-        assert!((c - (-a[2].ln())).abs() < 1e-15);
+        assert!(close(c, -a[2].ln()));
     }
 
     #[test]
-    fn faults_parse_display_and_validate() {
-        let f: Fault = "drop-sigmoid-prime:2".parse().unwrap();
-        assert_eq!(f, Fault::DropSigmoidPrime { layer: 2 });
-        assert_eq!(f.to_string(), "drop-sigmoid-prime:2");
-        let s: Fault = "swap-layers:1,2".parse().unwrap();
-        assert_eq!(
-            s,
-            Fault::SwapLayers {
-                first: 1,
-                second: 2
+    fn the_batch_gradient_is_the_mean_of_the_examples() {
+        let net = tiny(Activation::Relu);
+        let batch = Batch::new(vec![1.0, 1.0, 1.0, 2.0], vec![0, 0], 2).unwrap();
+        let g = net.backward(Cost::Quadratic, &batch);
+        let one = net.backprop(Cost::Quadratic, &[1.0, 1.0], 0);
+        let two = net.backprop(Cost::Quadratic, &[1.0, 2.0], 0);
+        for l in 0..2 {
+            for (i, g_i) in g.weights[l].iter().enumerate() {
+                assert!(close(*g_i, (one.weights[l][i] + two.weights[l][i]) / 2.0));
             }
-        );
-        assert!("drop:1".parse::<Fault>().is_err());
-        assert!("swap-layers:1".parse::<Fault>().is_err());
-
-        let sizes = [4, 3, 3, 2];
-        assert!(f.validate(&sizes, Cost::Quadratic).is_ok());
-        let out = Fault::DropSigmoidPrime { layer: 3 };
-        assert!(out.validate(&sizes, Cost::Quadratic).is_ok());
-        let err = out.validate(&sizes, Cost::CrossEntropy).unwrap_err();
-        assert!(err.to_string().contains("no σ' factor"), "{err}");
-        let err = Fault::DropSigmoidPrime { layer: 4 }
-            .validate(&sizes, Cost::Quadratic)
-            .unwrap_err();
-        assert!(err.to_string().contains("layers are 1 to 3"), "{err}");
-        assert!(Fault::SwapLayers {
-            first: 2,
-            second: 1
         }
-        .validate(&sizes, Cost::Quadratic)
-        .is_err());
-        assert!(Fault::SwapLayers {
-            first: 2,
-            second: 2
-        }
-        .validate(&sizes, Cost::Quadratic)
-        .is_err());
-        assert!(Fault::SwapLayers {
-            first: 1,
-            second: 2
-        }
-        .validate(&[3, 3, 3, 2], Cost::Quadratic)
-        .is_ok());
+        // The second example has both hidden units above the kink, the first only one.
+        assert_ne!(two.biases[0][1], 0.0);
+        assert_eq!(one.biases[0][1], 0.0);
     }
 
     #[test]
     fn network_shapes_are_checked() {
-        assert!(Network::new(vec![2, 2], vec![vec![0.0; 3]], vec![vec![0.0; 2]]).is_err());
-        assert!(Network::new(vec![2], vec![], vec![]).is_err());
-        assert!(Network::new(vec![2, 0], vec![vec![]], vec![vec![]]).is_err());
+        let sigmoid = Activation::Sigmoid;
+        let wrong = params(vec![vec![0.0; 3]], vec![vec![0.0; 2]]);
+        assert!(Network::new(vec![2, 2], sigmoid, wrong).is_err());
+        assert!(Network::new(vec![2], sigmoid, params(vec![], vec![])).is_err());
+        let empty = params(vec![vec![]], vec![vec![]]);
+        assert!(Network::new(vec![2, 0], sigmoid, empty).is_err());
     }
 }

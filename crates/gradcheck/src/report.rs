@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use model::Cost;
+use model::{Activation, Cost};
 use serde::Serialize;
 
 use crate::compare::{Check, Comparison};
@@ -37,6 +37,8 @@ pub struct Report {
     pub passed: bool,
     /// Layer sizes, input to output.
     pub network: Vec<usize>,
+    /// The activation function of the hidden layers (`sigmoid` or `relu`).
+    pub activation: Activation,
     pub parameters: usize,
     /// Examples in the batch.
     pub batch: usize,
@@ -46,6 +48,9 @@ pub struct Report {
     pub backend: String,
     /// The step h of the central differences.
     pub fd_step: f64,
+    /// Finite-difference probes left out because a step moved a ReLU unit across its kink at
+    /// z = 0, where the cost has no derivative (see [`crate::finite`]); 0 for sigmoid networks.
+    pub fd_skipped_at_kinks: usize,
     /// The deliberate mistake injected into the hand-written backward pass, if any.
     pub fault: Option<String>,
     /// Why the f64 comparison was not run, on a backend that cannot compute in f64.
@@ -91,6 +96,17 @@ impl Report {
 
     /// The report as a table per cost, then a verdict.
     pub fn table(&self) -> String {
+        let mut out = self.header();
+        for losses in &self.losses {
+            out += &self.cost_section(losses);
+        }
+        out += &self.largest_errors();
+        out += &self.verdict();
+        out
+    }
+
+    /// What was checked, on what, and any note on how.
+    fn header(&self) -> String {
         let mut out = String::new();
         let sizes: Vec<String> = self.network.iter().map(usize::to_string).collect();
         let data = match self.data {
@@ -99,9 +115,10 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "Gradient check of the {} sigmoid network ({} parameters, seed {}) on {} {data}; \
+            "Gradient check of the {} {} network ({} parameters, seed {}) on {} {data}; \
              Burn backend {}",
             sizes.join("-"),
+            self.activation.name(),
             self.parameters,
             self.seed,
             self.batch,
@@ -110,59 +127,71 @@ impl Report {
         if let Some(reason) = &self.f64_skipped {
             let _ = writeln!(out, "Note: the f64 comparison was skipped: {reason}");
         }
+        if self.fd_skipped_at_kinks > 0 {
+            let _ = writeln!(
+                out,
+                "Note: {} finite-difference probes were left out: a step moved a ReLU unit \
+                 across its kink at z = 0, where the cost has no derivative",
+                self.fd_skipped_at_kinks
+            );
+        }
         if let Some(fault) = &self.fault {
             let _ = writeln!(
                 out,
                 "Deliberate fault in the hand-written backward pass: {fault}"
             );
         }
-        for losses in &self.losses {
-            let cost = losses.cost;
-            let mut burn = Vec::new();
-            if let Some(c) = losses.autodiff_f64 {
-                burn.push(format!(
-                    "Burn f64 differs by {:.1e}",
-                    (c - losses.manual).abs()
-                ));
-            }
+        out
+    }
+
+    /// One cost's line of losses, then a row per check of that cost.
+    fn cost_section(&self, losses: &Losses) -> String {
+        let mut out = String::new();
+        let cost = losses.cost;
+        let mut burn = Vec::new();
+        if let Some(c) = losses.autodiff_f64 {
             burn.push(format!(
-                "Burn f32 differs by {:.1e}",
-                (losses.autodiff_f32 - losses.manual).abs()
+                "Burn f64 differs by {:.1e}",
+                (c - losses.manual).abs()
             ));
-            let _ = writeln!(
-                out,
-                "\n{} cost: C = {:.12} by hand; {}",
-                cost.name(),
-                losses.manual,
-                burn.join(", "),
-            );
-            let _ = writeln!(
-                out,
-                "  {:<13} {:<12} {:<6} {:>8} {:>13} {:>13} {:>9}  result",
-                "compared to",
-                "layer",
-                "param",
-                "compared",
-                "max abs err",
-                "max rel err",
-                "tolerance"
-            );
-            for c in self.checks.iter().filter(|c| c.cost == cost) {
-                let layer = format!("{} ({}→{})", c.layer, c.shape[0], c.shape[1]);
-                let _ = writeln!(
-                    out,
-                    "  {:<13} {:<12} {:<6} {:>8} {:>13.2e} {:>13.2e} {:>9.0e}  {}",
-                    c.comparison.label(),
-                    layer,
-                    c.param.name(),
-                    c.compared,
-                    c.max_abs_error,
-                    c.max_rel_error,
-                    c.tolerance,
-                    if c.passed { "pass" } else { "FAIL" },
-                );
-            }
         }
+        burn.push(format!(
+            "Burn f32 differs by {:.1e}",
+            (losses.autodiff_f32 - losses.manual).abs()
+        ));
+        let _ = writeln!(
+            out,
+            "\n{} cost: C = {:.12} by hand; {}",
+            cost.name(),
+            losses.manual,
+            burn.join(", "),
+        );
+        let _ = writeln!(
+            out,
+            "  {:<13} {:<12} {:<6} {:>8} {:>13} {:>13} {:>9}  result",
+            "compared to", "layer", "param", "compared", "max abs err", "max rel err", "tolerance"
+        );
+        for c in self.checks.iter().filter(|c| c.cost == cost) {
+            let layer = format!("{} ({}→{})", c.layer, c.shape[0], c.shape[1]);
+            let _ = writeln!(
+                out,
+                "  {:<13} {:<12} {:<6} {:>8} {:>13.2e} {:>13.2e} {:>9.0e}  {}",
+                c.comparison.label(),
+                layer,
+                c.param.name(),
+                c.compared,
+                c.max_abs_error,
+                c.max_rel_error,
+                c.tolerance,
+                if c.passed { "pass" } else { "FAIL" },
+            );
+        }
+        out
+    }
+
+    /// The largest relative error of each comparison, beside its tolerance.
+    fn largest_errors(&self) -> String {
+        let mut out = String::new();
         let _ = writeln!(
             out,
             "\nLargest relative errors (|a − b| / max(|a|, |b|, floor)):"
@@ -186,26 +215,32 @@ impl Report {
                 tolerance.floor,
             );
         }
+        out
+    }
+
+    /// PASSED, or FAILED with every failed check and where to look first.
+    fn verdict(&self) -> String {
+        let mut out = String::new();
         let failed: Vec<&Check> = self.failures().collect();
         if failed.is_empty() {
             let _ = writeln!(out, "\nPASSED: all {} checks.", self.checks.len());
-        } else {
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "\nFAILED: {} of {} checks:",
+            failed.len(),
+            self.checks.len()
+        );
+        for c in failed {
+            let _ = writeln!(out, "  {}", c.describe());
+        }
+        if let Some(layer) = self.highest_failing_layer() {
             let _ = writeln!(
                 out,
-                "\nFAILED: {} of {} checks:",
-                failed.len(),
-                self.checks.len()
+                "An error in layer l's δ also spoils every layer below it (BP2 carries it \
+                 down), so look first at the highest failing layer: {layer}."
             );
-            for c in failed {
-                let _ = writeln!(out, "  {}", c.describe());
-            }
-            if let Some(layer) = self.highest_failing_layer() {
-                let _ = writeln!(
-                    out,
-                    "An error in layer l's δ also spoils every layer below it (BP2 carries it \
-                     down), so look first at the highest failing layer: {layer}."
-                );
-            }
         }
         out
     }

@@ -5,12 +5,14 @@ use std::path::PathBuf;
 
 use burn::module::Module;
 use burn::tensor::{DType, FloatDType};
+use data::{IMAGE_PIXELS, NUM_CLASSES};
 use model::{Activation, Backend, Cost, Mlp, MlpConfig};
 
 use crate::autodiff::{autodiff_gradients, cast_network, network_from_mlp, verify_f64};
 use crate::compare::{compare, Case, Comparison};
+use crate::fault::Fault;
 use crate::finite::{finite_differences, Sample, STEP};
-use crate::manual::{Fault, Network};
+use crate::manual::Network;
 use crate::report::{Losses, Report};
 use crate::{Batch, DataKind, GradcheckError};
 
@@ -28,6 +30,8 @@ pub enum DataSource {
 pub struct Options {
     /// Layer sizes, input to output (`[784, 30, 10]`).
     pub sizes: Vec<usize>,
+    /// The activation function of the hidden layers.
+    pub activation: Activation,
     /// Examples in the batch.
     pub batch: usize,
     /// Seed of the initial weights (and of random inputs and the finite-difference sample).
@@ -45,11 +49,12 @@ pub struct Options {
 }
 
 impl Options {
-    /// The defaults of `cargo run -p gradcheck`: a 784-30-10 network, 16 MNIST test images
-    /// from `data_dir`, seed 7, both costs, the build's default backend.
+    /// The defaults of `cargo run -p gradcheck`: a 784-30-10 sigmoid network, 16 MNIST test
+    /// images from `data_dir`, seed 7, both costs, the build's default backend.
     pub fn new(data: DataSource) -> Result<Options, GradcheckError> {
         Ok(Options {
-            sizes: vec![784, 30, 10],
+            sizes: vec![IMAGE_PIXELS, 30, NUM_CLASSES],
+            activation: Activation::Sigmoid,
             batch: 16,
             seed: 7,
             costs: vec![Cost::Quadratic, Cost::CrossEntropy],
@@ -60,7 +65,8 @@ impl Options {
         })
     }
 
-    /// The network's config in the `model` crate: sigmoid hidden layers, default initialisation.
+    /// The network's config in the `model` crate: these sizes and activation, the default
+    /// initialisation.
     pub fn model_config(&self) -> Result<MlpConfig, GradcheckError> {
         let invalid = |reason: &str| GradcheckError::InvalidNetwork {
             sizes: self.sizes.clone(),
@@ -77,9 +83,9 @@ impl Options {
             inputs: *inputs,
             hidden: hidden.to_vec(),
             outputs: *outputs,
-            activation: Activation::Sigmoid,
             ..MlpConfig::default()
-        };
+        }
+        .with_activation(self.activation);
         config.validate()?;
         Ok(config)
     }
@@ -115,10 +121,10 @@ pub fn run(options: &Options) -> Result<Report, GradcheckError> {
 /// Runs every check of `options` on `batch` (its `data` field is ignored).
 ///
 /// For each cost: the hand-written gradients, compared with Burn's autodiff in f64 on every
-/// parameter, with finite differences on a sample of them, and with Burn's autodiff in f32 on
-/// every parameter. The f64 comparison is skipped, with the reason in
-/// [`Report::f64_skipped`], on a backend that [`lacks_f64`]; on any other, a device that does
-/// not compute in f64 is an error.
+/// parameter, with finite differences on a sample of them (less the probes that cross a ReLU
+/// kink: see [`crate::finite`]), and with Burn's autodiff in f32 on every parameter. The f64
+/// comparison is skipped, with the reason in [`Report::f64_skipped`], on a backend that
+/// [`lacks_f64`]; on any other, a device that does not compute in f64 is an error.
 pub fn run_on_batch(
     options: &Options,
     batch: &Batch,
@@ -158,10 +164,11 @@ pub fn run_on_batch(
     let fd_sample = Sample::at_most(&manual, options.fd_samples, options.seed);
     let mut checks = Vec::new();
     let mut losses = Vec::new();
+    let mut fd_skipped_at_kinks = 0;
     for &cost in &options.costs {
         let case = Case { cost, data: kind };
         let mine = match options.fault {
-            Some(fault) => manual.backward_with_fault(cost, batch, fault)?,
+            Some(fault) => fault.backward(&manual, cost, batch)?,
             None => manual.backward(cost, batch),
         };
 
@@ -182,13 +189,14 @@ pub fn run_on_batch(
         };
 
         let fd = finite_differences(&manual, cost, batch, &fd_sample, STEP);
+        fd_skipped_at_kinks += fd.at_kinks.len();
         checks.extend(compare(
             Comparison::ManualVsFiniteDifference,
             case,
             &sizes,
             &mine,
-            &fd,
-            &fd_sample,
+            &fd.gradients,
+            &fd.estimated,
         ));
 
         let f32_run = autodiff_gradients(&net_f32, cost, batch, FloatDType::F32)?;
@@ -214,12 +222,14 @@ pub fn run_on_batch(
     Ok(Report {
         passed: checks.iter().all(|c| c.passed),
         network: sizes,
+        activation: options.activation,
         parameters: net_f32.num_params(),
         batch: batch.len(),
         data: kind,
         seed: options.seed,
         backend: options.backend.name().to_string(),
         fd_step: STEP,
+        fd_skipped_at_kinks,
         fault: options.fault.map(|f| f.to_string()),
         f64_skipped,
         losses,

@@ -1,37 +1,29 @@
 //! The acceptance criteria, on the library: the hand-written gradients agree with
 //! Burn's autodiff in f64 (≤ 1e-10 relative) and f32 (≤ 1e-4), and with finite differences
-//! (≤ 1e-6), on random networks of 1 to 3 hidden layers with both costs, and on a real MNIST
-//! batch.
-
-use std::path::PathBuf;
+//! (≤ 1e-6), on random sigmoid and ReLU networks of 1 to 3 hidden layers with both costs, on a
+//! real MNIST batch, and on the shipped ReLU network.
 
 use gradcheck::suite::{run, DataSource, Options};
-use gradcheck::{Comparison, Report};
-use model::{Backend, Cost};
+use gradcheck::{Comparison, DataKind, Report};
+use model::{Activation, Backend, Cost};
+
+use crate::{default_backend, f64_runs_on, random_options, shipped_mnist, shipped_relu_network};
 
 /// Networks with 1, 2 and 3 hidden layers.
 const SHAPES: [&[usize]; 3] = [&[6, 5, 4], &[7, 6, 5, 3], &[5, 4, 6, 3, 4]];
 
-fn options(sizes: &[usize], seed: u64, backend: Backend) -> Options {
-    Options {
-        sizes: sizes.to_vec(),
-        // 2n a power of two: see `f64_agreement_with_a_batch_of_five`.
-        batch: 4,
-        seed,
-        costs: vec![Cost::Quadratic, Cost::CrossEntropy],
-        backend,
-        data: DataSource::Random,
-        // More than any tensor of these networks holds: finite differences probe every one.
-        fd_samples: 64,
-        fault: None,
-    }
-}
+const ACTIVATIONS: [Activation; 2] = [Activation::Sigmoid, Activation::Relu];
 
-fn random_reports(backend: Backend) -> Vec<Report> {
-    SHAPES
+/// A report per shape and activation, on the default backend.
+fn random_reports() -> Vec<Report> {
+    let backend = default_backend();
+    ACTIVATIONS
         .iter()
-        .zip(11..)
-        .map(|(sizes, seed)| run(&options(sizes, seed, backend)).unwrap())
+        .flat_map(|&activation| {
+            SHAPES.iter().zip(11..).map(move |(sizes, seed)| {
+                run(&random_options(sizes, activation, seed, backend)).unwrap()
+            })
+        })
         .collect()
 }
 
@@ -42,27 +34,9 @@ fn max_over(reports: &[Report], comparison: Comparison) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn default_backend() -> Backend {
-    Backend::resolve(None).unwrap()
-}
-
-/// Whether the build's default backend can run the f64 comparison; if not (an NdArray-only
-/// build: see `f64_is_verified_on_every_compiled_cpu_backend`), says so.
-fn f64_runs_on(report: &Report) -> bool {
-    match &report.f64_skipped {
-        None => true,
-        Some(reason) => {
-            let backend: Backend = report.backend.parse().unwrap();
-            assert!(gradcheck::suite::lacks_f64(backend), "{reason}");
-            eprintln!("f64 comparison skipped on {backend}: {reason}");
-            false
-        }
-    }
-}
-
 #[test]
 fn autodiff_in_f64_agrees_to_1e_10_on_random_networks() {
-    let reports = random_reports(default_backend());
+    let reports = random_reports();
     if !f64_runs_on(&reports[0]) {
         return;
     }
@@ -93,17 +67,21 @@ fn autodiff_in_f64_agrees_to_1e_10_on_random_networks() {
 
 #[test]
 fn finite_differences_agree_to_1e_6_on_every_parameter_of_small_networks() {
-    let reports = random_reports(default_backend());
+    let reports = random_reports();
     for r in &reports {
         assert!(r.passed, "{}", r.table());
-        // Small networks: every parameter is probed.
+        // Small networks: every parameter is probed, and compared unless a step crossed a
+        // ReLU kink (never in a sigmoid network).
         let compared: usize = r
             .checks
             .iter()
             .filter(|c| c.comparison == Comparison::ManualVsFiniteDifference)
             .map(|c| c.compared)
             .sum();
-        assert_eq!(compared, 2 * r.parameters);
+        assert_eq!(compared + r.fd_skipped_at_kinks, 2 * r.parameters);
+        if r.activation == Activation::Sigmoid {
+            assert_eq!(r.fd_skipped_at_kinks, 0);
+        }
     }
     let worst = max_over(&reports, Comparison::ManualVsFiniteDifference);
     eprintln!("manual vs finite differences: max relative error {worst:.2e}");
@@ -112,7 +90,7 @@ fn finite_differences_agree_to_1e_6_on_every_parameter_of_small_networks() {
 
 #[test]
 fn autodiff_in_f32_agrees_to_1e_4() {
-    let reports = random_reports(default_backend());
+    let reports = random_reports();
     for r in &reports {
         assert!(r.passed, "{}", r.table());
         for l in &r.losses {
@@ -126,6 +104,23 @@ fn autodiff_in_f32_agrees_to_1e_4() {
     assert!(worst > 1e-9, "{worst}");
 }
 
+/// The ReLU reports are of ReLU networks on both sides: their costs differ from the sigmoid
+/// networks' with the same weights, and Burn's cost agrees with the hand-written one.
+#[test]
+fn relu_networks_are_checked_as_relu_networks() {
+    let backend = default_backend();
+    for (sizes, seed) in SHAPES.iter().zip(11..) {
+        let sigmoid = run(&random_options(sizes, Activation::Sigmoid, seed, backend)).unwrap();
+        let relu = run(&random_options(sizes, Activation::Relu, seed, backend)).unwrap();
+        assert_eq!(relu.activation, Activation::Relu);
+        assert!(relu.table().contains(" relu network"), "{}", relu.table());
+        for (s, r) in sigmoid.losses.iter().zip(&relu.losses) {
+            assert!((s.manual - r.manual).abs() > 1e-6, "{s:?} {r:?}");
+            assert!((r.manual - r.autodiff_f32).abs() < 1e-5, "{r:?}");
+        }
+    }
+}
+
 /// Flex computes in f64. NdArray (feature `ndarray`) cannot: Burn 0.22.1's default `sigmoid`,
 /// which NdArray does not override, computes in f32 whatever the tensor's dtype (burn-backend,
 /// `src/backend/ops/activation.rs`). There the check skips the f64 comparison with that
@@ -136,7 +131,7 @@ fn f64_is_verified_on_every_compiled_cpu_backend() {
         if !backend.is_compiled() {
             continue;
         }
-        let r = run(&options(&[6, 5, 4], 3, backend)).unwrap();
+        let r = run(&random_options(&[6, 5, 4], Activation::Sigmoid, 3, backend)).unwrap();
         assert!(r.passed, "{}", r.table());
         assert_eq!(r.backend, backend.name());
         match (backend, &r.f64_skipped) {
@@ -170,34 +165,29 @@ fn f64_is_verified_on_every_compiled_cpu_backend() {
 fn f64_agreement_with_a_batch_of_five() {
     let r = run(&Options {
         batch: 5,
-        ..options(&[6, 5, 4], 1, default_backend())
+        ..random_options(&[6, 5, 4], Activation::Sigmoid, 1, default_backend())
     })
     .unwrap();
     assert!(r.passed, "{}", r.table());
-}
-
-fn shipped_mnist() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist")
+    if f64_runs_on(&r) {
+        assert!(r.max_rel_error(Comparison::ManualVsAutodiffF64) < 1e-11);
+    }
 }
 
 #[test]
 fn a_real_mnist_batch_passes_every_check() {
     let options = Options {
-        sizes: vec![784, 16, 10],
+        sizes: vec![data::IMAGE_PIXELS, 16, data::NUM_CLASSES],
         batch: 8,
         ..Options::new(DataSource::Mnist(shipped_mnist())).unwrap()
     };
     let r = run(&options).unwrap();
     eprint!("{}", r.table());
     assert!(r.passed, "{}", r.table());
-    assert_eq!(r.data, gradcheck::DataKind::Mnist);
-    assert_eq!(r.batch, 8);
+    assert_eq!(r.data, DataKind::Mnist);
     // Two costs × three comparisons × two layers × (weights, biases).
     let comparisons = if f64_runs_on(&r) { 3 } else { 2 };
     assert_eq!(r.checks.len(), 2 * comparisons * 2 * 2);
-    assert!(r.max_rel_error(Comparison::ManualVsAutodiffF64) <= 1e-10);
-    assert!(r.max_rel_error(Comparison::ManualVsFiniteDifference) <= 1e-6);
-    assert!(r.max_rel_error(Comparison::ManualVsAutodiffF32) <= 1e-4);
     // Weight matrices are sampled (100 of 784×16 and of 16×10), bias vectors taken whole.
     let fd: Vec<usize> = r
         .checks
@@ -207,7 +197,31 @@ fn a_real_mnist_batch_passes_every_check() {
         })
         .map(|c| c.compared)
         .collect();
-    assert_eq!(fd, vec![100, 16, 100, 10]);
+    assert_eq!(fd, vec![100, 16, 100, data::NUM_CLASSES]);
+}
+
+/// What `configs/relu.toml` trains (784-256-256-10, ReLU, cross-entropy) passes every check on
+/// MNIST. (A small batch and sample keep the unoptimised test build quick.)
+#[test]
+fn the_shipped_relu_network_passes_on_mnist() {
+    let (sizes, activation, cost) = shipped_relu_network();
+    let options = Options {
+        sizes,
+        activation,
+        batch: 4,
+        costs: vec![cost],
+        fd_samples: 20,
+        ..Options::new(DataSource::Mnist(shipped_mnist())).unwrap()
+    };
+    let r = run(&options).unwrap();
+    eprint!("{}", r.table());
+    assert!(r.passed, "{}", r.table());
+    assert_eq!(r.activation, Activation::Relu);
+    // Probes that straddled a kink, if any, are said.
+    let said = r.table().contains("finite-difference probes were left out");
+    assert_eq!(said, r.fd_skipped_at_kinks > 0, "{}", r.table());
+    let comparisons = if f64_runs_on(&r) { 3 } else { 2 };
+    assert_eq!(r.checks.len(), comparisons * 2 * (r.network.len() - 1));
 }
 
 #[test]
