@@ -52,7 +52,7 @@ impl MnistDataset {
     /// Builds a dataset from pixels (784 per image) and labels (0–9), checking that they agree.
     pub fn new(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self, DataError> {
         let images = pixels.len() / IMAGE_PIXELS;
-        if pixels.len() % IMAGE_PIXELS != 0 || images != labels.len() {
+        if !pixels.len().is_multiple_of(IMAGE_PIXELS) || images != labels.len() {
             return Err(DataError::CountMismatch {
                 images_path: "<pixels>".into(),
                 images,

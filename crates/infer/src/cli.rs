@@ -139,7 +139,7 @@ impl fmt::Display for Shown {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Output {
-    Evaluation(Evaluation),
+    Evaluation(Box<Evaluation>),
     Shown(ShownImages),
 }
 
@@ -226,7 +226,7 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
     if args.index.is_empty() && args.images.is_empty() {
         let test = MnistDataset::load(&data_dir(args, &run), Split::Test)?;
         let report = evaluate(&predictor, &test)?;
-        return Ok(Output::Evaluation(Evaluation {
+        return Ok(Output::Evaluation(Box::new(Evaluation {
             model: run.dir.clone(),
             backend,
             shape: run.spec.model.shape(),
@@ -234,7 +234,7 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             precision: report.per_digit.iter().map(|d| d.precision).collect(),
             recall: report.per_digit.iter().map(|d| d.recall).collect(),
             report,
-        }));
+        })));
     }
 
     let mut predictions = Vec::new();

@@ -83,6 +83,25 @@ pub enum ModelError {
     )]
     BadOutputPath { path: PathBuf },
 
+    #[error("output directory {path} is a symbolic link to nowhere ({source}); point it at a directory or choose another --out")]
+    DanglingOutputLink {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path} exists but was not made by `train`, so it will not be touched; move it away \
+         or choose another output directory"
+    )]
+    NotOurs { path: PathBuf },
+
+    #[error(
+        "{dest} is being written by another run ({holder}); wait for it to finish, or choose \
+         another output directory"
+    )]
+    Busy { dest: PathBuf, holder: String },
+
     #[error("cannot encode the weights: {0}")]
     Encode(#[source] burn::store::RecordError),
 

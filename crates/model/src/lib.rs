@@ -16,6 +16,7 @@ mod backend;
 mod cost;
 mod error;
 mod network;
+pub mod place;
 pub mod predict;
 pub mod run;
 

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! A run is written into a staging directory beside its destination and moved into place only
-//! once complete ([`RunWriter::commit`]), so an interrupted run never leaves new weights beside an
-//! old config, or a half-written file in place of a good one.
+//! once complete ([`RunWriter::commit`], with [`crate::place`]), so an interrupted run never
+//! leaves new weights beside an old config, or a half-written file in place of a good one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use serde::Deserialize;
 
+use crate::place::{PlaceLock, RunPlace};
 use crate::{Cost, Mlp, MlpConfig, ModelError};
 
 /// The weights file of a run.
@@ -119,18 +120,23 @@ pub fn network_from_bytes(
     config.init(device).try_load_record(record)
 }
 
-/// Writes a run into a staging directory, then moves it into place in one step.
+/// Writes a run into a staging directory, then moves it into place in one step. While it
+/// exists it holds the destination's lock (see [`crate::place`]): a second writer is refused.
 #[derive(Debug)]
 pub struct RunWriter {
-    dest: PathBuf,
+    /// Held until the run is committed (or the writer dropped).
+    lock: Option<PlaceLock>,
     staging: PathBuf,
     committed: bool,
 }
 
 impl RunWriter {
     /// Prepares to write the run `dest`. Refuses a `dest` that exists and holds anything other
-    /// than a previous run's files, so that `--out` can never replace an unrelated directory.
+    /// than a previous run's files, so that `--out` can never replace an unrelated directory,
+    /// and a `dest` another run is writing.
     pub fn create(dest: &Path) -> Result<RunWriter, ModelError> {
+        let place = RunPlace::new(dest)?;
+        let dest = place.dest();
         if dest.exists() {
             let foreign = fs::read_dir(dest)
                 .map_err(|source| ModelError::Io {
@@ -147,31 +153,10 @@ impl RunWriter {
                 });
             }
         }
-        let name = dest
-            .file_name()
-            .ok_or_else(|| ModelError::BadOutputPath {
-                path: dest.to_path_buf(),
-            })?
-            .to_string_lossy()
-            .into_owned();
-        let parent = dest.parent().unwrap_or(Path::new(""));
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        let staging = parent.join(format!(".{name}.partial"));
-        let io = |source| ModelError::Io {
-            path: staging.clone(),
-            source,
-        };
-        if staging.exists() {
-            // Left by a run that was killed before it finished.
-            fs::remove_dir_all(&staging).map_err(io)?;
-        }
-        fs::create_dir_all(&staging).map_err(io)?;
+        let lock = place.lock()?;
+        let staging = lock.fresh_staging()?;
         Ok(RunWriter {
-            dest: dest.to_path_buf(),
+            lock: Some(lock),
             staging,
             committed: false,
         })
@@ -182,9 +167,20 @@ impl RunWriter {
         &self.staging
     }
 
+    /// The destination and its private directory (where checkpoints go).
+    pub fn place(&self) -> &RunPlace {
+        self.held().place()
+    }
+
     /// The directory the run will occupy.
     pub fn dest(&self) -> &Path {
-        &self.dest
+        self.place().dest()
+    }
+
+    fn held(&self) -> &PlaceLock {
+        self.lock
+            .as_ref()
+            .expect("a writer holds its lock until it is consumed by commit")
     }
 
     /// Writes (or replaces) one file of the run.
@@ -198,48 +194,28 @@ impl RunWriter {
         self.write(WEIGHTS_FILE, network_to_bytes(network)?)
     }
 
-    /// Moves the finished run into place, replacing a previous run in the destination.
+    /// Moves the finished run into place, replacing a previous run in the destination in one
+    /// step, and removes what the run kept beside it (its checkpoints and lock).
     pub fn commit(mut self) -> Result<PathBuf, ModelError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ModelError::Io { path, source }
-        };
-        let old = self.staging.with_file_name(format!(
-            "{}.old",
-            self.staging
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-        ));
-        if self.dest.exists() {
-            if old.exists() {
-                fs::remove_dir_all(&old).map_err(io(&old))?;
-            }
-            fs::rename(&self.dest, &old).map_err(io(&self.dest))?;
-        }
-        if let Err(source) = fs::rename(&self.staging, &self.dest) {
-            // Put the previous run back rather than leave nothing.
-            if old.exists() {
-                let _ = fs::rename(&old, &self.dest);
-            }
-            return Err(ModelError::Io {
-                path: self.dest.clone(),
-                source,
-            });
-        }
+        self.held().swap_in(&self.staging)?;
         self.committed = true;
-        if old.exists() {
-            fs::remove_dir_all(&old).map_err(io(&old))?;
+        let dest = self.dest().to_path_buf();
+        if let Some(lock) = self.lock.take() {
+            lock.finish()?;
         }
-        Ok(self.dest.clone())
+        Ok(dest)
     }
 }
 
 impl Drop for RunWriter {
     fn drop(&mut self) {
         if !self.committed {
-            // A run that failed leaves nothing half-written behind.
+            // A run that failed leaves nothing half-written behind; its checkpoints stay, to
+            // resume from, and with none the private directory goes too.
             let _ = fs::remove_dir_all(&self.staging);
+            if let Some(lock) = self.lock.take() {
+                lock.abandon();
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ fn workspace_root() -> PathBuf {
 
 /// The MNIST files that ship with the repository.
 fn shipped_mnist() -> PathBuf {
-    workspace_root().join("data/mnist")
+    tests::shipped_data()
 }
 
 /// A check of a small network on random inputs: both costs, a batch of 4 (2n a power of two:

@@ -1,0 +1,424 @@
+//! Where a run lives while it is made: one private directory beside its destination, and the
+//! atomic move that puts a finished run in place.
+//!
+//! ```text
+//! artifacts/
+//!   mlp/                 the last complete run (what `infer` reads)
+//!   .mlp.run/            this module's, while `train` writes `mlp`:
+//!     owner              the lock file: which process is writing, since when
+//!     staging/           the new run, until it is complete
+//!     checkpoints/       what an interrupted run resumes from
+//! ```
+//!
+//! Nothing outside `.NAME.run/` is ever created or deleted, except the destination itself,
+//! which is swapped for the finished run in one step (`renameat2` with `RENAME_EXCHANGE` on
+//! Linux): at every instant the destination holds a complete run, the old or the new.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::ModelError;
+
+/// Longest file name most file systems take.
+const NAME_MAX: usize = 255;
+/// The file inside a run's private directory that says it is ours.
+const OWNER_FILE: &str = "owner";
+/// The private directory's suffix: `.NAME.run`.
+const PLACE_SUFFIX: &str = ".run";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
+    move |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The destination of a run and its private directory beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlace {
+    dest: PathBuf,
+    private: PathBuf,
+}
+
+impl RunPlace {
+    /// The place of the run `dest`. A symbolic link is followed: the run goes where it points
+    /// (the link itself is never replaced). A destination without a final name (`..`, `/`) is
+    /// refused.
+    pub fn new(dest: &Path) -> Result<RunPlace, ModelError> {
+        let dest = if dest.is_symlink() {
+            fs::canonicalize(dest).map_err(|source| ModelError::DanglingOutputLink {
+                path: dest.to_path_buf(),
+                source,
+            })?
+        } else {
+            dest.to_path_buf()
+        };
+        let name = dest
+            .file_name()
+            .ok_or_else(|| ModelError::BadOutputPath { path: dest.clone() })?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut private = format!(".{name}{PLACE_SUFFIX}");
+        if private.len() > NAME_MAX {
+            // A name near the limit: the private directory is named by a hash of it instead.
+            private = format!(".{:016x}{PLACE_SUFFIX}", fnv1a(name.as_bytes()));
+        }
+        Ok(RunPlace {
+            private: parent.join(private),
+            dest,
+        })
+    }
+
+    /// The directory the finished run occupies.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// The run's private directory, `.NAME.run` beside the destination.
+    pub fn private_dir(&self) -> &Path {
+        &self.private
+    }
+
+    /// Where the run is written until it is complete.
+    pub fn staging_dir(&self) -> PathBuf {
+        self.private.join("staging")
+    }
+
+    /// Where an unfinished run keeps what it needs to resume.
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.private.join("checkpoints")
+    }
+
+    /// Takes the place for this process: creates the private directory if needed and locks it,
+    /// or says which process holds it. The lock is released when the [`PlaceLock`] is dropped,
+    /// or when the process ends, however it ends.
+    pub fn lock(&self) -> Result<PlaceLock, ModelError> {
+        // A run that finishes removes the directory with its lock file; one that opened the file
+        // just before may hold a lock on a file no longer there. It then tries again.
+        let mut tries = 0;
+        loop {
+            match self.try_lock() {
+                Err(ModelError::Io { .. }) | Ok(None) if tries < 3 => tries += 1,
+                Ok(None) => {
+                    return Err(ModelError::Busy {
+                        dest: self.dest.clone(),
+                        holder: "a run that was finishing".into(),
+                    })
+                }
+                Ok(Some(lock)) => return Ok(lock),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One attempt at [`RunPlace::lock`]; `None` when the lock file was removed under it.
+    fn try_lock(&self) -> Result<Option<PlaceLock>, ModelError> {
+        if let Some(parent) = self.private.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        match fs::create_dir(&self.private) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !self.private.join(OWNER_FILE).is_file() {
+                    return Err(ModelError::NotOurs {
+                        path: self.private.clone(),
+                    });
+                }
+            }
+            Err(e) => return Err(io(&self.private)(e)),
+        }
+        let path = self.private.join(OWNER_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(ModelError::Busy {
+                    dest: self.dest.clone(),
+                    holder: holder.trim().to_string(),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
+        }
+        if !same_file(&file, &path) {
+            return Ok(None);
+        }
+        file.set_len(0).map_err(io(&path))?;
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        writeln!(
+            file,
+            "process {} (`{}`), writing since {since} s after the Unix epoch",
+            std::process::id(),
+            std::env::args().collect::<Vec<_>>().join(" ")
+        )
+        .map_err(io(&path))?;
+        // A run that was killed while swapping with the two-rename fallback left the previous
+        // run aside: put it back before anything else.
+        let aside = self.private.join("previous");
+        if aside.is_dir() && !self.dest.exists() {
+            fs::rename(&aside, &self.dest).map_err(io(&self.dest))?;
+        }
+        Ok(Some(PlaceLock {
+            place: self.clone(),
+            _file: file,
+        }))
+    }
+}
+
+/// Whether the open `file` is still the one at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// A run's place, held by this process: only the holder writes the staging directory and the
+/// checkpoints, and moves a run into place.
+#[derive(Debug)]
+pub struct PlaceLock {
+    place: RunPlace,
+    _file: File,
+}
+
+impl PlaceLock {
+    /// The place this lock holds.
+    pub fn place(&self) -> &RunPlace {
+        &self.place
+    }
+
+    /// An empty staging directory, clearing what a killed run left there.
+    pub fn fresh_staging(&self) -> Result<PathBuf, ModelError> {
+        let staging = self.place.staging_dir();
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        fs::create_dir(&staging).map_err(io(&staging))?;
+        Ok(staging)
+    }
+
+    /// Puts the complete run in `staging` at the destination in one step, then removes the run
+    /// it replaced. See the [module docs](self).
+    pub fn swap_in(&self, staging: &Path) -> Result<(), ModelError> {
+        let dest = &self.place.dest;
+        if !dest.exists() {
+            return fs::rename(staging, dest).map_err(io(dest));
+        }
+        match exchange(staging, dest) {
+            Ok(()) => {}
+            Err(e) if exchange_unsupported(&e) => {
+                // Two renames: a crash between them leaves the previous run in `previous`,
+                // which the next `lock` puts back.
+                let aside = self.place.private.join("previous");
+                if aside.exists() {
+                    fs::remove_dir_all(&aside).map_err(io(&aside))?;
+                }
+                fs::rename(dest, &aside).map_err(io(dest))?;
+                if let Err(e) = fs::rename(staging, dest) {
+                    let _ = fs::rename(&aside, dest);
+                    return Err(io(dest)(e));
+                }
+                return fs::remove_dir_all(&aside).map_err(io(&aside));
+            }
+            Err(e) => return Err(io(dest)(e)),
+        }
+        // `staging` now holds the previous run.
+        fs::remove_dir_all(staging).map_err(io(staging))
+    }
+
+    /// Gives the place up after a failed run: the private directory goes unless it holds
+    /// checkpoints to resume from.
+    pub fn abandon(self) {
+        let checkpoints = self.place.checkpoints_dir();
+        let resumable = fs::read_dir(&checkpoints).is_ok_and(|mut d| d.next().is_some());
+        if !resumable {
+            let _ = fs::remove_dir_all(&self.place.private);
+        }
+    }
+
+    /// Removes the private directory: the run is complete and needs nothing beside it.
+    pub fn finish(self) -> Result<(), ModelError> {
+        let private = self.place.private.clone();
+        // The lock file goes last, with everything else; a process waiting on it finds the
+        // directory gone and starts afresh.
+        fs::remove_dir_all(&private).map_err(io(&private))
+    }
+}
+
+/// Swaps two paths atomically.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths; renameat2 reads them and nothing else.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Whether `exchange` failed because the system or file system cannot swap, not because of the
+/// paths.
+fn exchange_unsupported(e: &std::io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+        return true;
+    }
+    e.kind() == std::io::ErrorKind::Unsupported
+}
+
+/// FNV-1a: a short, stable name for a long one.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(dir: &Path, file: &str, text: &str) {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join(file), text).unwrap();
+    }
+
+    fn read(dir: &Path, file: &str) -> String {
+        fs::read_to_string(dir.join(file)).unwrap()
+    }
+
+    #[test]
+    fn a_second_holder_is_refused_and_told_who_holds_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let place = RunPlace::new(&tmp.path().join("run")).unwrap();
+        let held = place.lock().unwrap();
+        let err = place.lock().unwrap_err().to_string();
+        assert!(
+            err.contains("is being written by another run")
+                && err.contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
+        held.finish().unwrap();
+        assert!(!tmp.path().join(".run.run").exists(), "nothing left beside");
+        // Free again.
+        place.lock().unwrap();
+    }
+
+    #[test]
+    fn swapping_in_keeps_a_complete_run_at_every_step() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("run");
+        put(&dest, "model.bpk", "old");
+        let place = RunPlace::new(&dest).unwrap();
+        let lock = place.lock().unwrap();
+        let staging = lock.fresh_staging().unwrap();
+        put(&staging, "model.bpk", "new");
+        // Before the swap: the old run. The swap is one system call; after it, the new run.
+        assert_eq!(read(&dest, "model.bpk"), "old");
+        lock.swap_in(&staging).unwrap();
+        assert_eq!(read(&dest, "model.bpk"), "new");
+        assert!(!staging.exists(), "the previous run is removed");
+    }
+
+    #[test]
+    fn the_two_rename_fallback_recovers_from_a_crash_between_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("run");
+        let place = RunPlace::new(&dest).unwrap();
+        // A crash after the first rename: the destination is gone, the old run set aside.
+        put(&place.private_dir().join("previous"), "model.bpk", "old");
+        put(place.private_dir(), OWNER_FILE, "");
+        assert!(!dest.exists());
+        // The next run to take the place puts it back first.
+        let _lock = place.lock().unwrap();
+        assert_eq!(read(&dest, "model.bpk"), "old");
+    }
+
+    #[test]
+    fn a_symlinked_destination_is_followed_not_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        put(&real, "model.bpk", "old");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let place = RunPlace::new(&link).unwrap();
+        assert_eq!(place.dest(), fs::canonicalize(&real).unwrap());
+        let lock = place.lock().unwrap();
+        let staging = lock.fresh_staging().unwrap();
+        put(&staging, "model.bpk", "new");
+        lock.swap_in(&staging).unwrap();
+        assert!(link.is_symlink(), "the link is still a link");
+        assert_eq!(read(&link, "model.bpk"), "new");
+    }
+
+    #[test]
+    fn names_at_the_limit_get_a_short_private_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let long = "r".repeat(250);
+        let place = RunPlace::new(&tmp.path().join(&long)).unwrap();
+        let private = place.private_dir().file_name().unwrap().len();
+        assert!(private <= NAME_MAX, "{private}");
+        let lock = place.lock().unwrap();
+        let staging = lock.fresh_staging().unwrap();
+        put(&staging, "model.bpk", "new");
+        lock.swap_in(&staging).unwrap();
+        assert_eq!(read(&tmp.path().join(&long), "model.bpk"), "new");
+    }
+
+    #[test]
+    fn a_users_own_directory_of_that_name_is_never_touched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mine = tmp.path().join(".run.run");
+        put(&mine, "notes.txt", "mine");
+        let place = RunPlace::new(&tmp.path().join("run")).unwrap();
+        let err = place.lock().unwrap_err().to_string();
+        assert!(
+            err.contains(".run.run") && err.contains("not made by"),
+            "{err}"
+        );
+        assert_eq!(read(&mine, "notes.txt"), "mine");
+    }
+}
