@@ -171,6 +171,9 @@ impl MnistDataset {
         validation: usize,
         seed: u64,
     ) -> Result<(MnistDataset, MnistDataset), DataError> {
+        if self.is_empty() {
+            return Err(DataError::EmptyTrainingSet);
+        }
         if validation >= self.len() {
             return Err(DataError::ValidationTooLarge {
                 requested: validation,
@@ -269,6 +272,8 @@ mod tests {
 
     #[test]
     fn validation_split_must_leave_training_images() {
+        let err = numbered(0).split_validation(5, 1).unwrap_err().to_string();
+        assert!(err.contains("training set is empty") && !err.contains("below 0"), "{err}");
         let err = numbered(10).split_validation(10, 1).unwrap_err();
         assert!(err
             .to_string()

@@ -121,6 +121,9 @@ pub enum DataError {
     )]
     ValidationTooLarge { requested: usize, available: usize },
 
+    #[error("the training set is empty: there are no images to train on or hold out")]
+    EmptyTrainingSet,
+
     #[error("image index {index} is out of range: the dataset has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },
 }

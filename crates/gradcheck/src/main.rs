@@ -8,7 +8,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", model::describe_error(e.as_ref()));
             ExitCode::from(2)
         }
     }

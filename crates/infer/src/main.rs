@@ -1,18 +1,31 @@
 //! `infer`: parse the arguments, run, print the output as text or JSON.
+//!
+//! Exit status: 0 on success, 1 on an error (said on standard error, once), 2 for a usage
+//! error (clap).
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args = infer::cli::Args::parse();
-    let output = infer::cli::run(&args)?;
-    let text = if args.json {
-        output.to_json()?
-    } else {
-        output.to_string()
-    };
-    // A reader that stops early (`infer | head`) is not an error.
-    let _ = writeln!(std::io::stdout(), "{text}");
-    Ok(())
+    let text = infer::cli::run(&args).and_then(|output| {
+        if args.json {
+            output.to_json()
+        } else {
+            Ok(output.to_string())
+        }
+    });
+    match text {
+        Ok(text) => {
+            // A reader that stops early (`infer | head`) is not an error.
+            let _ = writeln!(std::io::stdout(), "{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", model::describe_error(&e));
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -118,3 +118,40 @@ pub enum ModelError {
         source: std::io::Error,
     },
 }
+
+/// An error and its causes as one message for a person: each cause is added only when the
+/// message so far does not already say it (most of this project's errors put their cause in
+/// their own text).
+pub fn describe(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = e.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let said = ModelError::Io {
+            path: "x/model.bpk".into(),
+            source: io,
+        };
+        assert_eq!(describe(&said), "cannot access x/model.bpk: no such file");
+        let anyhow_like = std::io::Error::other(said);
+        assert_eq!(
+            describe(&anyhow_like),
+            "cannot access x/model.bpk: no such file"
+        );
+    }
+}

@@ -22,7 +22,7 @@ pub mod run;
 
 pub use backend::Backend;
 pub use cost::Cost;
-pub use error::ModelError;
+pub use error::{describe as describe_error, ModelError};
 pub use network::{Activation, Init, Mlp, MlpConfig};
 pub use predict::{Prediction, Predictor, Score};
 

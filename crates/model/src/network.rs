@@ -6,7 +6,7 @@
 //! [`Mlp::forward`] returns the last layer's z: what the output layer does with it belongs to
 //! the cost (a sigmoid for the quadratic cost, a softmax for cross-entropy; see [`crate::Cost`]).
 
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
@@ -183,16 +183,19 @@ impl MlpConfig {
     /// reproducible draw).
     pub fn init(&self, device: &Device) -> Mlp {
         // Drawn eagerly, layer by layer, weights before biases, so a seed fixes every value.
+        // Parameter ids are fixed too (Burn draws them at random, and saves them with the
+        // weights): the same seed then writes the same `model.bpk`, byte for byte.
         let layers = self
             .sizes()
             .windows(2)
-            .map(|w| {
+            .enumerate()
+            .map(|(l, w)| {
                 let (fan_in, fan_out) = (w[0], w[1]);
                 let weight = Tensor::random([fan_in, fan_out], self.init.weight(fan_in), device);
                 let bias = Tensor::random([fan_out], self.init.bias(fan_in), device);
                 Linear {
-                    weight: Param::from_tensor(weight),
-                    bias: Some(Param::from_tensor(bias)),
+                    weight: with_id(Param::from_tensor(weight), 2 * l),
+                    bias: Some(with_id(Param::from_tensor(bias), 2 * l + 1)),
                 }
             })
             .collect();
@@ -201,6 +204,12 @@ impl MlpConfig {
             activation: self.activation,
         }
     }
+}
+
+/// `param` with the fixed id `id` (see [`MlpConfig::init`]).
+fn with_id<const D: usize>(mut param: Param<Tensor<D>>, id: usize) -> Param<Tensor<D>> {
+    param.id = ParamId::from(id as u64);
+    param
 }
 
 /// A multilayer perceptron: `layers[l]` maps layer l's activations to layer l+1's weighted

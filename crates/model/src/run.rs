@@ -31,7 +31,16 @@ pub const METRICS_FILE: &str = "metrics.csv";
 /// The summary of a run.
 pub const REPORT_FILE: &str = "report.json";
 
-const RUN_FILES: [&str; 4] = [WEIGHTS_FILE, CONFIG_FILE, METRICS_FILE, REPORT_FILE];
+/// Checkpoints a run chose to keep (`keep_checkpoint_every`), one directory each.
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
+
+const RUN_FILES: [&str; 5] = [
+    WEIGHTS_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
+    CHECKPOINTS_DIR,
+];
 
 /// The part of a run's `config.toml` needed to rebuild and use its network.
 #[derive(Debug, Clone, Deserialize)]

@@ -3,17 +3,19 @@
 //! prints.
 
 use std::fmt::{self, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
 use data::Mnist;
+use model::place::RunPlace;
 use model::run::{RunWriter, CONFIG_FILE, METRICS_FILE, REPORT_FILE};
 use model::{Backend, Score};
 use serde::Serialize;
 
-use crate::config::default_out_dir;
-use crate::trainer::{evaluate, fit, EpochMetrics, Fitted, Observer, Splits};
+use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::config::{default_out_dir, Keep};
+use crate::trainer::{evaluate, fit_from, EpochMetrics, Fitted, Observer, Splits};
 use crate::{TrainConfig, TrainError};
 
 /// Train the digits network on MNIST, as a TOML config describes.
@@ -21,12 +23,21 @@ use crate::{TrainConfig, TrainError};
 #[command(name = "train", version)]
 pub struct Args {
     /// The training config (see configs/mlp.toml for every key, explained).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
 
     /// Where to write the run [default: artifacts/NAME, for a config file NAME.toml].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+
+    /// Continue the interrupted run whose destination is DIR, from its last checkpoint, with
+    /// the config it started with.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+
+    /// Discard the checkpoints of an interrupted run in the destination and start afresh.
+    #[arg(long, conflicts_with = "resume")]
+    pub restart: bool,
 
     /// Override the config's number of epochs.
     #[arg(long, value_name = "N")]
@@ -69,9 +80,15 @@ pub struct Report {
     pub seconds_per_epoch: f64,
     /// The backend the run actually used.
     pub backend: String,
-    pub final_validation_accuracy: f64,
-    pub best_validation_accuracy: f64,
-    pub best_validation_epoch: usize,
+    /// Validation accuracy after the last epoch (`null` without validation images).
+    pub final_validation_accuracy: Option<f64>,
+    /// The best epoch's validation accuracy, and which epoch (`null` without validation).
+    pub best_validation_accuracy: Option<f64>,
+    pub best_validation_epoch: Option<usize>,
+    /// Which weights `model.bpk` holds: `last` or `best`.
+    pub kept: Keep,
+    /// The epoch whose weights `model.bpk` holds.
+    pub kept_epoch: usize,
     pub parameters: usize,
     pub layers: Vec<usize>,
     pub train_images: usize,
@@ -99,6 +116,8 @@ pub struct Plan {
     pub data_dir: PathBuf,
     pub load_seconds: f64,
     pub backend: Backend,
+    /// The step a resumed run continues from.
+    pub resumed_at: Option<usize>,
 }
 
 impl fmt::Display for Plan {
@@ -123,7 +142,11 @@ impl fmt::Display for Plan {
             self.data_dir.display(),
             self.load_seconds
         )?;
-        write!(f, "backend: {}", self.backend)
+        write!(f, "backend: {}", self.backend)?;
+        if let Some(step) = self.resumed_at {
+            write!(f, "\nresuming from its checkpoint after step {step}")?;
+        }
+        Ok(())
     }
 }
 
@@ -158,6 +181,11 @@ fn epochs(n: usize) -> String {
     format!("{n} epoch{}", if n == 1 { "" } else { "s" })
 }
 
+/// A CSV field that may be empty (no validation images).
+fn optional(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
+}
+
 fn metrics_csv(history: &[EpochMetrics]) -> String {
     let mut csv = String::from(
         "epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,learning_rate,seconds\n",
@@ -169,8 +197,8 @@ fn metrics_csv(history: &[EpochMetrics]) -> String {
             m.epoch,
             m.train_loss,
             m.train_accuracy,
-            m.validation_loss,
-            m.validation_accuracy,
+            optional(m.validation_loss),
+            optional(m.validation_accuracy),
             m.learning_rate,
             m.seconds
         );
@@ -178,9 +206,8 @@ fn metrics_csv(history: &[EpochMetrics]) -> String {
     csv
 }
 
-/// Applies the command line to the config read from `--config`.
-pub fn resolve_config(args: &Args) -> Result<TrainConfig, TrainError> {
-    let mut config = TrainConfig::load(&args.config)?;
+/// Applies the command line's overrides to a config.
+fn apply_overrides(args: &Args, config: &mut TrainConfig) {
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
     }
@@ -193,27 +220,152 @@ pub fn resolve_config(args: &Args) -> Result<TrainConfig, TrainError> {
     if args.backend.is_some() {
         config.backend = args.backend;
     }
-    config.validate(&args.config)?;
-    // Absolute, so that the saved config finds the data from anywhere.
+}
+
+/// Validates a config with the command line applied, resolves its backend, and makes its data
+/// directory absolute, so that the saved config finds the data from anywhere.
+fn finish_config(mut config: TrainConfig, path: &Path) -> Result<TrainConfig, TrainError> {
+    config.validate(path)?;
+    config.backend = Some(Backend::resolve(config.backend)?);
     if let Ok(abs) = std::path::absolute(&config.data_dir) {
         config.data_dir = abs;
     }
     Ok(config)
 }
 
-/// Runs `train`: trains as the config says, evaluates on the test set, writes the run.
-/// `observer` is told of progress; nothing is printed here.
+/// Applies the command line to the config read from `--config`.
+pub fn resolve_config(args: &Args) -> Result<TrainConfig, TrainError> {
+    let path = args.config.as_deref().unwrap_or(Path::new("config.toml"));
+    let mut config = TrainConfig::load(path)?;
+    apply_overrides(args, &mut config);
+    finish_config(config, path)
+}
+
+/// What a run starts from: a fresh network, or the checkpoint of an interrupted run.
+struct Start {
+    config: TrainConfig,
+    out_dir: PathBuf,
+    resume: Option<Checkpoint>,
+}
+
+/// The config and checkpoint that `--resume DIR` continues, checked against the command line.
+fn resume_start(args: &Args, dir: &Path) -> Result<Start, TrainError> {
+    let place = RunPlace::new(dir)?;
+    let checkpoints = place.checkpoints_dir();
+    let Some((path, text, checkpoint)) = CheckpointStore::latest(&checkpoints)? else {
+        return Err(TrainError::NothingToResume {
+            dir: dir.to_path_buf(),
+            checkpoints,
+        });
+    };
+    let config_path = path.join(crate::checkpoint::CONFIG_FILE);
+    let saved = TrainConfig::parse(&text, &config_path)?;
+    let mut asked = match &args.config {
+        Some(file) => TrainConfig::load(file)?,
+        None => saved.clone(),
+    };
+    apply_overrides(args, &mut asked);
+    let asked = finish_config(asked, args.config.as_deref().unwrap_or(&config_path))?;
+    if let Some((key, given, was)) = first_difference(&asked, &saved) {
+        return Err(TrainError::ResumeMismatch {
+            key,
+            given,
+            saved: was,
+            checkpoint: config_path,
+        });
+    }
+    Ok(Start {
+        config: saved,
+        out_dir: dir.to_path_buf(),
+        resume: Some(checkpoint),
+    })
+}
+
+/// The first key (dotted for tables) whose value differs between two configs, with both
+/// values.
+fn first_difference(a: &TrainConfig, b: &TrainConfig) -> Option<(String, String, String)> {
+    fn walk(prefix: &str, a: &toml::Value, b: &toml::Value) -> Option<(String, String, String)> {
+        match (a, b) {
+            (toml::Value::Table(a), toml::Value::Table(b)) => {
+                let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                keys.into_iter().find_map(|k| {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    match (a.get(k), b.get(k)) {
+                        (Some(x), Some(y)) => walk(&key, x, y),
+                        (x, y) => {
+                            let show = |v: Option<&toml::Value>| {
+                                v.map_or("(absent)".to_string(), |v| v.to_string())
+                            };
+                            Some((key, show(x), show(y)))
+                        }
+                    }
+                })
+            }
+            _ if a == b => None,
+            _ => Some((prefix.to_string(), a.to_string(), b.to_string())),
+        }
+    }
+    let a = toml::Value::try_from(a).ok()?;
+    let b = toml::Value::try_from(b).ok()?;
+    walk("", &a, &b)
+}
+
+/// Runs `train`: trains as the config says (or continues an interrupted run), evaluates on the
+/// test set, writes the run. `observer` is told of progress; nothing is printed here.
 pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainError> {
-    let mut config = resolve_config(&args)?;
+    let start = match &args.resume {
+        Some(dir) => resume_start(&args, dir)?,
+        None => {
+            let config = resolve_config(&args)?;
+            let out_dir = args.out.clone().unwrap_or_else(|| {
+                default_out_dir(args.config.as_deref().unwrap_or(Path::new("run")))
+            });
+            Start {
+                config,
+                out_dir,
+                resume: None,
+            }
+        }
+    };
+    let Start {
+        config,
+        out_dir,
+        resume,
+    } = start;
     let backend = Backend::resolve(config.backend)?;
-    config.backend = Some(backend);
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&args.config));
-    // Claim the output first: a bad --out fails before minutes of training.
+    // Claim the output first: a bad --out, or another run writing there, fails before minutes
+    // of training.
     let writer = RunWriter::create(&out_dir)?;
-    writer.write(CONFIG_FILE, config.to_toml()?)?;
+    let config_toml = config.to_toml()?;
+    let store = CheckpointStore::new(
+        &writer.place().checkpoints_dir(),
+        config_toml.clone(),
+        config.keep_checkpoint_every,
+    );
+    if resume.is_none() {
+        if let Some((path, text, checkpoint)) = CheckpointStore::latest(store.dir())? {
+            if !args.restart {
+                let epochs = TrainConfig::parse(&text, &path).map_or(0, |c| c.epochs);
+                return Err(TrainError::InterruptedRunExists {
+                    dir: out_dir.clone(),
+                    epoch: checkpoint.position.epochs_done + 1,
+                    epochs,
+                    checkpoints: store.dir().to_path_buf(),
+                });
+            }
+            std::fs::remove_dir_all(store.dir()).map_err(|source| TrainError::Checkpoint {
+                path: store.dir().to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    writer.write(CONFIG_FILE, &config_toml)?;
 
     let load_start = Instant::now();
     let splits = load_splits(&config)?;
@@ -231,15 +383,73 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         data_dir: config.data_dir.clone(),
         load_seconds: load_start.elapsed().as_secs_f64(),
         backend,
+        resumed_at: resume.as_ref().map(|c| c.position.step),
     });
 
-    let fitted = fit(&config, &splits, backend, observer)?;
+    let fitted =
+        fit_from(&config, &splits, backend, observer, resume, Some(&store)).map_err(|e| match e {
+            TrainError::Interrupted {
+                epoch,
+                step,
+                checkpoint,
+                ..
+            } => TrainError::Interrupted {
+                epoch,
+                step,
+                checkpoint,
+                dest: Some(out_dir.clone()),
+            },
+            TrainError::Diverged {
+                epoch,
+                step,
+                rate,
+                what,
+                advice,
+                ..
+            } => TrainError::Diverged {
+                epoch,
+                step,
+                rate,
+                what,
+                advice,
+                resumable: matches!(CheckpointStore::latest(store.dir()), Ok(Some(_)))
+                    .then(|| out_dir.clone()),
+            },
+            e => e,
+        })?;
     let test = evaluate(&fitted.network, config.cost, &splits.test, backend)?;
+    let classes = config.model.outputs;
+    if test.accuracy <= 1.5 / classes as f64 {
+        // Nothing to resume: the run finished, and failed.
+        let _ = std::fs::remove_dir_all(store.dir());
+        return Err(TrainError::NotLearned {
+            accuracy: test.accuracy,
+            classes,
+            advice: config.optimizer.suspect(),
+        });
+    }
     let report = Report::new(&config, &splits, &fitted, test, backend);
     writer.write_network(&fitted.network)?;
     writer.write(METRICS_FILE, metrics_csv(&fitted.history))?;
     let json = serde_json::to_string_pretty(&report).map_err(TrainError::EncodeReport)?;
     writer.write(REPORT_FILE, json + "\n")?;
+    let kept = store.kept()?;
+    if !kept.is_empty() {
+        let into = writer.staging_dir().join(model::run::CHECKPOINTS_DIR);
+        std::fs::create_dir(&into).map_err(|source| TrainError::Checkpoint {
+            path: into.clone(),
+            source,
+        })?;
+        for dir in kept {
+            let name = dir.file_name().unwrap_or_default();
+            std::fs::rename(&dir, into.join(name)).map_err(|source| {
+                TrainError::Checkpoint {
+                    path: dir.clone(),
+                    source,
+                }
+            })?;
+        }
+    }
     let out_dir = writer.commit()?;
     Ok(Trained {
         out_dir,
@@ -276,10 +486,6 @@ impl Report {
         test: Score,
         backend: Backend,
     ) -> Report {
-        let best = fitted
-            .history
-            .iter()
-            .max_by(|a, b| a.validation_accuracy.total_cmp(&b.validation_accuracy));
         let last = fitted.history.last();
         Report {
             test_accuracy: test.accuracy,
@@ -290,9 +496,11 @@ impl Report {
             seconds_per_epoch: fitted.history.iter().map(|m| m.seconds).sum::<f64>()
                 / fitted.history.len().max(1) as f64,
             backend: backend.name().to_string(),
-            final_validation_accuracy: last.map_or(f64::NAN, |m| m.validation_accuracy),
-            best_validation_accuracy: best.map_or(f64::NAN, |m| m.validation_accuracy),
-            best_validation_epoch: best.map_or(0, |m| m.epoch),
+            final_validation_accuracy: last.and_then(|m| m.validation_accuracy),
+            best_validation_accuracy: fitted.best.map(|b| b.validation_accuracy),
+            best_validation_epoch: fitted.best.map(|b| b.epoch),
+            kept: config.keep,
+            kept_epoch: fitted.kept_epoch,
             parameters: burn::module::Module::num_params(&fitted.network),
             layers: config.model.sizes(),
             train_images: splits.train.len(),

@@ -1,6 +1,7 @@
 //! The training config: a TOML file, parsed strictly (an unknown key is an error naming it) and
 //! validated before any work starts.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use model::{Backend, Cost, MlpConfig};
@@ -63,7 +64,55 @@ pub struct TrainConfig {
     /// How the learning rate changes during training (constant if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// Which epoch's weights the run keeps: the `last` (default) or the `best` on validation.
+    #[serde(default)]
+    pub keep: Keep,
+    /// Keep the checkpoint of every N-th epoch in the finished run (0, the default: keep none;
+    /// an unfinished run always has its newest).
+    #[serde(default)]
+    pub keep_checkpoint_every: usize,
 }
+
+/// Which weights a run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    /// The weights after the last epoch.
+    #[default]
+    Last,
+    /// The weights of the epoch with the best validation accuracy (early stopping that keeps
+    /// training to the end).
+    Best,
+}
+
+/// A number as a person reads it: `3`, `0.001`, `2.9996`, `1e30`, not `2.999608609397333` or
+/// thirty zeros.
+pub fn compact(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let magnitude = x.abs().log10().floor();
+    if (-4.0..6.0).contains(&magnitude) {
+        let decimals = (4.0 - magnitude).max(0.0) as usize;
+        let s = format!("{x:.decimals$}");
+        let s = if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        };
+        s
+    } else {
+        let s = format!("{x:.2e}");
+        // 1.00e30 → 1e30
+        s.replace(".00e", "e").replace("0e", "e")
+    }
+}
+
+/// Most epochs a config may ask for: far beyond any useful run, far below what would overflow
+/// a step count or exhaust memory for the history.
+pub const MAX_EPOCHS: usize = 1_000_000;
+/// Largest config file read: a config is a few hundred bytes.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The optimizer: the `[optimizer]` table, whose `kind` picks the variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +163,50 @@ impl OptimizerConfig {
         match self {
             OptimizerConfig::Sgd { learning_rate, .. }
             | OptimizerConfig::Adam { learning_rate, .. } => *learning_rate,
+        }
+    }
+
+    /// The starting learning rate η and the weight decay λ.
+    fn rate_and_decay(&self) -> (f64, f64) {
+        match *self {
+            OptimizerConfig::Sgd {
+                learning_rate,
+                weight_decay,
+                ..
+            }
+            | OptimizerConfig::Adam {
+                learning_rate,
+                weight_decay,
+                ..
+            } => (learning_rate, weight_decay),
+        }
+    }
+
+    /// What most likely made a run diverge or not learn, and what to change, judged from the
+    /// optimizer's settings.
+    pub fn suspect(&self) -> String {
+        let (rate, decay) = self.rate_and_decay();
+        if rate * decay >= 0.5 {
+            let (rate, decay, product) = (compact(rate), compact(decay), compact(rate * decay));
+            return format!(
+                "`optimizer.weight_decay` = {decay} is far too large for η = {rate}: each step \
+                 shrinks the weights by η·λ = {product} of themselves; lower it (1e-4 is typical)"
+            );
+        }
+        let rate = compact(rate);
+        match self {
+            OptimizerConfig::Sgd { learning_rate, .. } if *learning_rate > 10.0 => format!(
+                "`optimizer.learning_rate` = {rate} is too large: lower it (the classic network \
+                 learns at 3.0)"
+            ),
+            OptimizerConfig::Adam { learning_rate, .. } if *learning_rate > 0.01 => format!(
+                "`optimizer.learning_rate` = {rate} is too large for Adam: lower it (1e-3 is \
+                 typical)"
+            ),
+            _ => format!(
+                "lower `optimizer.learning_rate` (now {rate}), or check `[model] init` and the \
+                 data"
+            ),
         }
     }
 
@@ -256,19 +349,31 @@ impl Schedule {
 }
 
 impl TrainConfig {
-    /// The CPU threads the training steps run on: the `threads` key if given, else one per core.
+    /// The CPU threads the training steps run on: one per core, or the `threads` key if it
+    /// asks for fewer (more threads than cores only wait on each other).
     pub fn threads(&self) -> usize {
-        self.threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.threads.map_or(cores, |t| t.min(cores))
     }
 
     /// Reads, parses and validates a config file, resolving `data_dir` against the file's
     /// directory.
     pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TrainError::ConfigRead {
+        let read_error = |source| TrainError::ConfigRead {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // Bounded: `--config /dev/zero` must not read until memory runs out.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text))
+            .map_err(read_error)?;
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(TrainError::ConfigTooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_CONFIG_BYTES,
+            });
+        }
         let mut config = TrainConfig::parse(&text, path)?;
         if config.data_dir.is_relative() {
             let base = path.parent().unwrap_or(Path::new("."));
@@ -304,6 +409,19 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return Err(Invalid::new("epochs", "must be at least 1"));
+        }
+        if self.epochs > MAX_EPOCHS {
+            return Err(Invalid::new(
+                "epochs",
+                format!("is {}; it must be at most {MAX_EPOCHS}", self.epochs),
+            ));
+        }
+        if self.keep == Keep::Best && self.validation == 0 {
+            return Err(Invalid::new(
+                "keep",
+                "is \"best\", which needs validation images to judge by; set `validation` \
+                 above 0 or keep = \"last\"",
+            ));
         }
         if self.threads == Some(0) {
             return Err(Invalid::new(

@@ -42,10 +42,86 @@ pub enum TrainError {
     Readback(#[source] burn::tensor::DataError),
 
     #[error(
-        "training diverged in epoch {epoch}: the cost became infinite or NaN at learning rate \
-         {rate}; lower `optimizer.learning_rate`"
+        "training diverged in epoch {epoch}, step {step}: the cost {what} (learning rate \
+         {}); {advice}{}", crate::config::compact(*.rate), match .resumable {
+            Some(dir) => format!(". The last good checkpoint stays, for `train --resume {}`", dir.display()),
+            None => String::new(),
+        }
     )]
-    Diverged { epoch: usize, rate: f64 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        rate: f64,
+        what: String,
+        advice: String,
+        /// The destination whose last good checkpoint remains (set by `cli::run`).
+        resumable: Option<PathBuf>,
+    },
+
+    #[error(
+        "the network did not learn: test accuracy {:.2}% is chance level for {classes} classes; \
+         {advice}. The run was not written, and any earlier run in its place is untouched",
+        100.0 * .accuracy
+    )]
+    NotLearned {
+        accuracy: f64,
+        classes: usize,
+        advice: String,
+    },
+
+    #[error("training was interrupted in epoch {epoch} (after step {step}){}", match .checkpoint {
+        Some(path) => format!("; its checkpoint is {}", path.display()),
+        None => String::new(),
+    })]
+    Interrupted {
+        epoch: usize,
+        step: usize,
+        checkpoint: Option<PathBuf>,
+        /// The run's destination, which `--resume` takes (set by `cli::run`).
+        dest: Option<PathBuf>,
+    },
+
+    #[error("cannot write checkpoint {path}: {source}")]
+    Checkpoint {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("checkpoint {path} is damaged ({reason}); start the run afresh with --restart")]
+    BadCheckpoint { path: PathBuf, reason: String },
+
+    #[error(
+        "there is no interrupted run to resume in {dir}: no checkpoint in {checkpoints}; start \
+         one with `train --config FILE --out {dir}`"
+    )]
+    NothingToResume { dir: PathBuf, checkpoints: PathBuf },
+
+    #[error(
+        "{dir} has an interrupted run (epoch {epoch} of {epochs}, checkpoint in {checkpoints}): \
+         continue it with `train --resume {dir}`, or discard it and start again with --restart"
+    )]
+    InterruptedRunExists {
+        dir: PathBuf,
+        epoch: usize,
+        epochs: usize,
+        checkpoints: PathBuf,
+    },
+
+    #[error(
+        "--resume continues the interrupted run with the config it started with, but `{key}` \
+         differs: {given} here, {saved} in {checkpoint}; drop the option, or start afresh with \
+         --restart"
+    )]
+    ResumeMismatch {
+        key: String,
+        given: String,
+        saved: String,
+        checkpoint: PathBuf,
+    },
+
+    #[error("config {path} is over {limit} bytes: it is not a training config")]
+    ConfigTooLarge { path: PathBuf, limit: u64 },
 
     #[error("cannot start the training threads: {0}")]
     Threads(#[source] rayon::ThreadPoolBuildError),

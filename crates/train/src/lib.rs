@@ -5,11 +5,12 @@
 //! autodiff doing backpropagation ([`trainer`]), and writes the run: weights, resolved config,
 //! per-epoch metrics and a report ([`cli`]).
 
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 mod error;
 pub mod trainer;
 
-pub use config::{OptimizerConfig, Schedule, TrainConfig};
+pub use config::{Keep, OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;
-pub use trainer::{evaluate, fit, EpochMetrics, Fitted, Observer, Silent, Splits};
+pub use trainer::{evaluate, fit, fit_from, EpochMetrics, Fitted, Observer, Silent, Splits};
