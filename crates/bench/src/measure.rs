@@ -9,7 +9,7 @@ use model::Backend;
 
 use crate::args::{BenchArgs, Measurement, TrainSpec};
 use crate::child::Measured;
-use crate::network::{dashed, describe, Network};
+use crate::network::{describe, Network};
 use crate::peers::{Peer, PeerResult};
 
 /// Everything one invocation measured: plain figures, in the order the tables show them.
@@ -93,7 +93,7 @@ pub fn measure(args: &BenchArgs) -> Result<Results> {
         .contains(&Network::Mlp)
         .then(|| args.batch.first().copied())
         .flatten();
-    let inference_network = dashed(&Network::Mlp.config(&args.configs)?.model.sizes());
+    let inference_network = Network::Mlp.config(&args.configs)?.model.shape();
 
     eprintln!(
         "bench: backends {}; networks {}; epochs per run {}; best of {} runs",

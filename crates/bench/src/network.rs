@@ -59,12 +59,6 @@ impl Network {
     }
 }
 
-/// Layer sizes as the tables write them: `784-128-10`.
-pub fn dashed(sizes: &[usize]) -> String {
-    let sizes: Vec<String> = sizes.iter().map(ToString::to_string).collect();
-    sizes.join("-")
-}
-
 /// A config's network in the table's words: `784-128-10 sigmoid, quadratic, SGD`.
 pub fn describe(config: &TrainConfig) -> String {
     let activation = match config.model.activation {
@@ -79,10 +73,7 @@ pub fn describe(config: &TrainConfig) -> String {
         OptimizerConfig::Sgd { .. } => "SGD",
         OptimizerConfig::Adam { .. } => "Adam",
     };
-    format!(
-        "{} {activation}, {cost}, {optimizer}",
-        dashed(&config.model.sizes())
-    )
+    format!("{} {activation}, {cost}, {optimizer}", config.model.shape())
 }
 
 #[cfg(test)]

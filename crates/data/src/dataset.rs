@@ -273,7 +273,10 @@ mod tests {
     #[test]
     fn validation_split_must_leave_training_images() {
         let err = numbered(0).split_validation(5, 1).unwrap_err().to_string();
-        assert!(err.contains("training set is empty") && !err.contains("below 0"), "{err}");
+        assert!(
+            err.contains("training set is empty") && !err.contains("below 0"),
+            "{err}"
+        );
         let err = numbered(10).split_validation(10, 1).unwrap_err();
         assert!(err
             .to_string()

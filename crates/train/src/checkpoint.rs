@@ -111,10 +111,7 @@ impl CheckpointStore {
     pub fn save(&self, checkpoint: &Checkpoint) -> Result<PathBuf, TrainError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let p = &checkpoint.position;
-        let name = format!(
-            "epoch-{:06}-step-{:06}",
-            p.epochs_done, p.steps_into_epoch
-        );
+        let name = format!("epoch-{:06}-step-{:06}", p.epochs_done, p.steps_into_epoch);
         let tmp = self.dir.join(INCOMPLETE);
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -200,12 +197,11 @@ impl CheckpointStore {
                 reason: e.to_string(),
             }
         })?;
-        let config = String::from_utf8(read(CONFIG_FILE)?).map_err(|e| {
-            TrainError::BadCheckpoint {
+        let config =
+            String::from_utf8(read(CONFIG_FILE)?).map_err(|e| TrainError::BadCheckpoint {
                 path: path.join(CONFIG_FILE),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         let best_network = match read(BEST_FILE) {
             Ok(bytes) => Some(bytes),
             Err(_) if !path.join(BEST_FILE).exists() => None,
@@ -258,14 +254,20 @@ mod tests {
         assert!(path.ends_with("epoch-000003-step-000004"), "{path:?}");
         assert_eq!(config, "epochs = 9\n");
         assert_eq!(latest.position, checkpoint(3, 4).position);
-        assert_eq!((latest.network, latest.optimizer), (vec![1, 2, 3], vec![4, 5]));
+        assert_eq!(
+            (latest.network, latest.optimizer),
+            (vec![1, 2, 3], vec![4, 5])
+        );
         // Epoch 2 is kept (every 2nd); epochs 1 and 3 were replaced by newer checkpoints.
         let mut left: Vec<String> = fs::read_dir(tmp.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, ["epoch-000002-step-000000", "epoch-000003-step-000004"]);
+        assert_eq!(
+            left,
+            ["epoch-000002-step-000000", "epoch-000003-step-000004"]
+        );
         assert_eq!(store.kept().unwrap().len(), 1);
     }
 

@@ -386,8 +386,8 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         resumed_at: resume.as_ref().map(|c| c.position.step),
     });
 
-    let fitted =
-        fit_from(&config, &splits, backend, observer, resume, Some(&store)).map_err(|e| match e {
+    let fitted = fit_from(&config, &splits, backend, observer, resume, Some(&store)).map_err(
+        |e| match e {
             TrainError::Interrupted {
                 epoch,
                 step,
@@ -416,7 +416,8 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
                     .then(|| out_dir.clone()),
             },
             e => e,
-        })?;
+        },
+    )?;
     let test = evaluate(&fitted.network, config.cost, &splits.test, backend)?;
     let classes = config.model.outputs;
     if test.accuracy <= 1.5 / classes as f64 {
@@ -442,11 +443,9 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         })?;
         for dir in kept {
             let name = dir.file_name().unwrap_or_default();
-            std::fs::rename(&dir, into.join(name)).map_err(|source| {
-                TrainError::Checkpoint {
-                    path: dir.clone(),
-                    source,
-                }
+            std::fs::rename(&dir, into.join(name)).map_err(|source| TrainError::Checkpoint {
+                path: dir.clone(),
+                source,
             })?;
         }
     }

@@ -191,7 +191,9 @@ impl EpochTrace {
 /// The epoch's mean training cost and accuracy from its steps' mean costs: a batch counts by
 /// its images (only the last batch can be smaller).
 fn epoch_means(losses: &[f32], correct: u64, n: usize, batch_size: usize) -> (f64, f64) {
-    let sizes = (0..n).step_by(batch_size).map(|start| (n - start).min(batch_size));
+    let sizes = (0..n)
+        .step_by(batch_size)
+        .map(|start| (n - start).min(batch_size));
     let loss = losses
         .iter()
         .zip(sizes)
@@ -357,7 +359,13 @@ pub fn fit_from(
         }
         let (train_loss, train_accuracy) = epoch_means(&losses, correct, n, config.batch_size);
         if !train_loss.is_finite() {
-            return Err(diverged(config, epoch, at.step, rate, "became infinite or NaN"));
+            return Err(diverged(
+                config,
+                epoch,
+                at.step,
+                rate,
+                "became infinite or NaN",
+            ));
         }
         // Spikes between two looks at the cost still show in the epoch's mean.
         if let Some(reference) = at.reference_loss {
@@ -373,7 +381,12 @@ pub fn fit_from(
         let validation = if splits.validation.is_empty() {
             None
         } else {
-            Some(evaluate(&network.valid(), config.cost, &splits.validation, backend)?)
+            Some(evaluate(
+                &network.valid(),
+                config.cost,
+                &splits.validation,
+                backend,
+            )?)
         };
         let metrics = EpochMetrics {
             epoch,
@@ -437,7 +450,13 @@ fn check_cost(
 ) -> Result<(), TrainError> {
     let value: f32 = loss.clone().inner().into_scalar();
     if !value.is_finite() {
-        return Err(diverged(config, epoch, at.step, rate, "became infinite or NaN"));
+        return Err(diverged(
+            config,
+            epoch,
+            at.step,
+            rate,
+            "became infinite or NaN",
+        ));
     }
     let reference = *at.reference_loss.get_or_insert(value);
     if value > EXPLOSION * reference.max(0.1) {
