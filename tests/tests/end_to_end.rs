@@ -280,3 +280,71 @@ fn infer_without_a_run_says_to_train_first() {
         "{err}"
     );
 }
+
+#[test]
+fn keep_best_keeps_the_best_epochs_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("mnist");
+    mnist_slice(&data, 2_000, 300);
+    let config = tmp.path().join("best.toml");
+    fs::write(
+        &config,
+        small_config(&data, 4).replace("validation = 200", "validation = 200\nkeep = \"best\""),
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let trained = train::cli::run(
+        train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
+        &mut train::Silent,
+    )
+    .unwrap();
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["kept"], "best");
+    let best_epoch = report["best_validation_epoch"].as_u64().unwrap();
+    assert_eq!(report["kept_epoch"].as_u64().unwrap(), best_epoch);
+    let best = trained
+        .history
+        .iter()
+        .map(|m| m.validation_accuracy.unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(report["best_validation_accuracy"].as_f64().unwrap(), best);
+    // The saved network scores on the validation images exactly as its epoch did.
+    let backend =
+        model::Backend::resolve(tests::backend_name().map(|b| b.parse().unwrap())).unwrap();
+    let saved = model::run::SavedRun::load(&out, &backend.device().unwrap()).unwrap();
+    let mnist = data::Mnist::load(&data).unwrap();
+    let (_, validation) = mnist.train.split_validation(200, 5).unwrap();
+    let score = train::evaluate(&saved.network, saved.spec.cost, &validation, backend).unwrap();
+    assert_eq!(score.accuracy, best);
+}
+
+#[test]
+fn without_validation_images_nothing_pretends_to_be_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("mnist");
+    mnist_slice(&data, 1_000, 200);
+    let config = tmp.path().join("noval.toml");
+    fs::write(
+        &config,
+        small_config(&data, 2).replace("validation = 200", "validation = 0"),
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let trained = train::cli::run(
+        train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
+        &mut train::Silent,
+    )
+    .unwrap();
+    let line = trained.history[0].line(2);
+    assert!(
+        line.contains("validation       -") && !line.contains("NaN"),
+        "{line}"
+    );
+    let report = fs::read_to_string(out.join("report.json")).unwrap();
+    let v: Value = serde_json::from_str(&report).unwrap();
+    assert!(v["best_validation_epoch"].is_null() && v["best_validation_accuracy"].is_null());
+    assert!(!report.contains("NaN"), "{report}");
+    let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(!csv.contains("NaN"), "{csv}");
+}

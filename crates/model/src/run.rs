@@ -206,13 +206,24 @@ impl RunWriter {
     /// Moves the finished run into place, replacing a previous run in the destination in one
     /// step, and removes what the run kept beside it (its checkpoints and lock).
     pub fn commit(mut self) -> Result<PathBuf, ModelError> {
+        crash_point("before-swap");
         self.held().swap_in(&self.staging)?;
         self.committed = true;
+        crash_point("after-swap");
         let dest = self.dest().to_path_buf();
         if let Some(lock) = self.lock.take() {
             lock.finish()?;
         }
         Ok(dest)
+    }
+}
+
+/// A test hook: the process dies here, as if killed, when `DIGITS_TEST_CRASH_AT` names this
+/// point (`before-swap`, `after-swap`). The tests use it to show that the destination holds a
+/// complete run whatever moment a run dies at.
+fn crash_point(name: &str) {
+    if std::env::var("DIGITS_TEST_CRASH_AT").is_ok_and(|at| at == name) {
+        std::process::abort();
     }
 }
 

@@ -551,6 +551,26 @@ mod tests {
     }
 
     #[test]
+    fn threads_are_bounded_by_the_cores() {
+        let good = good();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let many = parse(&format!("threads = 2000\n{good}")).unwrap();
+        assert_eq!(many.threads(), cores);
+        let one = parse(&format!("threads = 1\n{good}")).unwrap();
+        assert_eq!(one.threads(), 1);
+    }
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(compact(3.0), "3");
+        assert_eq!(compact(0.001), "0.001");
+        assert_eq!(compact(2.999608609397333), "2.9996");
+        assert_eq!(compact(1e30), "1e30");
+        assert_eq!(compact(1e6), "1e6");
+        assert_eq!(compact(218194.27), "218194");
+    }
+
+    #[test]
     fn missing_key_is_named() {
         let good = good();
         let e = err(&good.replace("batch_size = 10\n", ""));

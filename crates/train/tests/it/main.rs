@@ -2,3 +2,4 @@
 //! again).
 
 mod cli;
+mod runs;

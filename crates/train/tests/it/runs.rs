@@ -1,0 +1,412 @@
+//! A run never loses work: interrupted runs resume bit for bit, a killed run leaves the
+//! destination whole, two runs never share one, and a run that fails to learn replaces nothing.
+//! Each test drives the real `train` binary, with real signals.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use model::run::SavedRun;
+
+/// A slice of MNIST and a small config in a temporary directory.
+struct Setup {
+    tmp: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Setup {
+    /// `train` training images (200 of them held out), a 784-24-10 network, `epochs` epochs;
+    /// `edit` changes the config text.
+    fn new(train: usize, epochs: usize, edit: impl Fn(String) -> String) -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("mnist");
+        tests::mnist_slice(&data, train, 500);
+        let config = tmp.path().join("small.toml");
+        fs::write(&config, edit(tests::small_config(&data, epochs))).unwrap();
+        Setup { tmp, config }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// `train --config <the config> --out <name>` and more arguments, not yet started.
+    fn train(&self, out: &str, extra: &[&str]) -> Command {
+        let mut cmd = train();
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--out")
+            .arg(self.path(out))
+            .args(extra);
+        cmd
+    }
+}
+
+/// The `train` binary, on the backend under test.
+fn train() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_train"));
+    cmd.args(tests::backend_args());
+    cmd
+}
+
+fn run(mut cmd: Command) -> Output {
+    cmd.output().expect("train runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+// The child is returned to the caller, who waits for it.
+#[allow(clippy::zombie_processes)]
+/// Starts `cmd` with its standard output piped, and waits until it prints a line containing
+/// `text` (`--plain` progress prints one per epoch).
+fn start_and_wait_for(
+    mut cmd: Command,
+    text: &str,
+) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("train starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = lines.read_line(&mut line).unwrap();
+        if n == 0 {
+            let (status, err) = wait(&mut child);
+            panic!("train ended ({status}) before printing {text:?}: {err}");
+        }
+        if line.contains(text) {
+            return (child, lines);
+        }
+    }
+}
+
+fn wait(child: &mut Child) -> (ExitStatus, String) {
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+    }
+    (status, err)
+}
+
+/// metrics.csv without its last column (wall times).
+fn metrics_without_times(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+fn loads(dir: &Path) -> bool {
+    let backend = model::Backend::resolve(None).unwrap();
+    SavedRun::load(dir, &backend.device().unwrap()).is_ok()
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_bits() {
+    let s = Setup::new(5_000, 16, |c| c);
+    let whole = run(s.train("whole", &["--quiet"]));
+    assert!(whole.status.success(), "{}", stderr(&whole));
+
+    // Interrupted by SIGINT after its second epoch.
+    let (mut child, _out) = start_and_wait_for(s.train("parts", &["--plain"]), "epoch   2/16");
+    signal(&child, "INT");
+    let started = Instant::now();
+    let (status, err) = wait(&mut child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stops promptly"
+    );
+    let resume_line = format!("--resume {}", s.path("parts").display());
+    assert!(
+        err.contains("interrupted") && err.contains(&resume_line),
+        "{err}"
+    );
+    assert!(
+        !s.path("parts").exists(),
+        "no run is written until it completes"
+    );
+
+    // A setting that differs from the interrupted run's is refused, naming the key.
+    let mut differs = train();
+    differs.args([
+        "--resume",
+        &s.path("parts").display().to_string(),
+        "--epochs",
+        "99",
+    ]);
+    let out = run(differs);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("`epochs` differs"),
+        "{}",
+        stderr(&out)
+    );
+    // Starting again over it without saying what to do with it is refused too.
+    let out = run(s.train("parts", &["--quiet"]));
+    assert!(
+        stderr(&out).contains("has an interrupted run") && stderr(&out).contains("--resume"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut resume = train();
+    resume.args([
+        "--resume",
+        &s.path("parts").display().to_string(),
+        "--quiet",
+    ]);
+    let out = run(resume);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        fs::read(s.path("whole/model.bpk")).unwrap(),
+        fs::read(s.path("parts/model.bpk")).unwrap(),
+        "the resumed run ends with the same weights, byte for byte"
+    );
+    assert_eq!(
+        metrics_without_times(&s.path("whole")),
+        metrics_without_times(&s.path("parts"))
+    );
+    assert!(!s.path(".parts.run").exists(), "its checkpoints are gone");
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_a_complete_run() {
+    let s = Setup::new(2_000, 3, |c| c);
+    let first = run(s.train("run", &["--quiet"]));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let mut killed_mid_run = 0;
+    for delay_ms in [0, 20, 60, 120, 200, 300, 450, 650, 900] {
+        let mut child = s
+            .train("run", &["--quiet", "--restart"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        signal(&child, "KILL");
+        let status = child.wait().unwrap();
+        killed_mid_run += usize::from(!status.success());
+        assert!(loads(&s.path("run")), "after SIGKILL at {delay_ms} ms");
+    }
+    assert!(killed_mid_run > 0, "some kills landed while training");
+    // And the place is usable again: the lock died with its process.
+    let last = run(s.train("run", &["--quiet", "--restart"]));
+    assert!(last.status.success(), "{}", stderr(&last));
+    assert!(!s.path(".run.run").exists());
+}
+
+#[test]
+fn a_crash_at_each_step_of_the_final_move_leaves_a_complete_run() {
+    let s = Setup::new(1_000, 1, |c| c);
+    for (point, new) in [("before-swap", false), ("after-swap", true)] {
+        let first = run(s.train(point, &["--quiet", "--seed", "1"]));
+        assert!(first.status.success(), "{}", stderr(&first));
+        let before = fs::read(s.path(point).join("model.bpk")).unwrap();
+        let mut crashing = s.train(point, &["--quiet", "--seed", "2"]);
+        crashing.env("DIGITS_TEST_CRASH_AT", point);
+        let out = run(crashing);
+        assert!(
+            !out.status.success(),
+            "the hook ends the process at {point}"
+        );
+        assert!(
+            loads(&s.path(point)),
+            "a complete run after a crash at {point}"
+        );
+        let after = fs::read(s.path(point).join("model.bpk")).unwrap();
+        assert_eq!(
+            after != before,
+            new,
+            "{point}: the {} run",
+            if new { "new" } else { "old" }
+        );
+        // The next run cleans up what the crash left and writes normally.
+        let next = run(s.train(point, &["--quiet", "--restart"]));
+        assert!(next.status.success(), "{}", stderr(&next));
+        assert!(!s.path(&format!(".{point}.run")).exists());
+    }
+}
+
+#[test]
+fn a_second_run_into_the_same_destination_is_refused() {
+    let s = Setup::new(3_000, 30, |c| c);
+    let (mut first, _out) = start_and_wait_for(s.train("run", &["--plain"]), "epoch   1/30");
+    let second = run(s.train("run", &["--quiet"]));
+    assert!(!second.status.success());
+    let err = stderr(&second);
+    assert!(
+        err.contains("is being written by another run")
+            && err.contains(&format!("process {}", first.id())),
+        "{err}"
+    );
+    let (status, err) = wait(&mut first);
+    assert!(status.success(), "{err}");
+    assert!(loads(&s.path("run")));
+}
+
+#[test]
+fn a_run_that_does_not_learn_fails_and_keeps_the_earlier_run() {
+    let s = Setup::new(2_000, 2, |c| c);
+    let good = run(s.train("run", &["--quiet"]));
+    assert!(good.status.success(), "{}", stderr(&good));
+    let before = fs::read(s.path("run/model.bpk")).unwrap();
+    type Edit = fn(String) -> String;
+    let cases: [(&str, Edit, &str); 3] = [
+        // Sigmoid outputs keep the quadratic cost bounded: no NaN, only chance-level accuracy.
+        (
+            "η = 1e6",
+            |c| c.replace("learning_rate = 3.0", "learning_rate = 1e6"),
+            "`optimizer.learning_rate` = 1e6 is too large",
+        ),
+        (
+            "Adam at η = 10",
+            |c| {
+                c.replace("cost = \"quadratic\"", "cost = \"cross_entropy\"")
+                    .replace("hidden = [24]", "hidden = [64, 64]\nactivation = \"relu\"")
+                    .replace(
+                        "kind = \"sgd\"\nlearning_rate = 3.0",
+                        "kind = \"adam\"\nlearning_rate = 10.0",
+                    )
+            },
+            "`optimizer.learning_rate` = 10 is too large for Adam",
+        ),
+        (
+            "weight decay 1e30",
+            |c| {
+                c.replace(
+                    "learning_rate = 3.0",
+                    "learning_rate = 3.0\nweight_decay = 1e30",
+                )
+            },
+            "`optimizer.weight_decay` = 1e30 is far too large",
+        ),
+    ];
+    for (name, edit, blame) in cases {
+        let config = s.path("bad.toml");
+        fs::write(&config, edit(fs::read_to_string(&s.config).unwrap())).unwrap();
+        let mut cmd = train();
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("--out")
+            .arg(s.path("run"))
+            .arg("--quiet");
+        let out = run(cmd);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(blame) && (err.contains("did not learn") || err.contains("diverged")),
+            "{name}: {err}"
+        );
+        assert_eq!(
+            fs::read(s.path("run/model.bpk")).unwrap(),
+            before,
+            "{name}: the earlier run is intact"
+        );
+    }
+}
+
+#[test]
+fn a_closed_standard_output_does_not_end_the_run() {
+    let s = Setup::new(2_000, 4, |c| c);
+    // `train ... | head -1`: the reader goes away after the first line.
+    let mut child = s
+        .train("run", &["--plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    drop(lines);
+    let (status, err) = wait(&mut child);
+    assert!(status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(loads(&s.path("run")));
+}
+
+#[test]
+fn absurd_values_are_refused_before_any_work() {
+    let s = Setup::new(100, 1, |c| c);
+    for epochs in ["1000000000000", "18446744073709551615"] {
+        let out = run(s.train("run", &["--epochs", epochs]));
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("`epochs` is"), "{}", stderr(&out));
+    }
+    let mut cmd = train();
+    cmd.args(["--config", "/dev/zero"]);
+    let out = run(cmd);
+    assert!(
+        stderr(&out).contains("/dev/zero is over 1048576 bytes"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_error_is_said_once_without_a_backtrace() {
+    let mut cmd = train();
+    cmd.args(["--config", "/nonexistent/x.toml"])
+        .env("RUST_BACKTRACE", "1");
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: cannot read config /nonexistent/x.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_second_signal_ends_the_run_at_once() {
+    let s = Setup::new(3_000, 30, |c| c);
+    let (mut child, _out) = start_and_wait_for(s.train("run", &["--plain"]), "epoch   1/30");
+    signal(&child, "TERM");
+    signal(&child, "TERM");
+    let (status, err) = wait(&mut child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(!s.path("run").exists(), "no run is written");
+}
+
+#[test]
+fn names_beside_the_destination_are_never_the_users() {
+    let s = Setup::new(500, 1, |c| c);
+    // A directory of the user's that the old staging scheme would have deleted.
+    let mine = s.path(".run.partial");
+    fs::create_dir(&mine).unwrap();
+    fs::write(mine.join("notes.txt"), "mine").unwrap();
+    let out = run(s.train("run", &["--quiet"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(mine.join("notes.txt")).unwrap(), "mine");
+    // A destination name at the file-name limit: the private directory still fits.
+    let long = "r".repeat(250);
+    let out = run(s.train(&long, &["--quiet"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(loads(&s.path(&long)));
+    // A symbolic link is followed, never replaced by a directory.
+    fs::create_dir(s.path("real")).unwrap();
+    std::os::unix::fs::symlink(s.path("real"), s.path("link")).unwrap();
+    let out = run(s.train("link", &["--quiet"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(s.path("link").is_symlink() && loads(&s.path("real")));
+}
