@@ -44,11 +44,19 @@ fn s(p: &Path) -> &str {
 
 /// Trains the small config for `epochs` on a 2,000/500 slice; returns (temp dir, run dir).
 fn trained(epochs: usize) -> (tempfile::TempDir, std::path::PathBuf, train::cli::Trained) {
+    trained_with(epochs, |c| c)
+}
+
+/// As [`trained`], with the config text changed by `edit`.
+fn trained_with(
+    epochs: usize,
+    edit: impl Fn(String) -> String,
+) -> (tempfile::TempDir, std::path::PathBuf, train::cli::Trained) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("mnist");
     mnist_slice(&data, 2_000, 500);
     let config = tmp.path().join("small.toml");
-    fs::write(&config, small_config(&data, epochs)).unwrap();
+    fs::write(&config, edit(small_config(&data, epochs))).unwrap();
     let out = tmp.path().join("run");
     let summary = train::cli::run(
         train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
@@ -283,21 +291,10 @@ fn infer_without_a_run_says_to_train_first() {
 
 #[test]
 fn keep_best_keeps_the_best_epochs_weights() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, out, trained) = trained_with(4, |c| {
+        c.replace("validation = 200", "validation = 200\nkeep = \"best\"")
+    });
     let data = tmp.path().join("mnist");
-    mnist_slice(&data, 2_000, 300);
-    let config = tmp.path().join("best.toml");
-    fs::write(
-        &config,
-        small_config(&data, 4).replace("validation = 200", "validation = 200\nkeep = \"best\""),
-    )
-    .unwrap();
-    let out = tmp.path().join("run");
-    let trained = train::cli::run(
-        train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
-        &mut train::Silent,
-    )
-    .unwrap();
     let report: Value =
         serde_json::from_str(&fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["kept"], "best");
@@ -321,21 +318,7 @@ fn keep_best_keeps_the_best_epochs_weights() {
 
 #[test]
 fn without_validation_images_nothing_pretends_to_be_measured() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("mnist");
-    mnist_slice(&data, 1_000, 200);
-    let config = tmp.path().join("noval.toml");
-    fs::write(
-        &config,
-        small_config(&data, 2).replace("validation = 200", "validation = 0"),
-    )
-    .unwrap();
-    let out = tmp.path().join("run");
-    let trained = train::cli::run(
-        train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
-        &mut train::Silent,
-    )
-    .unwrap();
+    let (_tmp, out, trained) = trained_with(2, |c| c.replace("validation = 200", "validation = 0"));
     let line = trained.history[0].line(2);
     assert!(
         line.contains("validation       -") && !line.contains("NaN"),
