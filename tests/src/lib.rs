@@ -93,3 +93,13 @@ pub fn backend_args() -> Vec<String> {
 pub fn bit_reproducible() -> bool {
     !matches!(backend_name().as_deref(), Some("wgpu") | Some("cuda"))
 }
+
+/// How many cases each property test tries: 64 in the normal suite (well under a minute in
+/// all), or `DIGITS_PROPTEST_CASES` for a deep run (`DIGITS_PROPTEST_CASES=5000 cargo test
+/// props`).
+pub fn proptest_cases() -> u32 {
+    std::env::var("DIGITS_PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(64)
+}

@@ -193,9 +193,8 @@ fn infer_reads_a_digit_from_a_png() {
     image::GrayImage::from_pixel(30, 30, image::Luma([255]))
         .save(&blank)
         .unwrap();
-    let err = infer_run(&infer_args(&["--model", s(&out), s(&blank)]))
-        .unwrap_err()
-        .to_string();
+    // A picture that is not a digit is answered with the reason, in its place.
+    let err = infer_run(&infer_args(&["--model", s(&out), s(&blank)])).unwrap();
     assert!(
         err.contains("blank.png does not look like a picture of a digit") && err.contains("blank"),
         "{err}"
@@ -203,9 +202,7 @@ fn infer_reads_a_digit_from_a_png() {
 
     let not_image = tmp.path().join("notes.png");
     fs::write(&not_image, "hello").unwrap();
-    let err = infer_run(&infer_args(&["--model", s(&out), s(&not_image)]))
-        .unwrap_err()
-        .to_string();
+    let err = infer_run(&infer_args(&["--model", s(&out), s(&not_image)])).unwrap();
     assert!(
         err.contains("cannot read image") && err.contains("notes.png"),
         "{err}"

@@ -124,6 +124,16 @@ pub enum DataError {
     #[error("the training set is empty: there are no images to train on or hold out")]
     EmptyTrainingSet,
 
+    #[error(
+        "{path} holds (or its header declares) {bytes} bytes, over the {limit}-byte limit for a \
+         data file: it is not an MNIST-style file; replace it"
+    )]
+    TooLarge {
+        path: PathBuf,
+        bytes: u64,
+        limit: u64,
+    },
+
     #[error("image index {index} is out of range: the dataset has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },
 }

@@ -22,6 +22,31 @@ pub const LABELS_MAGIC: u32 = 0x0000_0801;
 const IMAGES_HEADER_LEN: usize = 16;
 const LABELS_HEADER_LEN: usize = 8;
 
+/// The length in bytes that an IDX file's header declares for the whole file, header
+/// included: `None` while `header` is too short to tell. Any IDX file, not only MNIST's: the
+/// magic's third byte is the element type, its fourth the number of dimensions, and each
+/// dimension follows as a big-endian u32.
+pub fn declared_len(header: &[u8]) -> Option<u64> {
+    let dims = usize::from(*header.get(3)?);
+    let header_len = 4 + 4 * dims;
+    if header.len() < header_len {
+        return None;
+    }
+    let element: u64 = match header[2] {
+        0x0B => 2,
+        0x0C | 0x0D => 4,
+        0x0E => 8,
+        _ => 1,
+    };
+    (0..dims)
+        .try_fold(element, |n, d| {
+            n.checked_mul(u64::from(be_u32(header, 4 + 4 * d)))
+        })
+        .and_then(|body| body.checked_add(header_len as u64))
+        // A length past u64 is a length no file can have: report it as the largest.
+        .or(Some(u64::MAX))
+}
+
 fn be_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
@@ -156,6 +181,19 @@ mod tests {
     fn two_images() -> Vec<u8> {
         let pixels: Vec<u8> = (0..2 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
         encode_images(&pixels)
+    }
+
+    #[test]
+    fn the_header_declares_the_length() {
+        let images = encode_images(&[0; 2 * IMAGE_PIXELS]);
+        assert_eq!(declared_len(&images[..16]), Some(images.len() as u64));
+        let labels = encode_labels(&[1, 2, 3]);
+        assert_eq!(declared_len(&labels[..8]), Some(11));
+        assert_eq!(declared_len(&images[..10]), None, "too short to tell");
+        let huge = [
+            0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        ];
+        assert_eq!(declared_len(&huge), Some(u64::MAX));
     }
 
     #[test]

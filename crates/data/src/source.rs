@@ -11,7 +11,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::DataError;
@@ -145,24 +145,68 @@ pub fn read_idx_file(
             dir: dir.to_path_buf(),
             name: name.to_string(),
         })?;
-    let bytes = fs::read(&path).map_err(|source| DataError::Io {
+    let io = |source| DataError::Io {
         path: path.clone(),
         source,
-    })?;
+    };
+    let size = fs::metadata(&path).map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(DataError::TooLarge {
+            path: path.clone(),
+            bytes: size,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let bytes = fs::read(&path).map_err(io)?;
     sums.verify(&path, &bytes)?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        // MNIST decompresses to about 6x; reserve once instead of growing.
-        let mut raw = Vec::with_capacity(bytes.len() * 6);
-        GzDecoder::new(bytes.as_slice())
-            .read_to_end(&mut raw)
-            .map_err(|source| DataError::Gzip {
-                path: path.clone(),
-                source,
-            })?;
+        let raw = inflate(&bytes, &path)?;
         Ok((path, raw))
     } else {
         Ok((path, bytes))
     }
+}
+
+/// The largest data file read, compressed or not: MNIST's largest is 47 MB.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Decompresses a gzipped IDX file, every gzip member of it (`pigz`, `bgzip` and `cat a.gz
+/// b.gz` write several), but never more than its header declares plus one byte, which is
+/// enough for the parser to see trailing data: a small file that inflates to gigabytes (a gzip
+/// bomb) costs no more than an honest one.
+pub fn inflate(compressed: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
+    let gzip = |source| DataError::Gzip {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut decoder = MultiGzDecoder::new(compressed);
+    let mut raw = Vec::new();
+    // The magic (its last byte the number of dimensions), then 4 bytes per dimension.
+    (&mut decoder).take(4).read_to_end(&mut raw).map_err(gzip)?;
+    if let Some(&dims) = raw.get(3) {
+        (&mut decoder)
+            .take(4 * u64::from(dims))
+            .read_to_end(&mut raw)
+            .map_err(gzip)?;
+    }
+    let rest = match crate::idx::declared_len(&raw) {
+        Some(total) if total > MAX_FILE_BYTES => {
+            return Err(DataError::TooLarge {
+                path: path.to_path_buf(),
+                bytes: total,
+                limit: MAX_FILE_BYTES,
+            })
+        }
+        Some(total) => total + 1 - raw.len() as u64,
+        // Not even a whole header: one more byte shows the parser what is wrong.
+        None => 1,
+    };
+    raw.reserve(usize::try_from(rest).unwrap_or(0));
+    (&mut decoder)
+        .take(rest)
+        .read_to_end(&mut raw)
+        .map_err(gzip)?;
+    Ok(raw)
 }
 
 /// Checks that `dir` exists, with a message saying where the data come from when it does not.

@@ -109,6 +109,9 @@ impl Args {
                 ),
             });
         }
+        if self.fd_samples == 0 {
+            return Err(GradcheckError::NothingToCompare);
+        }
         Ok(Options {
             sizes: self.layers.clone(),
             activation: self.activation,

@@ -199,7 +199,8 @@ pub fn compare(
                 max_rel_error: max_rel,
                 tolerance: tolerance.relative,
                 floor: tolerance.floor,
-                passed: !nan && max_rel <= tolerance.relative,
+                // A check that compared nothing has not passed.
+                passed: !nan && !indices.is_empty() && max_rel <= tolerance.relative,
             }
         })
         .collect()

@@ -13,6 +13,12 @@ pub enum GradcheckError {
     Model(#[from] ModelError),
 
     #[error(
+        "--fd-samples 0 would compare nothing with finite differences, and a check that \
+         compares nothing proves nothing; give at least 1"
+    )]
+    NothingToCompare,
+
+    #[error(
         "cannot load the MNIST batch: {source}. (Or pass --random to check on random inputs.)"
     )]
     Data {

@@ -79,12 +79,25 @@ pub enum Shown {
         pixels: Vec<f32>,
     },
     ImageFile {
+        #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
         prediction: usize,
         activations: Vec<f32>,
         #[serde(skip)]
         pixels: Vec<f32>,
     },
+    /// An image that could not be read, and why: the other images are still answered.
+    Unreadable {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        error: String,
+    },
+}
+
+/// A path as text, whatever bytes its name has (a name that is not UTF-8 is shown with
+/// replacement characters rather than failing the whole output).
+fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
 }
 
 /// The ten outputs as bars, the predicted one marked.
@@ -128,6 +141,9 @@ impl fmt::Display for Shown {
                 writeln!(f, "{}: predicted {prediction}", path.display())?;
                 (pixels, activations, *prediction)
             }
+            Shown::Unreadable { path, error } => {
+                return writeln!(f, "{}: error: {error}", path.display());
+            }
         };
         f.write_str(&text_art(pixels))?;
         activations_text(f, activations, prediction)
@@ -146,6 +162,7 @@ pub enum Output {
 /// The network's results on the whole test set.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
+    #[serde(serialize_with = "lossy_path")]
     pub model: PathBuf,
     pub backend: Backend,
     /// The network's shape, `784-128-10`.
@@ -164,6 +181,7 @@ pub struct Evaluation {
 /// The network's answers for the images asked about.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShownImages {
+    #[serde(serialize_with = "lossy_path")]
     pub model: PathBuf,
     pub backend: Backend,
     pub predictions: Vec<Shown>,
@@ -194,6 +212,18 @@ impl fmt::Display for Output {
 }
 
 impl Output {
+    /// How many of the images asked about could not be read (`infer` then exits non-zero).
+    pub fn failures(&self) -> usize {
+        match self {
+            Output::Evaluation(_) => 0,
+            Output::Shown(s) => s
+                .predictions
+                .iter()
+                .filter(|p| matches!(p, Shown::Unreadable { .. }))
+                .count(),
+        }
+    }
+
     /// The output as one line of JSON.
     pub fn to_json(&self) -> Result<String, InferError> {
         serde_json::to_string(self).map_err(InferError::Encode)
@@ -205,6 +235,20 @@ fn data_dir(args: &Args, run: &SavedRun) -> PathBuf {
         .clone()
         .or_else(|| run.spec.data_dir.clone())
         .unwrap_or_else(|| Path::new("data/mnist").to_path_buf())
+}
+
+/// The MNIST test images `infer` evaluates on or shows, with `infer`'s own advice when they are
+/// missing (its fix is `--data-dir`, not a config key).
+fn test_images(args: &Args, run: &SavedRun) -> Result<MnistDataset, InferError> {
+    let dir = data_dir(args, run);
+    if !dir.is_dir() {
+        return Err(InferError::NoTestData { dir });
+    }
+    let test = MnistDataset::load(&dir, Split::Test)?;
+    if test.is_empty() {
+        return Err(InferError::EmptyTestSet { dir });
+    }
+    Ok(test)
 }
 
 /// The network's answer for one image given as 784 pixels in 0..1.
@@ -221,10 +265,16 @@ fn predict_one(predictor: &Predictor, pixels: &[f32]) -> Result<Prediction, Infe
 pub fn run(args: &Args) -> Result<Output, InferError> {
     let backend = Backend::resolve(args.backend)?;
     let run = SavedRun::load(&args.model, &backend.device()?)?;
+    if run.spec.model.inputs != IMAGE_PIXELS {
+        return Err(InferError::InputsDoNotFit {
+            dir: run.dir.clone(),
+            inputs: run.spec.model.inputs,
+        });
+    }
     let predictor = Predictor::new(&run.network, run.spec.cost, backend)?;
 
     if args.index.is_empty() && args.images.is_empty() {
-        let test = MnistDataset::load(&data_dir(args, &run), Split::Test)?;
+        let test = test_images(args, &run)?;
         let report = evaluate(&predictor, &test)?;
         return Ok(Output::Evaluation(Box::new(Evaluation {
             model: run.dir.clone(),
@@ -239,7 +289,7 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
 
     let mut predictions = Vec::new();
     if !args.index.is_empty() {
-        let test = MnistDataset::load(&data_dir(args, &run), Split::Test)?;
+        let test = test_images(args, &run)?;
         for &index in &args.index {
             if index >= test.len() {
                 return Err(InferError::IndexOutOfRange {
@@ -260,8 +310,18 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             });
         }
     }
+    // Every readable image is answered; one that is not is reported in its place.
     for path in &args.images {
-        let pixels = load_digit(path)?.to_vec();
+        let pixels = match load_digit(path) {
+            Ok(pixels) => pixels.to_vec(),
+            Err(e) => {
+                predictions.push(Shown::Unreadable {
+                    path: path.clone(),
+                    error: model::describe_error(&e),
+                });
+                continue;
+            }
+        };
         let answer = predict_one(&predictor, &pixels)?;
         predictions.push(Shown::ImageFile {
             path: path.clone(),

@@ -20,12 +20,38 @@ pub enum InferError {
         source: image::ImageError,
     },
 
+    #[error(
+        "{path} is {width}×{height} pixels, over the limit of {limit} pixels; scale it down (a \
+         digit needs a few hundred pixels a side)"
+    )]
+    ImageTooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
+
     #[error("{path} does not look like a picture of a digit: {reason}")]
     NotADigit {
         path: PathBuf,
         #[source]
         reason: NotADigit,
     },
+
+    #[error(
+        "there are no MNIST test images in {dir}: it does not exist. Pass the MNIST directory \
+         with --data-dir DIR (the project ships it in data/mnist)"
+    )]
+    NoTestData { dir: PathBuf },
+
+    #[error("the test set in {dir} is empty: there is nothing to evaluate; pass another with --data-dir")]
+    EmptyTestSet { dir: PathBuf },
+
+    #[error(
+        "the network in {dir} takes {inputs} inputs, but MNIST images have 784 pixels; its \
+         config.toml's `[model] inputs` was changed: train it again"
+    )]
+    InputsDoNotFit { dir: PathBuf, inputs: usize },
 
     #[error("there is no test image {index}: the test set has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },

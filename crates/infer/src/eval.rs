@@ -4,7 +4,7 @@
 use std::fmt;
 
 use data::{MnistBatcher, MnistDataset, NUM_CLASSES};
-use model::{Mlp, Predictor};
+use model::Predictor;
 use serde::Serialize;
 
 use crate::InferError;
@@ -39,7 +39,7 @@ pub fn evaluate(
     dataset: &MnistDataset,
 ) -> Result<ConfusionReport, InferError> {
     let mut predicted = Vec::with_capacity(dataset.len());
-    for batch in MnistBatcher.in_order(dataset, Mlp::EVAL_BATCH, predictor.device()) {
+    for batch in MnistBatcher.in_order(dataset, predictor.batch_size(), predictor.device()) {
         predicted.extend(predictor.classes(batch.images)?);
     }
     Ok(ConfusionReport::score(dataset.labels(), &predicted))

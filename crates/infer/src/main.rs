@@ -11,16 +11,21 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = infer::cli::Args::parse();
     let text = infer::cli::run(&args).and_then(|output| {
-        if args.json {
-            output.to_json()
+        let text = if args.json {
+            output.to_json()?
         } else {
-            Ok(output.to_string())
-        }
+            output.to_string()
+        };
+        Ok((text, output.failures()))
     });
     match text {
-        Ok(text) => {
+        Ok((text, failures)) => {
             // A reader that stops early (`infer | head`) is not an error.
             let _ = writeln!(std::io::stdout(), "{text}");
+            if failures > 0 {
+                eprintln!("error: {failures} of the images could not be read (see above)");
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -5,7 +5,9 @@
 //! so that the ink's centre of mass is at the centre. A network trained on MNIST only reads
 //! digits prepared the same way, so [`to_mnist`] repeats those steps:
 //!
-//! 1. grayscale (a transparent background counts as background: opacity becomes ink);
+//! 0. refuse what cannot be a digit picture (too small, too thin), and shrink a large photo
+//!    early, so that any accepted picture is prepared in bounded memory;
+//! 1. grayscale, in 8 bits, with transparency composited over a paper of the picture's own;
 //! 2. find the background from the image's border and make the ink bright on dark, whichever
 //!    way round the picture was (dark on light, or light on dark);
 //! 3. crop to the ink;
@@ -16,7 +18,7 @@ use std::path::Path;
 
 use data::{IMAGE_PIXELS, IMAGE_SIDE};
 use image::imageops::FilterType;
-use image::{DynamicImage, GrayImage, Luma};
+use image::{DynamicImage, GrayImage, ImageError, ImageReader, Limits, Luma};
 
 use crate::InferError;
 
@@ -34,12 +36,48 @@ const MAX_BUSY_BORDER: f32 = 0.25;
 /// Most of the image that ink may cover and still be a digit on a background.
 const MAX_INK_FRACTION: f32 = 0.6;
 
-/// Reads an image file and prepares it as [`to_mnist`] does.
+/// The most pixels a picture may have. A 48-megapixel phone photo is read; larger pictures are
+/// refused before they are decoded, since decoding one costs memory in proportion.
+pub const MAX_PIXELS: u64 = 64_000_000;
+/// Most memory the decoder may allocate for one picture.
+const MAX_DECODE_BYTES: u64 = 256 << 20;
+/// The shorter side a picture must have to hold a digit.
+pub const MIN_SIDE: u32 = 8;
+/// How much longer than wide (or wider than long) a picture of one digit may be.
+pub const MAX_ASPECT: u32 = 10;
+/// Pictures are shrunk to fit this many pixels a side before they are looked at: a digit needs
+/// no more, and the work stays small however large the photo.
+const WORK_SIDE: u32 = 1024;
+/// Ink must span at least this many pixels (of the picture as looked at) to be a digit.
+const MIN_INK_SPAN: u32 = 3;
+
+/// Reads an image file (PNG or JPEG, told apart by their content, not their names) and
+/// prepares it as [`to_mnist`] does, in bounded memory: pictures over [`MAX_PIXELS`] are
+/// refused before decoding.
 pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], InferError> {
-    let image = image::open(path).map_err(|source| InferError::Image {
+    let image_error = |source| InferError::Image {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let open = || {
+        let mut reader = ImageReader::open(path)
+            .and_then(ImageReader::with_guessed_format)
+            .map_err(|e| image_error(ImageError::IoError(e)))?;
+        let mut limits = Limits::default();
+        limits.max_alloc = Some(MAX_DECODE_BYTES);
+        reader.limits(limits);
+        Ok::<_, InferError>(reader)
+    };
+    let (width, height) = open()?.into_dimensions().map_err(image_error)?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(InferError::ImageTooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit: MAX_PIXELS,
+        });
+    }
+    let image = open()?.decode().map_err(image_error)?;
     to_mnist(&image).map_err(|reason| InferError::NotADigit {
         path: path.to_path_buf(),
         reason,
@@ -51,6 +89,18 @@ pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], InferError> {
 pub enum NotADigit {
     #[error("the image is empty")]
     Empty,
+
+    #[error(
+        "it is {width}×{height} pixels, too small to hold a digit (a digit picture needs at \
+         least {MIN_SIDE} pixels a side)"
+    )]
+    TooSmall { width: u32, height: u32 },
+
+    #[error(
+        "it is {width}×{height} pixels, too thin to hold one digit (at most {MAX_ASPECT} times \
+         longer one way than the other)"
+    )]
+    TooThin { width: u32, height: u32 },
 
     #[error(
         "{busy_percent:.0}% of its edge differs from the rest; a digit picture is a digit on a \
@@ -71,67 +121,104 @@ pub enum NotADigit {
     )]
     TooMuchInk { ink_percent: f32 },
 
+    #[error("its ink is a speck ({width}×{height} pixels of a {side}-pixel picture), not a digit")]
+    Speck { width: u32, height: u32, side: u32 },
+
     #[error("its ink vanished when scaled to 20×20 pixels")]
     InkVanished,
 }
 
-/// The ink of each pixel, 0..1, bright on dark, from any picture; `Err` says why the picture
-/// shows no digit.
-fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
-    let (w, h) = (image.width(), image.height());
-    if w == 0 || h == 0 {
-        return Err(NotADigit::Empty);
+/// The picture in 8-bit grey, transparency composited over a paper of its own: the colour of
+/// its opaque border where it has one (a screenshot with rounded corners, a stray transparent
+/// pixel), else whichever of white or black its strokes stand out from (a drawing on a
+/// transparent canvas).
+fn flatten(image: &DynamicImage) -> GrayImage {
+    if !image.color().has_alpha() {
+        return image.to_luma8();
     }
-    let rgba = image.to_rgba32f();
-    let transparent = rgba.pixels().any(|p| p.0[3] < 0.5);
-    let values: Vec<f32> = if transparent {
-        // A digit drawn on a transparent canvas: what is opaque is ink.
-        rgba.pixels().map(|p| p.0[3]).collect()
-    } else {
-        image.to_luma32f().pixels().map(|p| p.0[0]).collect()
-    };
-    // The background is what the border mostly shows.
-    let mut border: Vec<f32> = (0..w)
-        .flat_map(|x| [values[x as usize], values[((h - 1) * w + x) as usize]])
-        .chain((0..h).flat_map(|y| [values[(y * w) as usize], values[(y * w + w - 1) as usize]]))
+    let la = image.to_luma_alpha8();
+    let (w, h) = la.dimensions();
+    let border: Vec<[u8; 2]> = border(w, h).map(|(x, y)| la.get_pixel(x, y).0).collect();
+    let mut opaque: Vec<u8> = border
+        .iter()
+        .filter(|p| p[1] >= 128)
+        .map(|p| p[0])
         .collect();
-    border.sort_by(f32::total_cmp);
-    let background = border[border.len() / 2];
-    let off = border
+    let paper = if opaque.len() * 4 >= border.len() {
+        opaque.sort_unstable();
+        f32::from(opaque[opaque.len() / 2])
+    } else {
+        let (sum, weight) = la.pixels().fold((0u64, 0u64), |(s, wt), p| {
+            let [l, a] = p.0;
+            (s + u64::from(l) * u64::from(a), wt + u64::from(a))
+        });
+        let strokes_dark = weight > 0 && sum / weight < 128;
+        if strokes_dark || weight == 0 {
+            255.0
+        } else {
+            0.0
+        }
+    };
+    GrayImage::from_fn(w, h, |x, y| {
+        let [l, a] = la.get_pixel(x, y).0;
+        let a = f32::from(a) / 255.0;
+        Luma([(a * f32::from(l) + (1.0 - a) * paper).round() as u8])
+    })
+}
+
+/// The pixels on the edge of a `w`×`h` picture (corners twice).
+fn border(w: u32, h: u32) -> impl Iterator<Item = (u32, u32)> {
+    (0..w)
+        .flat_map(move |x| [(x, 0), (x, h - 1)])
+        .chain((0..h).flat_map(move |y| [(0, y), (w - 1, y)]))
+}
+
+/// The ink of each pixel, 0..1, bright on dark, from a grey picture; `Err` says why the picture
+/// shows no digit.
+fn ink(gray: &GrayImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
+    let (w, h) = gray.dimensions();
+    let values: Vec<f32> = gray.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect();
+    // The background is what the border mostly shows.
+    let mut edge: Vec<f32> = border(w, h)
+        .map(|(x, y)| values[(y * w + x) as usize])
+        .collect();
+    edge.sort_by(f32::total_cmp);
+    let background = edge[edge.len() / 2];
+    let off = edge
         .iter()
         .filter(|&&v| (v - background).abs() > 0.3)
         .count();
-    if off as f32 > MAX_BUSY_BORDER * border.len() as f32 {
+    if off as f32 > MAX_BUSY_BORDER * edge.len() as f32 {
         return Err(NotADigit::BusyBorder {
-            busy_percent: 100.0 * off as f32 / border.len() as f32,
+            busy_percent: 100.0 * off as f32 / edge.len() as f32,
         });
     }
-    let light_background = background > 0.5;
-    let mut ink: Vec<f32> = values
-        .iter()
-        .map(|&v| {
-            if light_background {
-                (background - v).max(0.0)
-            } else {
-                (v - background).max(0.0)
-            }
-        })
-        .collect();
-    let strongest = ink.iter().copied().fold(0.0, f32::max);
+    // Ink is what differs most from the background, darker or lighter: dark on light paper,
+    // light on a dark board, either on grey.
+    let darkest = values.iter().map(|&v| background - v).fold(0.0, f32::max);
+    let lightest = values.iter().map(|&v| v - background).fold(0.0, f32::max);
+    let dark_ink = darkest >= lightest;
+    let strongest = darkest.max(lightest);
     if strongest < MIN_CONTRAST {
         return Err(NotADigit::Blank {
-            background: if light_background { "light" } else { "dark" },
+            background: if background > 0.5 { "light" } else { "dark" },
             contrast: strongest,
         });
     }
     let mut inked = 0usize;
-    for v in &mut ink {
-        *v /= strongest;
-        if *v < NOISE_FLOOR {
-            *v = 0.0;
-        }
-        inked += usize::from(*v > INKED);
-    }
+    let ink: Vec<f32> = values
+        .iter()
+        .map(|&v| {
+            let v = if dark_ink {
+                background - v
+            } else {
+                v - background
+            } / strongest;
+            let v = if v < NOISE_FLOOR { 0.0 } else { v };
+            inked += usize::from(v > INKED);
+            v
+        })
+        .collect();
     let fraction = inked as f32 / ink.len() as f32;
     if fraction > MAX_INK_FRACTION {
         return Err(NotADigit::TooMuchInk {
@@ -143,9 +230,26 @@ fn ink(image: &DynamicImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
 
 /// Prepares any picture of a digit as an MNIST input: 784 values in 0..1, row-major.
 ///
-/// `Err` says why the picture cannot be a digit picture (blank, or no plain background).
+/// `Err` says why the picture cannot be a digit picture (too small or thin, blank, a speck, or
+/// no plain background).
 pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], NotADigit> {
-    let (ink, w, h) = ink(image)?;
+    let (width, height) = (image.width(), image.height());
+    if width == 0 || height == 0 {
+        return Err(NotADigit::Empty);
+    }
+    if width.min(height) < MIN_SIDE {
+        return Err(NotADigit::TooSmall { width, height });
+    }
+    if width.max(height) > MAX_ASPECT * width.min(height) {
+        return Err(NotADigit::TooThin { width, height });
+    }
+    // Shrunk early (area averaging), so that a photo costs no more than a drawing.
+    let gray = if width.max(height) > WORK_SIDE {
+        flatten(&image.thumbnail(WORK_SIDE, WORK_SIDE))
+    } else {
+        flatten(image)
+    };
+    let (ink, w, h) = ink(&gray)?;
     // Bounding box of the ink.
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
     for y in 0..h {
@@ -155,6 +259,13 @@ pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], NotADigit> 
                 (x1, y1) = (x1.max(x), y1.max(y));
             }
         }
+    }
+    if (x1 - x0 + 1).max(y1 - y0 + 1) < MIN_INK_SPAN {
+        return Err(NotADigit::Speck {
+            width: x1 - x0 + 1,
+            height: y1 - y0 + 1,
+            side: w.max(h),
+        });
     }
     let (cw, ch) = (x1 - x0 + 1, y1 - y0 + 1);
     let crop = GrayImage::from_fn(cw, ch, |x, y| {
@@ -275,6 +386,67 @@ mod tests {
         assert_eq!(px, to_mnist(&one(60, 100, 0, 255)).unwrap());
     }
 
+    /// `image` as RGBA, with `alpha(x, y)` as each pixel's opacity.
+    fn with_alpha(image: &DynamicImage, alpha: impl Fn(u32, u32) -> u8) -> DynamicImage {
+        let rgba = image.to_rgba8();
+        DynamicImage::ImageRgba8(RgbaImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+            let [r, g, b, _] = rgba.get_pixel(x, y).0;
+            Rgba([r, g, b, alpha(x, y)])
+        }))
+    }
+
+    #[test]
+    fn one_transparent_pixel_changes_nothing() {
+        let opaque = one(60, 100, 0, 255);
+        let expected = to_mnist(&opaque).unwrap();
+        // A transparent corner pixel (black underneath, as most encoders leave it).
+        let corner = with_alpha(&opaque, |x, y| if (x, y) == (0, 0) { 0 } else { 255 });
+        assert_eq!(to_mnist(&corner).unwrap(), expected);
+        // A screenshot's transparent rounded corners.
+        let rounded = with_alpha(&opaque, |x, y| {
+            let (dx, dy) = (x.min(59 - x), y.min(99 - y));
+            if dx + dy < 6 {
+                0
+            } else {
+                255
+            }
+        });
+        assert_eq!(to_mnist(&rounded).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_uniformly_translucent_picture_still_shows_its_digit() {
+        let opaque = one(60, 100, 0, 255);
+        let expected = to_mnist(&opaque).unwrap();
+        for alpha in [77, 128, 200] {
+            let translucent = with_alpha(&opaque, |_, _| alpha);
+            let got = to_mnist(&translucent).unwrap();
+            let worst = got
+                .iter()
+                .zip(&expected)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 0.05, "alpha {alpha}: differs by {worst}");
+        }
+    }
+
+    #[test]
+    fn pictures_too_small_or_thin_or_with_a_speck_of_ink_are_not_digits() {
+        let speck = |w, h, at: (u32, u32)| {
+            DynamicImage::ImageLuma8(GrayImage::from_fn(w, h, |x, y| {
+                Luma([if (x, y) == at { 0 } else { 255 }])
+            }))
+        };
+        let err = to_mnist(&speck(2, 2, (0, 0))).unwrap_err().to_string();
+        assert!(err.contains("2×2 pixels, too small"), "{err}");
+        let err = to_mnist(&one(200, 10, 0, 255)).unwrap_err().to_string();
+        assert!(err.contains("too thin"), "{err}");
+        let err = to_mnist(&speck(100, 100, (50, 50)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("speck"), "{err}");
+    }
+
     #[test]
     fn blank_image_is_not_a_digit() {
         let blank = DynamicImage::ImageLuma8(GrayImage::from_pixel(50, 50, Luma([200])));
@@ -314,7 +486,7 @@ mod tests {
             20,
             "the longer side (width) fills the box"
         );
-        let tiny = to_mnist(&one(5, 8, 0, 255)).unwrap();
+        let tiny = to_mnist(&one(8, 12, 0, 255)).unwrap();
         assert!(tiny.iter().any(|&v| v > 0.5));
     }
 }

@@ -68,6 +68,29 @@ pub enum ModelError {
         detail: String,
     },
 
+    #[error("{path} is a file; --model takes the run's directory: --model {}", .dir.display())]
+    RunIsAFile { path: PathBuf, dir: PathBuf },
+
+    #[error(
+        "{path} has changed since the run was written (its SHA-256 no longer matches {seal}): \
+         the weights were edited or damaged; run `train` again"
+    )]
+    WeightsChanged { path: PathBuf, seal: PathBuf },
+
+    #[error(
+        "{path} no longer describes the network that was trained: `{key}` is {now}, but the \
+         network was trained as {was}; put it back, or run `train` again"
+    )]
+    ConfigChanged {
+        path: PathBuf,
+        key: String,
+        now: String,
+        was: String,
+    },
+
+    #[error("{path} holds {count} weights that are NaN or infinite: the network is broken; run `train` again")]
+    NonFiniteWeights { path: PathBuf, count: usize },
+
     #[error("{path} is not a readable weights file ({detail}); run `train` again to rewrite it")]
     BadWeights { path: PathBuf, detail: String },
 

@@ -206,6 +206,17 @@ impl MlpConfig {
     }
 }
 
+/// Most memory one evaluation pass's activations may take.
+const EVAL_BYTES: usize = 256 << 20;
+
+/// Images per evaluation pass for a network of these layer sizes: its widest layer's f32
+/// activations, about three copies of them alive at once (weighted inputs, activations, the
+/// next layer's product), must fit in [`EVAL_BYTES`].
+pub fn eval_batch_for(sizes: &[usize]) -> usize {
+    let widest = sizes.iter().copied().max().unwrap_or(1).max(1);
+    (EVAL_BYTES / (4 * 3 * widest)).clamp(1, Mlp::EVAL_BATCH)
+}
+
 /// `param` with the fixed id `id` (see [`MlpConfig::init`]).
 fn with_id<const D: usize>(mut param: Param<Tensor<D>>, id: usize) -> Param<Tensor<D>> {
     param.id = ParamId::from(id as u64);
@@ -239,6 +250,12 @@ impl Mlp {
     /// test, `infer`, through [`crate::Predictor`]): the whole test set at once, which
     /// [`Mlp::forward_parts`] then spreads over the cores.
     pub const EVAL_BATCH: usize = 10_000;
+
+    /// Images per evaluation pass for this network: [`Mlp::EVAL_BATCH`], or fewer for a network
+    /// so wide that a pass over that many images would take more memory than it is worth.
+    pub fn eval_batch(&self) -> usize {
+        eval_batch_for(&self.sizes())
+    }
 
     /// [`Mlp::forward`] over `parts` blocks of rows at once, one rayon task each, joined back in
     /// order. For CPU backends: Burn runs some operations (the sigmoid among them) on one thread,
@@ -302,6 +319,15 @@ mod tests {
                 .unwrap();
             assert_eq!(split, whole, "{parts} parts");
         }
+    }
+
+    #[test]
+    fn evaluation_batches_shrink_for_wide_networks() {
+        assert_eq!(eval_batch_for(&[784, 128, 10]), Mlp::EVAL_BATCH);
+        let wide = eval_batch_for(&[784, 100_000, 10]);
+        assert!(wide < 300 && wide > 0, "{wide}");
+        // The bound holds: three copies of the widest layer's activations in 256 MiB.
+        assert!(wide * 100_000 * 4 * 3 <= 256 << 20);
     }
 
     #[test]

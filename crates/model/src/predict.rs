@@ -71,6 +71,11 @@ impl<'a> Predictor<'a> {
         })
     }
 
+    /// Images per evaluation pass (bounded by the memory a pass takes: [`Mlp::eval_batch`]).
+    pub fn batch_size(&self) -> usize {
+        self.network.eval_batch()
+    }
+
     /// The device the network runs on, where inputs go.
     pub fn device(&self) -> &Device {
         &self.device

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::place::{PlaceLock, RunPlace};
-use crate::{Cost, Mlp, MlpConfig, ModelError};
+use crate::{Activation, Cost, Mlp, MlpConfig, ModelError};
 
 /// The weights file of a run.
 pub const WEIGHTS_FILE: &str = "model.bpk";
@@ -31,14 +31,17 @@ pub const METRICS_FILE: &str = "metrics.csv";
 /// The summary of a run.
 pub const REPORT_FILE: &str = "report.json";
 
+/// The seal of a run: what its network was when written (see [`Seal`]).
+pub const SEAL_FILE: &str = "seal.toml";
 /// Checkpoints a run chose to keep (`keep_checkpoint_every`), one directory each.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 
-const RUN_FILES: [&str; 5] = [
+const RUN_FILES: [&str; 6] = [
     WEIGHTS_FILE,
     CONFIG_FILE,
     METRICS_FILE,
     REPORT_FILE,
+    SEAL_FILE,
     CHECKPOINTS_DIR,
 ];
 
@@ -65,6 +68,12 @@ impl SavedRun {
     /// Loads the run in `dir` onto `device`: reads `config.toml`, builds the network it
     /// describes and loads `model.bpk` into it, checking that every tensor fits.
     pub fn load(dir: &Path, device: &Device) -> Result<SavedRun, ModelError> {
+        if dir.is_file() {
+            return Err(ModelError::RunIsAFile {
+                path: dir.to_path_buf(),
+                dir: dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            });
+        }
         if !dir.is_dir() {
             return Err(ModelError::RunNotFound {
                 dir: dir.to_path_buf(),
@@ -90,6 +99,7 @@ impl SavedRun {
             path: weights_path.clone(),
             source,
         })?;
+        Seal::check(dir, &spec, &bytes)?;
         let network = network_from_bytes(&spec.model, bytes, device).map_err(|e| match e {
             burn::store::RecordError::Validation(detail) => ModelError::WeightsDoNotFit {
                 weights: weights_path.clone(),
@@ -101,12 +111,124 @@ impl SavedRun {
                 detail,
             },
         })?;
+        let non_finite = non_finite_parameters(&network)?;
+        if non_finite > 0 {
+            return Err(ModelError::NonFiniteWeights {
+                path: weights_path,
+                count: non_finite,
+            });
+        }
         Ok(SavedRun {
             dir: dir.to_path_buf(),
             spec,
             network,
         })
     }
+}
+
+/// How many of the network's parameters are NaN or infinite.
+fn non_finite_parameters(network: &Mlp) -> Result<usize, ModelError> {
+    let mut count = 0;
+    for layer in &network.layers {
+        let mut tensors = vec![layer.weight.val().flatten::<1>(0, 1)];
+        tensors.extend(layer.bias.as_ref().map(|b| b.val()));
+        for t in tensors {
+            let values: Vec<f32> = t
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec()
+                .map_err(ModelError::Readback)?;
+            count += values.iter().filter(|v| !v.is_finite()).count();
+        }
+    }
+    Ok(count)
+}
+
+/// What a run's network was when it was written, kept in `seal.toml`: the SHA-256 of its
+/// weights file, and the shape, activation and cost that its `config.toml` must still describe.
+/// A run is refused when either has changed (edited weights, damaged bytes, or a config edited
+/// to describe another network); runs written before seals existed are read unchecked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seal {
+    pub weights_sha256: String,
+    pub sizes: Vec<usize>,
+    pub activation: Activation,
+    pub cost: Cost,
+}
+
+impl Seal {
+    fn of(network: &Mlp, cost: Cost, weights: &[u8]) -> Seal {
+        Seal {
+            weights_sha256: sha256_hex(weights),
+            sizes: network.sizes(),
+            activation: network.activation,
+            cost,
+        }
+    }
+
+    /// Checks the run in `dir` (its config read as `spec`, its weights as `weights`) against its
+    /// seal, if it has one.
+    fn check(dir: &Path, spec: &RunSpec, weights: &[u8]) -> Result<(), ModelError> {
+        let path = dir.join(SEAL_FILE);
+        if !path.is_file() {
+            return Ok(());
+        }
+        let text = fs::read_to_string(&path).map_err(|source| ModelError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let seal: Seal = toml::from_str(&text).map_err(|source| ModelError::BadRunConfig {
+            path: path.clone(),
+            source,
+        })?;
+        if sha256_hex(weights) != seal.weights_sha256 {
+            return Err(ModelError::WeightsChanged {
+                path: dir.join(WEIGHTS_FILE),
+                seal: path,
+            });
+        }
+        let changed = |key: &str, now: String, was: String| ModelError::ConfigChanged {
+            path: dir.join(CONFIG_FILE),
+            key: key.to_string(),
+            now,
+            was,
+        };
+        if spec.model.sizes() != seal.sizes {
+            return Err(changed(
+                "model",
+                spec.model.shape(),
+                seal.sizes
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-"),
+            ));
+        }
+        if spec.model.activation != seal.activation {
+            return Err(changed(
+                "model.activation",
+                spec.model.activation.name().into(),
+                seal.activation.name().into(),
+            ));
+        }
+        if spec.cost != seal.cost {
+            return Err(changed(
+                "cost",
+                spec.cost.name().into(),
+                seal.cost.name().into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The SHA-256 of `bytes`, as lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The network's parameters in Burn's burnpack format.
@@ -198,9 +320,20 @@ impl RunWriter {
         fs::write(&path, bytes).map_err(|source| ModelError::Io { path, source })
     }
 
-    /// Writes the network's weights.
-    pub fn write_network(&self, network: &Mlp) -> Result<(), ModelError> {
-        self.write(WEIGHTS_FILE, network_to_bytes(network)?)
+    /// Writes the network's weights, and the seal (`seal.toml`) that `SavedRun::load` checks
+    /// them and the config against: `cost` is the cost it was trained with.
+    pub fn write_network(&self, network: &Mlp, cost: Cost) -> Result<(), ModelError> {
+        let bytes = network_to_bytes(network)?;
+        let seal = toml::to_string(&Seal::of(network, cost, &bytes))
+            .map_err(|e| ModelError::InvalidConfig(e.to_string()))?;
+        self.write(WEIGHTS_FILE, &bytes)?;
+        self.write(
+            SEAL_FILE,
+            format!(
+                "# What this run's network was when `train` wrote it. `infer` refuses the run if\n\
+                 # model.bpk or the network config.toml describes no longer match.\n\n{seal}"
+            ),
+        )
     }
 
     /// Moves the finished run into place, replacing a previous run in the destination in one
@@ -254,7 +387,7 @@ mod tests {
     fn write_run(dest: &Path, hidden: usize) -> Mlp {
         let net = MlpConfig::new([hidden]).init(&device());
         let w = RunWriter::create(dest).unwrap();
-        w.write_network(&net).unwrap();
+        w.write_network(&net, Cost::Quadratic).unwrap();
         w.write(CONFIG_FILE, CONFIG).unwrap();
         w.commit().unwrap();
         net
@@ -285,7 +418,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dest = tmp.path().join("run");
         write_run(&dest, 6);
-        // Retrain with a different hidden layer, but keep the old config.
+        // Retrain with a different hidden layer, but keep the old config (in a run written
+        // before seals, which checks the shapes alone).
+        fs::remove_file(dest.join(SEAL_FILE)).unwrap();
         let other = MlpConfig::new([7]).init(&device());
         fs::write(dest.join(WEIGHTS_FILE), network_to_bytes(&other).unwrap()).unwrap();
         let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
@@ -301,10 +436,111 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dest = tmp.path().join("run");
         write_run(&dest, 6);
+        fs::remove_file(dest.join(SEAL_FILE)).unwrap();
         fs::write(dest.join(WEIGHTS_FILE), b"not a burnpack file").unwrap();
         let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
         assert!(
             err.contains("model.bpk is not a readable weights file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_seal_catches_edited_weights_and_an_edited_network() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("run");
+        write_run(&dest, 6);
+        let good = fs::read(dest.join(WEIGHTS_FILE)).unwrap();
+        // One flipped bit anywhere in the weights.
+        let mut flipped = good.clone();
+        let at = flipped.len() - 10;
+        flipped[at] ^= 0x40;
+        fs::write(dest.join(WEIGHTS_FILE), &flipped).unwrap();
+        let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
+        assert!(
+            err.contains("model.bpk has changed") && err.contains("seal.toml"),
+            "{err}"
+        );
+        fs::write(dest.join(WEIGHTS_FILE), &good).unwrap();
+        // The config edited to another activation: the same shapes, another network.
+        let config = fs::read_to_string(dest.join(CONFIG_FILE)).unwrap();
+        fs::write(
+            dest.join(CONFIG_FILE),
+            config.replace("hidden = [6]", "hidden = [6]\nactivation = \"relu\""),
+        )
+        .unwrap();
+        let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
+        assert!(
+            err.contains("`model.activation` is relu") && err.contains("trained as sigmoid"),
+            "{err}"
+        );
+        fs::write(dest.join(CONFIG_FILE), config).unwrap();
+        assert!(SavedRun::load(&dest, &device()).is_ok());
+    }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(
+                std::env::var("DIGITS_PROPTEST_CASES")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(64)
+            ))]
+
+            #[test]
+            fn arbitrary_bytes_as_weights_load_or_fail_cleanly(
+                bytes in proptest::collection::vec(any::<u8>(), 0..4096),
+            ) {
+                let _ = network_from_bytes(&MlpConfig::new([6]), bytes, &device());
+            }
+
+            #[test]
+            fn damaged_real_weights_load_or_fail_cleanly(
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+                cut in any::<usize>(),
+            ) {
+                let mut bytes = network_to_bytes(&MlpConfig::new([6]).init(&device())).unwrap();
+                let len = bytes.len();
+                for (at, v) in edits {
+                    bytes[at % len] = v;
+                }
+                bytes.truncate(cut % (len + 1));
+                let _ = network_from_bytes(&MlpConfig::new([6]), bytes, &device());
+            }
+        }
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("run");
+        let mut net = MlpConfig::new([6]).init(&device());
+        let mut w: Vec<f32> = net.layers[0].weight.val().into_data().try_to_vec().unwrap();
+        w[..6].fill(f32::NAN);
+        let w = Tensor::<2>::from_data(TensorData::new(w, [784, 6]), &device());
+        net.layers[0].weight = burn::module::Param::from_tensor(w);
+        let writer = RunWriter::create(&dest).unwrap();
+        writer.write_network(&net, Cost::Quadratic).unwrap();
+        writer.write(CONFIG_FILE, CONFIG).unwrap();
+        writer.commit().unwrap();
+        let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
+        assert!(err.contains("6 weights that are NaN or infinite"), "{err}");
+    }
+
+    #[test]
+    fn a_weights_file_for_a_run_directory_is_pointed_at_its_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("run");
+        write_run(&dest, 6);
+        let err = SavedRun::load(&dest.join(WEIGHTS_FILE), &device())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is a file") && err.contains(&format!("--model {}", dest.display())),
             "{err}"
         );
     }
@@ -354,7 +590,7 @@ mod tests {
         let before = fs::read(dest.join(WEIGHTS_FILE)).unwrap();
         {
             let w = RunWriter::create(&dest).unwrap();
-            w.write_network(&MlpConfig::new([7]).init(&device()))
+            w.write_network(&MlpConfig::new([7]).init(&device()), Cost::Quadratic)
                 .unwrap();
             // dropped without commit: the run failed
         }

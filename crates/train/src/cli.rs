@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use data::Mnist;
+use data::{Mnist, IMAGE_PIXELS, NUM_CLASSES};
 use model::place::RunPlace;
 use model::run::{RunWriter, CONFIG_FILE, METRICS_FILE, REPORT_FILE};
 use model::{Backend, Score};
@@ -118,7 +118,19 @@ pub struct Plan {
     pub backend: Backend,
     /// The step a resumed run continues from.
     pub resumed_at: Option<usize>,
+    /// The network's weights and biases.
+    pub parameters: usize,
+    /// Copies of the parameters the optimizer keeps (Adam's two moments, SGD's velocity).
+    pub optimizer_copies: usize,
 }
+
+/// Parameters of a network with these layer sizes.
+fn parameters(sizes: &[usize]) -> usize {
+    sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+}
+
+/// Networks above this many parameters get a word on what they will cost.
+const LARGE_NETWORK: usize = 10_000_000;
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -145,6 +157,18 @@ impl fmt::Display for Plan {
         write!(f, "backend: {}", self.backend)?;
         if let Some(step) = self.resumed_at {
             write!(f, "\nresuming from its checkpoint after step {step}")?;
+        }
+        if self.parameters > LARGE_NETWORK {
+            // Weights, their gradients, and the optimizer's copies, in f32.
+            let bytes = (4 * self.parameters * (2 + self.optimizer_copies)) as f64;
+            write!(
+                f,
+                "\nnote: {:.1} million parameters: about {:.1} GB for the weights, their \
+                 gradients and the optimizer's state, and every step multiplies them all; on a \
+                 CPU an epoch will take minutes or more",
+                self.parameters as f64 / 1e6,
+                bytes / 1e9
+            )?;
         }
         Ok(())
     }
@@ -369,6 +393,14 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
 
     let load_start = Instant::now();
     let splits = load_splits(&config)?;
+    for (key, value, data) in [
+        ("model.inputs", config.model.inputs, IMAGE_PIXELS),
+        ("model.outputs", config.model.outputs, NUM_CLASSES),
+    ] {
+        if value != data {
+            return Err(TrainError::DoesNotFitData { key, value, data });
+        }
+    }
     observer.started(&Plan {
         shape: config.model.shape(),
         activation: config.model.activation.name(),
@@ -384,6 +416,8 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         load_seconds: load_start.elapsed().as_secs_f64(),
         backend,
         resumed_at: resume.as_ref().map(|c| c.position.step),
+        parameters: parameters(&config.model.sizes()),
+        optimizer_copies: config.optimizer.state_copies(),
     });
 
     let fitted = fit_from(&config, &splits, backend, observer, resume, Some(&store)).map_err(
@@ -430,7 +464,7 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         });
     }
     let report = Report::new(&config, &splits, &fitted, test, backend);
-    writer.write_network(&fitted.network)?;
+    writer.write_network(&fitted.network, config.cost)?;
     writer.write(METRICS_FILE, metrics_csv(&fitted.history))?;
     let json = serde_json::to_string_pretty(&report).map_err(TrainError::EncodeReport)?;
     writer.write(REPORT_FILE, json + "\n")?;

@@ -166,6 +166,14 @@ impl OptimizerConfig {
         }
     }
 
+    /// Copies of the parameters the optimizer keeps between steps.
+    pub fn state_copies(&self) -> usize {
+        match *self {
+            OptimizerConfig::Sgd { momentum, .. } => usize::from(momentum > 0.0),
+            OptimizerConfig::Adam { .. } => 2,
+        }
+    }
+
     /// The starting learning rate η and the weight decay λ.
     fn rate_and_decay(&self) -> (f64, f64) {
         match *self {

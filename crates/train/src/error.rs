@@ -35,6 +35,16 @@ pub enum TrainError {
     #[error(transparent)]
     Model(#[from] ModelError),
 
+    #[error(
+        "`{key}` is {value}, but the data has {data}: the network must fit its data; remove the \
+         key (it follows the data)"
+    )]
+    DoesNotFitData {
+        key: &'static str,
+        value: usize,
+        data: usize,
+    },
+
     #[error("the {0} is empty: there is nothing to train on or measure")]
     EmptyDataset(&'static str),
 

@@ -143,7 +143,7 @@ pub fn evaluate(
     }
     let predictor = Predictor::new(network, cost, backend)?;
     let batches = MnistBatcher
-        .in_order(dataset, Mlp::EVAL_BATCH, predictor.device())
+        .in_order(dataset, predictor.batch_size(), predictor.device())
         .map(|b| (b.images, b.labels, b.targets));
     Ok(predictor.score(batches)?)
 }

@@ -254,3 +254,57 @@ fn malformed_checksum_file_is_reported() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_gzip_bomb_is_refused_before_it_inflates() {
+    let dir = small_dir();
+    // The real 10-image header, then 64 MiB of zeros: a small file that inflates far past what
+    // its header declares (7,856 bytes).
+    let name = format!("{}.gz", Split::Test.images_file());
+    let honest =
+        data::source::inflate(&fs::read(dir.path().join(&name)).unwrap(), Path::new("x")).unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&honest).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        e.write_all(&zeros).unwrap();
+    }
+    let bomb = e.finish().unwrap();
+    assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
+    // Inflated no further than the declared length and one byte more.
+    let inflated = data::source::inflate(&bomb, Path::new("bomb.gz")).unwrap();
+    assert_eq!(inflated.len(), honest.len() + 1);
+    fs::write(dir.path().join(&name), &bomb).unwrap();
+    let (_, msg) = load_err(dir.path());
+    assert!(msg.contains("trailing bytes"), "{msg}");
+}
+
+#[test]
+fn a_header_declaring_an_impossible_size_is_refused() {
+    let dir = small_dir();
+    let mut header = vec![0, 0, 8, 3];
+    for d in [u32::MAX, 28, 28] {
+        header.extend(d.to_be_bytes());
+    }
+    let name = format!("{}.gz", Split::Test.images_file());
+    fs::write(dir.path().join(&name), gz(&header)).unwrap();
+    let (err, msg) = load_err(dir.path());
+    assert!(matches!(err, DataError::TooLarge { .. }), "{msg}");
+    assert!(msg.contains(&name), "{msg}");
+}
+
+#[test]
+fn multi_member_gzip_is_read_whole() {
+    let dir = small_dir();
+    // What `pigz` or `cat a.gz b.gz` write: the file in two gzip members.
+    let name = format!("{}.gz", Split::Test.images_file());
+    let raw =
+        data::source::inflate(&fs::read(dir.path().join(&name)).unwrap(), Path::new("x")).unwrap();
+    let (first, second) = raw.split_at(1000);
+    let mut two = gz(first);
+    two.extend(gz(second));
+    fs::write(dir.path().join(&name), two).unwrap();
+    let mnist = Mnist::load(dir.path()).unwrap();
+    assert_eq!(mnist.test.len(), 10);
+    assert_eq!(mnist.test.label(0), 3);
+}

@@ -1,3 +1,4 @@
 //! Integration tests of the `data` crate (one binary: each extra one would link Burn again).
 
 mod files;
+mod props;

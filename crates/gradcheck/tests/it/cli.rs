@@ -183,4 +183,9 @@ fn errors_exit_with_status_2_and_say_what_to_do() {
     let out = gradcheck(&["--layers", "10,3"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must start with 784"));
+
+    // A check that would compare nothing is not run, let alone passed.
+    let out = gradcheck(&["--fd-samples", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("compares nothing proves nothing"));
 }

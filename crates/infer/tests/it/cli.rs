@@ -40,23 +40,9 @@ fn incomplete_run_is_named() {
 
 #[test]
 fn a_reader_that_stops_early_is_not_an_error() {
-    // A run with random weights is enough to print predictions.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let backend = model::Backend::resolve(None).unwrap();
-    let network = model::MlpConfig::new([8]).init(&backend.device().unwrap());
-    let writer = model::run::RunWriter::create(&dir).unwrap();
-    writer.write_network(&network).unwrap();
-    writer
-        .write(
-            "config.toml",
-            format!(
-                "data_dir = {:?}\ncost = \"quadratic\"\n[model]\nhidden = [8]\n",
-                tests::shipped_data()
-            ),
-        )
-        .unwrap();
-    writer.commit().unwrap();
+    crate::random_run(&dir);
     // `infer --index ... | head -1`: the reader is gone before the output is written.
     let mut child = Command::new(env!("CARGO_BIN_EXE_infer"))
         .args(["--model", dir.to_str().unwrap()])
@@ -69,4 +55,89 @@ fn a_reader_that_stops_early_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+fn infer_output(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_infer"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_readable_image_is_answered_and_each_bad_one_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    crate::random_run(&run);
+    let good = tmp.path().join("seven.png");
+    crate::seven().save(&good).unwrap();
+    let notes = tmp.path().join("notes.png");
+    std::fs::write(&notes, "hello").unwrap();
+    let blank = tmp.path().join("blank.png");
+    image::GrayImage::from_pixel(30, 30, image::Luma([255]))
+        .save(&blank)
+        .unwrap();
+    let args = [
+        "--model".as_ref(),
+        run.as_os_str(),
+        notes.as_os_str(),
+        good.as_os_str(),
+        blank.as_os_str(),
+    ];
+    let out = infer_output(&args);
+    assert_eq!(out.status.code(), Some(1), "some images failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{}: predicted", good.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}: error: cannot read image", notes.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("does not look like a picture of a digit"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 of the images could not be read"));
+
+    let mut json_args = args.to_vec();
+    json_args.push("--json".as_ref());
+    let out = infer_output(&json_args);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = v["predictions"].as_array().unwrap();
+    assert_eq!(p.len(), 3);
+    assert!(p[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot read image"));
+    assert!(p[1]["prediction"].is_u64());
+    assert!(p[2]["error"].as_str().unwrap().contains("blank"));
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_shown_not_fatal() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    crate::random_run(&run);
+    let odd = tmp
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"seven-\xff.png"));
+    crate::seven().save(&odd).unwrap();
+    for json in [false, true] {
+        let mut args = vec!["--model".as_ref(), run.as_os_str(), odd.as_os_str()];
+        if json {
+            args.push("--json".as_ref());
+        }
+        let out = infer_output(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("seven-\u{fffd}.png"), "{text}");
+    }
 }

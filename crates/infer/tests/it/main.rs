@@ -2,3 +2,40 @@
 
 mod cli;
 mod preprocess;
+mod props;
+
+use data::{MnistDataset, Split};
+
+/// Test image 0 (a 7), 3× larger, dark on white.
+fn seven() -> image::GrayImage {
+    let test = MnistDataset::load(&tests::shipped_data(), Split::Test).unwrap();
+    image::GrayImage::from_fn(100, 100, |x, y| {
+        let (px, py) = (x as i64 / 3 - 2, y as i64 / 3 - 2);
+        let v = if (0..28).contains(&px) && (0..28).contains(&py) {
+            test.image(0)[(py * 28 + px) as usize]
+        } else {
+            0
+        };
+        image::Luma([255 - v])
+    })
+}
+
+/// A run with random weights in `dir`: enough to answer for images.
+fn random_run(dir: &std::path::Path) {
+    let backend = model::Backend::resolve(None).unwrap();
+    let network = model::MlpConfig::new([8]).init(&backend.device().unwrap());
+    let writer = model::run::RunWriter::create(dir).unwrap();
+    writer
+        .write_network(&network, model::Cost::Quadratic)
+        .unwrap();
+    writer
+        .write(
+            "config.toml",
+            format!(
+                "data_dir = {:?}\ncost = \"quadratic\"\n[model]\nhidden = [8]\n",
+                tests::shipped_data()
+            ),
+        )
+        .unwrap();
+    writer.commit().unwrap();
+}

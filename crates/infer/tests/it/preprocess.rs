@@ -4,6 +4,8 @@
 use data::{MnistDataset, Split};
 use infer::preprocess::load_digit;
 
+use crate::seven;
+
 fn correlation(a: &[f32], b: &[f32]) -> f32 {
     let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
     let (ma, mb) = (mean(a), mean(b));
@@ -66,5 +68,66 @@ fn redrawn_mnist_digits_come_back() {
     assert!(
         worst > 0.95,
         "worst correlation, up to a one-pixel shift: {worst}"
+    );
+}
+
+#[test]
+fn the_format_is_told_by_content_not_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = tmp.path().join("real.png");
+    let jpg = tmp.path().join("real.jpg");
+    seven().save(&png).unwrap();
+    seven().save(&jpg).unwrap();
+    let (from_png, from_jpg) = (load_digit(&png).unwrap(), load_digit(&jpg).unwrap());
+    for (from, to, expected) in [
+        (&png, "png-named.jpg", from_png),
+        (&jpg, "jpeg-named.png", from_jpg),
+        (&png, "no-extension", from_png),
+    ] {
+        let renamed = tmp.path().join(to);
+        std::fs::copy(from, &renamed).unwrap();
+        assert_eq!(load_digit(&renamed).unwrap(), expected, "{to}");
+    }
+}
+
+/// A PNG whose header says `width`×`height` (and whose data would not decode): enough for a
+/// reader that looks at the header first.
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]); // 8-bit grey
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for chunk in [ihdr, b"IDATxxxx".to_vec()] {
+        png.extend((chunk.len() as u32 - 4).to_be_bytes());
+        png.extend(&chunk);
+        png.extend(crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
+#[test]
+fn a_picture_too_large_is_refused_before_it_is_decoded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("huge.png");
+    std::fs::write(&path, png_header(20_000, 20_000)).unwrap();
+    let err = load_digit(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("20000×20000 pixels, over the limit of 64000000 pixels"),
+        "{err}"
     );
 }

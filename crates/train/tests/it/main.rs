@@ -2,4 +2,5 @@
 //! again).
 
 mod cli;
+mod props;
 mod runs;
