@@ -543,3 +543,42 @@ impl Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(parameters: usize, optimizer_copies: usize) -> Plan {
+        Plan {
+            shape: "784-100000-10".into(),
+            activation: "sigmoid",
+            cost: "quadratic",
+            optimizer: "adam η=0.001".into(),
+            batch_size: 32,
+            epochs: 1,
+            seed: 1,
+            train_images: 55_000,
+            validation_images: 5_000,
+            test_images: 10_000,
+            data_dir: PathBuf::from("data/mnist"),
+            load_seconds: 0.2,
+            backend: Backend::Flex,
+            resumed_at: None,
+            parameters,
+            optimizer_copies,
+        }
+    }
+
+    #[test]
+    fn a_large_network_is_told_what_it_will_cost() {
+        let sizes = [784, 100_000, 10];
+        let text = plan(parameters(&sizes), 2).to_string();
+        assert!(
+            text.contains("note: 79.5 million parameters: about 1.3 GB"),
+            "{text}"
+        );
+        let small = plan(parameters(&[784, 128, 10]), 0).to_string();
+        assert!(!small.contains("note:"), "{small}");
+        assert_eq!(parameters(&[784, 128, 10]), 784 * 128 + 128 + 128 * 10 + 10);
+    }
+}

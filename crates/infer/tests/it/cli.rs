@@ -141,3 +141,62 @@ fn a_file_name_that_is_not_utf8_is_shown_not_fatal() {
         assert!(text.contains("seven-\u{fffd}.png"), "{text}");
     }
 }
+
+#[test]
+fn missing_or_empty_test_data_is_named_with_infers_own_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    crate::random_run(&run);
+    let (ok, stderr) = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--data-dir",
+        "/nonexistent/mnist",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/nonexistent/mnist") && stderr.contains("--data-dir"),
+        "{stderr}"
+    );
+    // A directory whose test set holds no image: nothing to evaluate is an error, not 0 of 0.
+    let empty = tmp.path().join("empty");
+    tests::mnist_slice(&empty, 10, 0);
+    let (ok, stderr) = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--data-dir",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("test set") && stderr.contains("is empty"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_whose_inputs_do_not_fit_mnist_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let backend = model::Backend::resolve(None).unwrap();
+    let mut config = model::MlpConfig::new([8]);
+    config.inputs = 392;
+    let network = config.init(&backend.device().unwrap());
+    let writer = model::run::RunWriter::create(&dir).unwrap();
+    writer
+        .write_network(&network, model::Cost::Quadratic)
+        .unwrap();
+    writer
+        .write(
+            "config.toml",
+            "cost = \"quadratic\"\n[model]\ninputs = 392\nhidden = [8]\n",
+        )
+        .unwrap();
+    writer.commit().unwrap();
+    let (ok, stderr) = infer(&["--model", dir.to_str().unwrap(), "--index", "0"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("takes 392 inputs") && stderr.contains("784"),
+        "{stderr}"
+    );
+}

@@ -128,3 +128,17 @@ fn output_directory_that_is_not_a_run() {
         "precious"
     );
 }
+
+#[test]
+fn inputs_and_outputs_must_fit_the_data() {
+    fails_with(
+        &good().replace("hidden = [30]", "inputs = 100\nhidden = [30]"),
+        &[],
+        &["`model.inputs` is 100, but the data has 784"],
+    );
+    fails_with(
+        &good().replace("hidden = [30]", "outputs = 3\nhidden = [30]"),
+        &[],
+        &["`model.outputs` is 3, but the data has 10"],
+    );
+}
