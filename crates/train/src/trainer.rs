@@ -272,7 +272,7 @@ pub fn fit_from(
             s.rate(base_rate, step, steps_per_epoch, total_steps)
         })
     };
-    // A checkpoint of where training stands, `trace` being the current epoch's steps.
+    // Saves a checkpoint of where training stands (nothing without a store).
     let save = |network: &Mlp, optim: &ModuleOptimizer, best: &Option<Vec<u8>>, at: &Position| {
         let Some(store) = store else {
             return Ok(None);
@@ -295,10 +295,9 @@ pub fn fit_from(
     for epoch in at.epochs_done + 1..=config.epochs {
         let skip = std::mem::take(&mut at.steps_into_epoch);
         observer.epoch_started(epoch, steps_per_epoch);
-        if skip > 0 {
-            for _ in 0..skip {
-                observer.batch_done();
-            }
+        // A resumed epoch's progress starts where it stopped.
+        for _ in 0..skip {
+            observer.batch_done();
         }
         let epoch_start = Instant::now();
         rng.shuffle(&mut order);
