@@ -310,7 +310,12 @@ fn keep_best_keeps_the_best_epochs_weights() {
     let mnist = data::Mnist::load(&data).unwrap();
     let (_, validation) = mnist.train.split_validation(200, 5).unwrap();
     let score = train::evaluate(&saved.network, saved.spec.cost, &validation, backend).unwrap();
-    assert_eq!(score.accuracy, best);
+    if tests::bit_reproducible() {
+        assert_eq!(score.accuracy, best);
+    } else {
+        // A GPU sums in no fixed order: a near tie may fall the other way.
+        assert!((score.accuracy - best).abs() <= 1.0 / 200.0, "{} vs {best}", score.accuracy);
+    }
 }
 
 #[test]
