@@ -211,7 +211,7 @@ const EVAL_BYTES: usize = 256 << 20;
 
 /// Images per evaluation pass for a network of these layer sizes: its widest layer's f32
 /// activations, about three copies of them alive at once (weighted inputs, activations, the
-/// next layer's product), must fit in [`EVAL_BYTES`].
+/// next layer's product), must fit in 256 MiB.
 pub fn eval_batch_for(sizes: &[usize]) -> usize {
     let widest = sizes.iter().copied().max().unwrap_or(1).max(1);
     (EVAL_BYTES / (4 * 3 * widest)).clamp(1, Mlp::EVAL_BATCH)
