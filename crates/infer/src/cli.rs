@@ -12,6 +12,7 @@ use model::run::SavedRun;
 use model::{Backend, Cost, Prediction, Predictor};
 use serde::Serialize;
 
+use crate::draw::{draw, pictures_dir, Drawn};
 use crate::eval::{dataset_pixels, evaluate, ConfusionReport};
 use crate::preprocess::load_digit;
 use crate::InferError;
@@ -45,6 +46,17 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Also draw the network into DIR: the confusion matrix, the first layer's weights, the
+    /// test images it gets wrong, and an index.html showing them with the figures [default
+    /// DIR: the run's pictures/].
+    #[arg(
+        long,
+        value_name = "DIR",
+        num_args = 0..=1,
+        conflicts_with_all = ["index", "images"]
+    )]
+    pub pictures: Option<Option<PathBuf>>,
 }
 
 /// Characters from background to full ink.
@@ -96,7 +108,7 @@ pub enum Shown {
 
 /// A path as text, whatever bytes its name has (a name that is not UTF-8 is shown with
 /// replacement characters rather than failing the whole output).
-fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&path.to_string_lossy())
 }
 
@@ -176,6 +188,9 @@ pub struct Evaluation {
     pub precision: Vec<f64>,
     /// Each digit's recall, 0 to 9 (also in `per_digit`).
     pub recall: Vec<f64>,
+    /// What `--pictures` drew, and where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pictures: Option<Drawn>,
 }
 
 /// The network's answers for the images asked about.
@@ -199,7 +214,11 @@ impl fmt::Display for Output {
                     e.cost.name(),
                     e.backend
                 )?;
-                write!(f, "{}", e.report)
+                write!(f, "{}", e.report)?;
+                if let Some(drawn) = &e.pictures {
+                    write!(f, "{drawn}")?;
+                }
+                Ok(())
             }
             Output::Shown(s) => {
                 for shown in &s.predictions {
@@ -276,6 +295,13 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
     if args.index.is_empty() && args.images.is_empty() {
         let test = test_images(args, &run)?;
         let report = evaluate(&predictor, &test)?;
+        let pictures = match &args.pictures {
+            Some(asked) => {
+                let dir = pictures_dir(asked.as_deref(), &run.dir)?;
+                Some(draw(&dir, &run, &predictor, &test, &report)?)
+            }
+            None => None,
+        };
         return Ok(Output::Evaluation(Box::new(Evaluation {
             model: run.dir.clone(),
             backend,
@@ -284,6 +310,7 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             precision: report.per_digit.iter().map(|d| d.precision).collect(),
             recall: report.per_digit.iter().map(|d| d.recall).collect(),
             report,
+            pictures,
         })));
     }
 
