@@ -1,6 +1,6 @@
 //! Pictures of a digits network, drawn from plain numbers: the training curves, the confusion
 //! matrix as a heatmap, the first hidden layer's weights as images, the test images it got
-//! wrong, and one page that shows them beside the figures.
+//! wrong, one page that shows them beside the figures, and one input as the network sees it.
 //!
 //! This crate knows no network, no tensor and no file: it takes numbers (rows of metrics,
 //! counts, weights as `f32`s, pixels in 0..1) and returns the bytes of an SVG, a PNG or an HTML
@@ -15,6 +15,7 @@ pub mod font;
 mod heatmap;
 mod html;
 mod raster;
+mod seen;
 
 pub use curves::{curves_svg, EpochRow};
 pub use error::PictureError;
@@ -25,6 +26,7 @@ pub use raster::{
     HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_COLUMNS, MISTAKE_SCALE, NEGATIVE,
     POSITIVE,
 };
+pub use seen::seen_svg;
 
 /// Height and width of an MNIST image.
 pub const SIDE: usize = 28;

@@ -337,3 +337,51 @@ fn the_page_shows_the_numbers_and_escapes_the_config() {
         "nothing fetched"
     );
 }
+
+#[test]
+fn an_input_is_drawn_with_its_activations_and_outputs() {
+    let mut pixels = vec![0.0f32; 784];
+    pixels[30] = 1.0;
+    pixels[31] = 0.5;
+    let hidden = [0.0, 0.25, 1.0, 0.5];
+    let outputs = [0.1, 0.2, 0.05, 0.9, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0];
+    let svg = seen_svg(&pixels, &hidden, &outputs, 3, "test image 18: label 3 <x>");
+    let doc = parse(&svg);
+    let with = |class: &str| -> Vec<roxmltree::Node<'_, '_>> {
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some(class))
+            .collect()
+    };
+    let drawn: Vec<(&str, &str)> = with("pixel")
+        .iter()
+        .map(|n| (n.attribute("data-i").unwrap(), n.attribute("fill").unwrap()))
+        .collect();
+    assert_eq!(drawn, [("30", "#000000"), ("31", "#808080")]);
+    let units = with("unit");
+    assert_eq!(units.len(), 4);
+    assert_eq!(units[2].attribute("fill"), Some("#000000"));
+    assert_eq!(units[0].attribute("fill"), Some("#ffffff"));
+    let bars = with("output");
+    assert_eq!(bars.len(), 10);
+    let width = |d: usize| -> f64 { bars[d].attribute("width").unwrap().parse().unwrap() };
+    for (d, &v) in outputs.iter().enumerate() {
+        assert_eq!(
+            bars[d]
+                .attribute("data-value")
+                .unwrap()
+                .parse::<f32>()
+                .unwrap(),
+            v
+        );
+        for (e, &w) in outputs.iter().enumerate() {
+            assert_eq!(v > w, width(d) > width(e), "bars {d} and {e}");
+        }
+    }
+    assert_eq!(
+        bars[3].attribute("fill"),
+        Some("#b2182b"),
+        "the answer stands out"
+    );
+    assert_eq!(bars[8].attribute("fill"), Some("#4d4d4d"));
+    assert!(svg.contains("label 3 &lt;x&gt;"));
+}
