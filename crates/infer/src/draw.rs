@@ -6,9 +6,10 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use data::{MnistBatcher, MnistDataset};
+use burn::prelude::*;
+use data::{MnistBatcher, MnistDataset, IMAGE_PIXELS};
 use model::run::{SavedRun, CONFIG_FILE, CURVES_FILE, PICTURES_DIR, REPORT_FILE};
-use model::{ModelError, Predictor};
+use model::{ModelError, Prediction, Predictor};
 use pictures::{DigitRow, Mistake, Page};
 use serde::Serialize;
 
@@ -67,6 +68,11 @@ pub fn pictures_dir(asked: Option<&Path>, run: &Path) -> Result<PathBuf, InferEr
     let Some(dir) = asked else {
         return Ok(run.join(PICTURES_DIR));
     };
+    if dir.is_file() {
+        return Err(InferError::PicturesIsAFile {
+            path: dir.to_path_buf(),
+        });
+    }
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -246,4 +252,28 @@ pub fn draw(
         mistakes_drawn: wrong.len(),
         mistakes: total,
     })
+}
+
+/// Draws one input as the network sees it into `dir/file` (an SVG): its pixels, the first
+/// hidden layer's activations for it, and `answer`'s outputs. Returns the picture's path.
+pub fn draw_seen(
+    dir: &Path,
+    file: &str,
+    predictor: &Predictor,
+    pixels: &[f32],
+    answer: &Prediction,
+    title: &str,
+) -> Result<PathBuf, InferError> {
+    let x = Tensor::<2>::from_data(
+        TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]),
+        predictor.device(),
+    );
+    let hidden = predictor.first_hidden(x)?.pop().unwrap_or_default();
+    fs::create_dir_all(dir).map_err(|source| InferError::WritePicture {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let svg = pictures::seen_svg(pixels, &hidden, &answer.outputs, answer.class, title);
+    write(dir, file, svg)?;
+    Ok(dir.join(file))
 }

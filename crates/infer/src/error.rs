@@ -72,6 +72,12 @@ pub enum InferError {
     )]
     PicturesInRun { dir: PathBuf, run: PathBuf },
 
+    #[error(
+        "--pictures takes a directory, and {path} is a file; to draw an image file, put it \
+         before --pictures, or name the directory with --pictures=DIR"
+    )]
+    PicturesIsAFile { path: PathBuf },
+
     #[error("cannot encode the output: {0}")]
     Encode(#[source] serde_json::Error),
 }

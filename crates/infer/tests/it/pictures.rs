@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::Parser;
 use data::{MnistDataset, Split};
-use infer::cli::{Args, Output};
+use infer::cli::{Args, Output, Shown};
 use infer::draw::{self, HIDDEN_CAP, MISTAKES_CAP};
 use model::run::SavedRun;
 use pictures::{HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_SCALE};
@@ -197,7 +197,83 @@ fn pictures_go_where_asked_but_never_loose_in_the_run() {
         "{err}"
     );
     assert!(!inside.exists());
-    // Pictures are of an evaluation: not with --index.
-    let all = ["infer", "--model", "x", "--index", "3", "--pictures"];
-    assert!(Args::try_parse_from(all).is_err());
+    // `--pictures my.png`: the image was meant, and is not taken for a directory.
+    let seven = tmp.path().join("seven.png");
+    crate::seven().save(&seven).unwrap();
+    let err = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--pictures",
+        seven.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(err, infer::InferError::PicturesIsAFile { .. })
+            && err.to_string().contains("--pictures=DIR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_test_image_is_drawn_as_the_network_sees_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    crate::random_run(&run);
+    let seven = tmp.path().join("seven.png");
+    crate::seven().save(&seven).unwrap();
+    let out = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--index",
+        "7",
+        seven.to_str().unwrap(),
+        "--pictures",
+    ])
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&out.to_json().unwrap()).unwrap();
+    let text = out.to_string();
+    let Output::Shown(shown) = out else {
+        panic!("images shown");
+    };
+    for (p, file) in json["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["test-7.svg", "image-1.svg"])
+    {
+        let path = run.join("pictures").join(file);
+        assert_eq!(p["picture"], path.to_str().unwrap());
+        assert!(
+            text.contains(&format!("picture: {}", path.display())),
+            "{text}"
+        );
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let of = |class: &str| -> Vec<f32> {
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .map(|n| n.attribute("data-value").unwrap().parse().unwrap())
+                .collect()
+        };
+        let outputs: Vec<f32> = p["activations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(of("output"), outputs, "{file}");
+        let hidden = of("unit");
+        assert_eq!(hidden.len(), 8);
+        assert!(
+            hidden.iter().all(|a| (0.0..=1.0).contains(a)),
+            "sigmoid: {hidden:?}"
+        );
+    }
+    // The pixels drawn are the test image's.
+    let Shown::TestImage { pixels, .. } = &shown.predictions[0] else {
+        panic!("a test image");
+    };
+    let svg = std::fs::read_to_string(run.join("pictures/test-7.svg")).unwrap();
+    let inked = svg.matches(r#"class="pixel""#).count();
+    assert_eq!(inked, pixels.iter().filter(|&&v| v > 0.0).count());
 }
