@@ -68,9 +68,20 @@ pub fn pictures_dir(asked: Option<&Path>, run: &Path) -> Result<PathBuf, InferEr
     let Some(dir) = asked else {
         return Ok(run.join(PICTURES_DIR));
     };
-    if dir.is_file() {
+    // `infer --pictures my.png` meant the image: clap gives it to --pictures.
+    let image_name = dir
+        .extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| ["png", "jpg", "jpeg"].contains(&x.to_ascii_lowercase().as_str()));
+    if dir.is_file() || (image_name && !dir.is_dir()) {
+        let what = if dir.is_file() {
+            "a file"
+        } else {
+            "an image's name"
+        };
         return Err(InferError::PicturesIsAFile {
             path: dir.to_path_buf(),
+            what,
         });
     }
     let parent = dir

@@ -73,10 +73,10 @@ pub enum InferError {
     PicturesInRun { dir: PathBuf, run: PathBuf },
 
     #[error(
-        "--pictures takes a directory, and {path} is a file; to draw an image file, put it \
+        "--pictures takes a directory, and {path} is {what}; to draw an image file, put it \
          before --pictures, or name the directory with --pictures=DIR"
     )]
-    PicturesIsAFile { path: PathBuf },
+    PicturesIsAFile { path: PathBuf, what: &'static str },
 
     #[error("cannot encode the output: {0}")]
     Encode(#[source] serde_json::Error),

@@ -197,6 +197,25 @@ fn pictures_go_where_asked_but_never_loose_in_the_run() {
         "{err}"
     );
     assert!(!inside.exists());
+    let missing = tmp.path().join("missing.PNG");
+    let err = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--pictures",
+        missing.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            infer::InferError::PicturesIsAFile {
+                what: "an image's name",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!missing.exists());
     // `--pictures my.png`: the image was meant, and is not taken for a directory.
     let seven = tmp.path().join("seven.png");
     crate::seven().save(&seven).unwrap();
@@ -208,8 +227,10 @@ fn pictures_go_where_asked_but_never_loose_in_the_run() {
     ])
     .unwrap_err();
     assert!(
-        matches!(err, infer::InferError::PicturesIsAFile { .. })
-            && err.to_string().contains("--pictures=DIR"),
+        matches!(
+            err,
+            infer::InferError::PicturesIsAFile { what: "a file", .. }
+        ) && err.to_string().contains("--pictures=DIR"),
         "{err}"
     );
 }
