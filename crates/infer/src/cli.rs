@@ -12,6 +12,7 @@ use model::run::SavedRun;
 use model::{Backend, Cost, Prediction, Predictor};
 use serde::Serialize;
 
+use crate::draw::{draw, draw_seen, pictures_dir, Drawn};
 use crate::eval::{dataset_pixels, evaluate, ConfusionReport};
 use crate::preprocess::load_digit;
 use crate::InferError;
@@ -45,6 +46,13 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Also draw into DIR: for an evaluation, the confusion matrix, the first layer's
+    /// weights, the test images it gets wrong, and an index.html showing them with the figures;
+    /// with --index or images, each input as the network sees it, with its hidden activations
+    /// and outputs [default DIR: the run's pictures/].
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub pictures: Option<Option<PathBuf>>,
 }
 
 /// Characters from background to full ink.
@@ -77,6 +85,12 @@ pub enum Shown {
         activations: Vec<f32>,
         #[serde(skip)]
         pixels: Vec<f32>,
+        /// The picture of it `--pictures` drew.
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "lossy_optional_path"
+        )]
+        picture: Option<PathBuf>,
     },
     ImageFile {
         #[serde(serialize_with = "lossy_path")]
@@ -85,6 +99,12 @@ pub enum Shown {
         activations: Vec<f32>,
         #[serde(skip)]
         pixels: Vec<f32>,
+        /// The picture of it `--pictures` drew.
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "lossy_optional_path"
+        )]
+        picture: Option<PathBuf>,
     },
     /// An image that could not be read, and why: the other images are still answered.
     Unreadable {
@@ -96,8 +116,18 @@ pub enum Shown {
 
 /// A path as text, whatever bytes its name has (a name that is not UTF-8 is shown with
 /// replacement characters rather than failing the whole output).
-fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&path.to_string_lossy())
+}
+
+fn lossy_optional_path<S: serde::Serializer>(
+    path: &Option<PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(path) => lossy_path(path, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// The ten outputs as bars, the predicted one marked.
@@ -116,7 +146,7 @@ fn activations_text(
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (pixels, activations, prediction) = match self {
+        let (pixels, activations, prediction, picture) = match self {
             Shown::TestImage {
                 index,
                 label,
@@ -124,29 +154,35 @@ impl fmt::Display for Shown {
                 correct,
                 activations,
                 pixels,
+                picture,
             } => {
                 let verdict = if *correct { "right" } else { "wrong" };
                 writeln!(
                     f,
                     "test image {index}: label {label}, predicted {prediction} ({verdict})"
                 )?;
-                (pixels, activations, *prediction)
+                (pixels, activations, *prediction, picture)
             }
             Shown::ImageFile {
                 path,
                 prediction,
                 activations,
                 pixels,
+                picture,
             } => {
                 writeln!(f, "{}: predicted {prediction}", path.display())?;
-                (pixels, activations, *prediction)
+                (pixels, activations, *prediction, picture)
             }
             Shown::Unreadable { path, error } => {
                 return writeln!(f, "{}: error: {error}", path.display());
             }
         };
         f.write_str(&text_art(pixels))?;
-        activations_text(f, activations, prediction)
+        activations_text(f, activations, prediction)?;
+        if let Some(picture) = picture {
+            writeln!(f, "  picture: {}", picture.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -176,6 +212,9 @@ pub struct Evaluation {
     pub precision: Vec<f64>,
     /// Each digit's recall, 0 to 9 (also in `per_digit`).
     pub recall: Vec<f64>,
+    /// What `--pictures` drew, and where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pictures: Option<Drawn>,
 }
 
 /// The network's answers for the images asked about.
@@ -199,7 +238,11 @@ impl fmt::Display for Output {
                     e.cost.name(),
                     e.backend
                 )?;
-                write!(f, "{}", e.report)
+                write!(f, "{}", e.report)?;
+                if let Some(drawn) = &e.pictures {
+                    write!(f, "{drawn}")?;
+                }
+                Ok(())
             }
             Output::Shown(s) => {
                 for shown in &s.predictions {
@@ -276,6 +319,13 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
     if args.index.is_empty() && args.images.is_empty() {
         let test = test_images(args, &run)?;
         let report = evaluate(&predictor, &test)?;
+        let pictures = match &args.pictures {
+            Some(asked) => {
+                let dir = pictures_dir(asked.as_deref(), &run.dir)?;
+                Some(draw(&dir, &run, &predictor, &test, &report)?)
+            }
+            None => None,
+        };
         return Ok(Output::Evaluation(Box::new(Evaluation {
             model: run.dir.clone(),
             backend,
@@ -284,9 +334,21 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             precision: report.per_digit.iter().map(|d| d.precision).collect(),
             recall: report.per_digit.iter().map(|d| d.recall).collect(),
             report,
+            pictures,
         })));
     }
 
+    // Where the inputs' pictures go, if asked for.
+    let seen_dir = match &args.pictures {
+        Some(asked) => Some(pictures_dir(asked.as_deref(), &run.dir)?),
+        None => None,
+    };
+    let picture = |file: String, pixels: &[f32], answer: &Prediction, title: String| {
+        seen_dir
+            .as_deref()
+            .map(|dir| draw_seen(dir, &file, &predictor, pixels, answer, &title))
+            .transpose()
+    };
     let mut predictions = Vec::new();
     if !args.index.is_empty() {
         let test = test_images(args, &run)?;
@@ -300,6 +362,12 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             let pixels = dataset_pixels(&test, std::iter::once(index));
             let answer = predict_one(&predictor, &pixels)?;
             let label = test.label(index);
+            let picture = picture(
+                format!("test-{index}.svg"),
+                &pixels,
+                &answer,
+                format!("test image {index}: label {label}, said {}", answer.class),
+            )?;
             predictions.push(Shown::TestImage {
                 index,
                 label,
@@ -307,11 +375,12 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
                 correct: usize::from(label) == answer.class,
                 activations: answer.outputs,
                 pixels,
+                picture,
             });
         }
     }
     // Every readable image is answered; one that is not is reported in its place.
-    for path in &args.images {
+    for (k, path) in args.images.iter().enumerate() {
         let pixels = match load_digit(path) {
             Ok(pixels) => pixels.to_vec(),
             Err(e) => {
@@ -323,11 +392,18 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             }
         };
         let answer = predict_one(&predictor, &pixels)?;
+        let picture = picture(
+            format!("image-{}.svg", k + 1),
+            &pixels,
+            &answer,
+            format!("{}: said {}", path.to_string_lossy(), answer.class),
+        )?;
         predictions.push(Shown::ImageFile {
             path: path.clone(),
             prediction: answer.class,
             activations: answer.outputs,
             pixels,
+            picture,
         });
     }
     Ok(Output::Shown(ShownImages {

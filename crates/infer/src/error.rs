@@ -56,6 +56,28 @@ pub enum InferError {
     #[error("there is no test image {index}: the test set has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },
 
+    #[error("cannot draw the pictures: {0}")]
+    Draw(#[source] pictures::PictureError),
+
+    #[error("cannot write the picture {path}: {source}")]
+    WritePicture {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "--pictures {dir} is inside the run {run}, where `train` could no longer replace the \
+         run; use --pictures alone (it draws into the run's pictures/) or a directory outside it"
+    )]
+    PicturesInRun { dir: PathBuf, run: PathBuf },
+
+    #[error(
+        "--pictures takes a directory, and {path} is {what}; to draw an image file, put it \
+         before --pictures, or name the directory with --pictures=DIR"
+    )]
+    PicturesIsAFile { path: PathBuf, what: &'static str },
+
     #[error("cannot encode the output: {0}")]
     Encode(#[source] serde_json::Error),
 }

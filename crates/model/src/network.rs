@@ -242,8 +242,22 @@ impl Mlp {
             .expect("a network has at least its output layer");
         let a = hidden
             .iter()
-            .fold(x, |a, layer| self.activation.apply(layer.forward(a)));
+            .fold(x, |a, layer| self.hidden_layer(layer, a));
         last.forward(a)
+    }
+
+    /// A hidden layer's activations σ(a·W + b) from the previous layer's `a`.
+    fn hidden_layer(&self, layer: &Linear, a: Tensor<2>) -> Tensor<2> {
+        self.activation.apply(layer.forward(a))
+    }
+
+    /// The first hidden layer's activations (`[B, units]`) for a batch of inputs, or `None`
+    /// for a network without hidden layers. What `infer --pictures` shows of an input.
+    pub fn first_hidden(&self, x: Tensor<2>) -> Option<Tensor<2>> {
+        match self.layers.as_slice() {
+            [first, _, ..] => Some(self.hidden_layer(first, x)),
+            _ => None,
+        }
     }
 
     /// Images per forward pass when evaluating without gradients (`train`'s validation and
@@ -292,6 +306,50 @@ mod tests {
 
     fn device() -> Device {
         crate::tests::test_backend().device().unwrap()
+    }
+
+    #[test]
+    fn the_first_hidden_layer_is_sigma_of_a_w_plus_b() {
+        let dev = device();
+        let net = MlpConfig::new([3]).init(&dev);
+        let x: Vec<f32> = (0..2 * 784).map(|k| (k % 7) as f32 / 7.0).collect();
+        let a = net
+            .first_hidden(Tensor::<2>::from_data(
+                TensorData::new(x.clone(), [2, 784]),
+                &dev,
+            ))
+            .unwrap();
+        let a: Vec<f32> = a.into_data().convert::<f32>().try_into_vec().unwrap();
+        let w: Vec<f32> = net.layers[0]
+            .weight
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        let b: Vec<f32> = net.layers[0]
+            .bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        for n in 0..2 {
+            for j in 0..3 {
+                let z: f32 = (0..784).map(|i| x[n * 784 + i] * w[i * 3 + j]).sum::<f32>() + b[j];
+                let expected = 1.0 / (1.0 + (-z).exp());
+                assert!((a[n * 3 + j] - expected).abs() < 1e-4, "{n} {j}");
+            }
+        }
+        let no_hidden = Mlp {
+            layers: vec![net.layers[1].clone()],
+            activation: net.activation,
+        };
+        assert!(no_hidden
+            .first_hidden(Tensor::<2>::zeros([1, 3], &dev))
+            .is_none());
     }
 
     #[test]

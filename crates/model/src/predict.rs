@@ -117,6 +117,25 @@ impl<'a> Predictor<'a> {
             .collect())
     }
 
+    /// The first hidden layer's activations for each image of a batch (empty rows for a
+    /// network without hidden layers), read back to the host.
+    pub fn first_hidden(&self, images: Tensor<2>) -> Result<Vec<Vec<f32>>, ModelError> {
+        let n = images.dims()[0];
+        let Some(a) = self.network.first_hidden(images) else {
+            return Ok(vec![Vec::new(); n]);
+        };
+        let width = a.dims()[1];
+        let values: Vec<f32> = a
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .map_err(ModelError::Readback)?;
+        Ok(values
+            .chunks_exact(width.max(1))
+            .map(<[f32]>::to_vec)
+            .collect())
+    }
+
     /// Mean loss and accuracy over labelled batches. Sums stay on the device until the end, so
     /// the host waits once.
     pub fn score(&self, batches: impl IntoIterator<Item = Labelled>) -> Result<Score, ModelError> {

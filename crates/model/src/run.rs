@@ -6,6 +6,8 @@
 //!   config.toml   the resolved training config; its `[model]` table and `cost` rebuild the network
 //!   metrics.csv   one row per epoch
 //!   report.json   the summary: test accuracy, epochs, time, backend
+//!   curves.svg    the training curves, drawn from metrics.csv
+//!   pictures/     what `infer --pictures` drew of the network (optional)
 //! ```
 //!
 //! A run is written into a staging directory beside its destination and moved into place only
@@ -33,16 +35,24 @@ pub const REPORT_FILE: &str = "report.json";
 
 /// The seal of a run: what its network was when written (see [`Seal`]).
 pub const SEAL_FILE: &str = "seal.toml";
+/// The training curves of a run, drawn by `train`.
+pub const CURVES_FILE: &str = "curves.svg";
+/// Where `infer --pictures` draws a run's network by default.
+pub const PICTURES_DIR: &str = "pictures";
 /// Checkpoints a run chose to keep (`keep_checkpoint_every`), one directory each.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 
-const RUN_FILES: [&str; 6] = [
+/// Everything a run directory may hold: a destination holding anything else is not a run, and
+/// is never replaced.
+const RUN_FILES: [&str; 8] = [
     WEIGHTS_FILE,
     CONFIG_FILE,
     METRICS_FILE,
     REPORT_FILE,
     SEAL_FILE,
     CHECKPOINTS_DIR,
+    CURVES_FILE,
+    PICTURES_DIR,
 ];
 
 /// The part of a run's `config.toml` needed to rebuild and use its network.

@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::Parser;
 use data::{Mnist, IMAGE_PIXELS, NUM_CLASSES};
 use model::place::RunPlace;
-use model::run::{RunWriter, CONFIG_FILE, METRICS_FILE, REPORT_FILE};
+use model::run::{RunWriter, CONFIG_FILE, CURVES_FILE, METRICS_FILE, REPORT_FILE};
 use model::{Backend, Score};
 use serde::Serialize;
 
@@ -228,6 +228,21 @@ fn metrics_csv(history: &[EpochMetrics]) -> String {
         );
     }
     csv
+}
+
+/// The training curves, from the same numbers as `metrics.csv`.
+pub fn curves_svg(history: &[EpochMetrics]) -> String {
+    let rows: Vec<pictures::EpochRow> = history
+        .iter()
+        .map(|m| pictures::EpochRow {
+            epoch: m.epoch,
+            train_loss: m.train_loss,
+            train_accuracy: m.train_accuracy,
+            validation_accuracy: m.validation_accuracy,
+            learning_rate: m.learning_rate,
+        })
+        .collect();
+    pictures::curves_svg(&rows)
 }
 
 /// Applies the command line's overrides to a config.
@@ -466,6 +481,7 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
     let report = Report::new(&config, &splits, &fitted, test, backend);
     writer.write_network(&fitted.network, config.cost)?;
     writer.write(METRICS_FILE, metrics_csv(&fitted.history))?;
+    writer.write(CURVES_FILE, curves_svg(&fitted.history))?;
     let json = serde_json::to_string_pretty(&report).map_err(TrainError::EncodeReport)?;
     writer.write(REPORT_FILE, json + "\n")?;
     let kept = store.kept()?;

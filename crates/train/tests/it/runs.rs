@@ -410,3 +410,56 @@ fn names_beside_the_destination_are_never_the_users() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(s.path("link").is_symlink() && loads(&s.path("real")));
 }
+
+/// `data-value` of the curve points of one series, by epoch, as `curves.svg` writes them.
+fn curve_points(svg: &str, series: &str) -> Vec<(String, String)> {
+    let key = format!(r#"<circle data-series="{series}" data-epoch=""#);
+    svg.match_indices(&key)
+        .map(|(at, _)| {
+            let rest = &svg[at + key.len()..];
+            let (epoch, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split_once(r#"data-value=""#)
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            (epoch.to_string(), value.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_curves_show_metrics_csv_and_a_run_with_pictures_is_replaced() {
+    let s = Setup::new(2_000, 3, |c| c);
+    let out = run(s.train("run", &["--quiet"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = s.path("run");
+    let svg = fs::read_to_string(dir.join("curves.svg")).unwrap();
+    let csv = fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3);
+    for series in [
+        "train_loss",
+        "train_accuracy",
+        "validation_accuracy",
+        "learning_rate",
+    ] {
+        let column = header.iter().position(|h| *h == series).unwrap();
+        let expected: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r[0].to_string(), r[column].to_string()))
+            .collect();
+        assert_eq!(curve_points(&svg, series), expected, "{series}");
+    }
+    // What `infer --pictures` leaves in a run does not stop the next run replacing it.
+    fs::create_dir(dir.join("pictures")).unwrap();
+    fs::write(dir.join("pictures/index.html"), "old").unwrap();
+    let again = run(s.train("run", &["--quiet"]));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(dir.join("curves.svg").is_file() && !dir.join("pictures").exists());
+    assert!(loads(&dir));
+}

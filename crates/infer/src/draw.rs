@@ -1,0 +1,290 @@
+//! `infer --pictures`: the network drawn beside its figures. The numbers come from the one
+//! prediction path ([`model::Predictor`]) and the run's files; the drawing is the `pictures`
+//! crate's.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use data::{MnistBatcher, MnistDataset, IMAGE_PIXELS};
+use model::run::{SavedRun, CONFIG_FILE, CURVES_FILE, PICTURES_DIR, REPORT_FILE};
+use model::{ModelError, Prediction, Predictor};
+use pictures::{DigitRow, Mistake, Page};
+use serde::Serialize;
+
+use crate::eval::{dataset_pixels, ConfusionReport};
+use crate::InferError;
+
+/// Hidden units drawn at most: beyond a hundred tiles the picture stops being readable.
+pub const HIDDEN_CAP: usize = 100;
+/// Mistakes drawn at most, the most confidently wrong first.
+pub const MISTAKES_CAP: usize = 100;
+
+/// The heatmap of the confusion matrix.
+pub const CONFUSION_FILE: &str = "confusion.svg";
+/// The first layer's weights, one tile per unit.
+pub const HIDDEN_FILE: &str = "hidden.png";
+/// The test images the network got wrong.
+pub const MISTAKES_FILE: &str = "mistakes.png";
+/// The page showing the pictures with the figures.
+pub const INDEX_FILE: &str = "index.html";
+
+/// What `--pictures` drew, and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drawn {
+    /// The directory the pictures are in.
+    #[serde(serialize_with = "crate::cli::lossy_path")]
+    pub dir: PathBuf,
+    /// The files written there, `index.html` last.
+    pub files: Vec<String>,
+    /// First-layer units drawn, of how many.
+    pub hidden_drawn: usize,
+    pub hidden_units: usize,
+    /// Mistakes drawn, of how many.
+    pub mistakes_drawn: usize,
+    pub mistakes: usize,
+}
+
+impl fmt::Display for Drawn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pictures: {} ({}; {} of {} hidden units, {} of {} mistakes drawn)",
+            self.dir.join(INDEX_FILE).display(),
+            self.files.join(", "),
+            self.hidden_drawn,
+            self.hidden_units,
+            self.mistakes_drawn,
+            self.mistakes
+        )
+    }
+}
+
+/// Where `--pictures` draws: the directory given, else the run's `pictures/`. A directory
+/// inside the run under another name is refused: the run could no longer be replaced by the
+/// next `train` (a run directory holds only a run's files).
+pub fn pictures_dir(asked: Option<&Path>, run: &Path) -> Result<PathBuf, InferError> {
+    let Some(dir) = asked else {
+        return Ok(run.join(PICTURES_DIR));
+    };
+    // `infer --pictures my.png` meant the image: clap gives it to --pictures.
+    let image_name = dir
+        .extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| ["png", "jpg", "jpeg"].contains(&x.to_ascii_lowercase().as_str()));
+    if dir.is_file() || (image_name && !dir.is_dir()) {
+        let what = if dir.is_file() {
+            "a file"
+        } else {
+            "an image's name"
+        };
+        return Err(InferError::PicturesIsAFile {
+            path: dir.to_path_buf(),
+            what,
+        });
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let (Ok(parent), Ok(run_dir)) = (parent.canonicalize(), run.canonicalize()) {
+        let name = dir.file_name().and_then(|n| n.to_str());
+        if parent == run_dir && name != Some(PICTURES_DIR) {
+            return Err(InferError::PicturesInRun {
+                dir: dir.to_path_buf(),
+                run: run.to_path_buf(),
+            });
+        }
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// The test images `predictor` gets wrong, the most confidently wrong first, at most `cap` of
+/// them, and how many there are in all.
+pub fn mistakes(
+    predictor: &Predictor,
+    test: &MnistDataset,
+    cap: usize,
+) -> Result<(Vec<Mistake>, usize), InferError> {
+    // (index, said, confidence) of every mistake; pixels only for those drawn.
+    let mut wrong: Vec<(usize, usize, f32)> = Vec::new();
+    let mut index = 0;
+    for batch in MnistBatcher.in_order(test, predictor.batch_size(), predictor.device()) {
+        for answer in predictor.predict(batch.images)? {
+            if answer.class != usize::from(test.label(index)) {
+                let confidence = answer
+                    .outputs
+                    .get(answer.class)
+                    .copied()
+                    .unwrap_or(f32::NAN);
+                wrong.push((index, answer.class, confidence));
+            }
+            index += 1;
+        }
+    }
+    let total = wrong.len();
+    // The order `pictures::mistakes_png` draws in (it sorts again; the sort is stable).
+    wrong.sort_by(|a, b| b.2.total_cmp(&a.2));
+    wrong.truncate(cap);
+    let drawn = wrong
+        .into_iter()
+        .map(|(i, said, confidence)| Mistake {
+            pixels: dataset_pixels(test, std::iter::once(i)),
+            truth: test.label(i),
+            said: said as u8,
+            confidence,
+        })
+        .collect();
+    Ok((drawn, total))
+}
+
+/// The first layer's weights `[inputs, units]`, row-major, and the number of units.
+pub fn first_layer(run: &SavedRun) -> Result<(Vec<f32>, usize), InferError> {
+    let Some(layer) = run.network.layers.first() else {
+        return Ok((Vec::new(), 0));
+    };
+    let w = layer.weight.val();
+    let units = w.dims()[1];
+    let values: Vec<f32> = w
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .map_err(ModelError::Readback)?;
+    Ok((values, units))
+}
+
+/// The run's `report.json` as key and value pairs for the page (empty if it cannot be read:
+/// the page is still worth having without it).
+fn report_summary(run: &Path) -> Vec<(String, String)> {
+    let Ok(text) = fs::read_to_string(run.join(REPORT_FILE)) else {
+        return Vec::new();
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    v => v.to_string(),
+                };
+                (k, v)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn write(dir: &Path, file: &str, bytes: impl AsRef<[u8]>) -> Result<(), InferError> {
+    let path = dir.join(file);
+    fs::write(&path, bytes).map_err(|source| InferError::WritePicture { path, source })
+}
+
+/// Draws the run's network into `dir`: `confusion.svg` from `report`, `hidden.png` from the
+/// first layer, `mistakes.png` from the test set, the run's `curves.svg` copied beside them,
+/// and `index.html` showing them all with the figures.
+pub fn draw(
+    dir: &Path,
+    run: &SavedRun,
+    predictor: &Predictor,
+    test: &MnistDataset,
+    report: &ConfusionReport,
+) -> Result<Drawn, InferError> {
+    fs::create_dir_all(dir).map_err(|source| InferError::WritePicture {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+
+    let precision: Vec<f64> = report.per_digit.iter().map(|d| d.precision).collect();
+    let recall: Vec<f64> = report.per_digit.iter().map(|d| d.recall).collect();
+    write(
+        dir,
+        CONFUSION_FILE,
+        pictures::confusion_svg(&report.confusion, &precision, &recall),
+    )?;
+    files.push(CONFUSION_FILE.to_string());
+
+    let (weights, units) = first_layer(run)?;
+    let hidden_drawn = units.min(HIDDEN_CAP);
+    let png = pictures::hidden_png(&weights, units, HIDDEN_CAP).map_err(InferError::Draw)?;
+    write(dir, HIDDEN_FILE, png)?;
+    files.push(HIDDEN_FILE.to_string());
+
+    let (wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
+    let png = pictures::mistakes_png(&wrong, MISTAKES_CAP).map_err(InferError::Draw)?;
+    write(dir, MISTAKES_FILE, png)?;
+    files.push(MISTAKES_FILE.to_string());
+
+    // The curves are the run's; a copy beside the page keeps the folder whole on its own.
+    let curves = match fs::read(run.dir.join(CURVES_FILE)) {
+        Ok(svg) => {
+            write(dir, CURVES_FILE, svg)?;
+            files.push(CURVES_FILE.to_string());
+            true
+        }
+        Err(_) => false,
+    };
+
+    let per_digit: Vec<DigitRow> = report
+        .per_digit
+        .iter()
+        .map(|d| DigitRow {
+            digit: d.digit,
+            precision: d.precision,
+            recall: d.recall,
+            support: d.support,
+        })
+        .collect();
+    let config = fs::read_to_string(run.dir.join(CONFIG_FILE)).ok();
+    let summary = report_summary(&run.dir);
+    let run_name = run.dir.to_string_lossy();
+    let html = pictures::index_html(&Page {
+        run: &run_name,
+        accuracy: report.accuracy,
+        correct: report.correct,
+        images: report.images,
+        per_digit: &per_digit,
+        curves: curves.then_some(CURVES_FILE),
+        confusion: Some(CONFUSION_FILE),
+        hidden: Some((HIDDEN_FILE, hidden_drawn, units)),
+        mistakes: Some((MISTAKES_FILE, wrong.len(), total)),
+        config: config.as_deref(),
+        report: &summary,
+    });
+    write(dir, INDEX_FILE, html)?;
+    files.push(INDEX_FILE.to_string());
+
+    Ok(Drawn {
+        dir: dir.to_path_buf(),
+        files,
+        hidden_drawn,
+        hidden_units: units,
+        mistakes_drawn: wrong.len(),
+        mistakes: total,
+    })
+}
+
+/// Draws one input as the network sees it into `dir/file` (an SVG): its pixels, the first
+/// hidden layer's activations for it, and `answer`'s outputs. Returns the picture's path.
+pub fn draw_seen(
+    dir: &Path,
+    file: &str,
+    predictor: &Predictor,
+    pixels: &[f32],
+    answer: &Prediction,
+    title: &str,
+) -> Result<PathBuf, InferError> {
+    let x = Tensor::<2>::from_data(
+        TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]),
+        predictor.device(),
+    );
+    let hidden = predictor.first_hidden(x)?.pop().unwrap_or_default();
+    fs::create_dir_all(dir).map_err(|source| InferError::WritePicture {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let svg = pictures::seen_svg(pixels, &hidden, &answer.outputs, answer.class, title);
+    write(dir, file, svg)?;
+    Ok(dir.join(file))
+}

@@ -1,0 +1,300 @@
+//! `infer --pictures`: what it draws holds the numbers it claims, beside a page that refers only
+//! to files beside it, and the run stays a run.
+
+use std::path::Path;
+
+use clap::Parser;
+use data::{MnistDataset, Split};
+use infer::cli::{Args, Output, Shown};
+use infer::draw::{self, HIDDEN_CAP, MISTAKES_CAP};
+use model::run::SavedRun;
+use pictures::{HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_SCALE};
+
+fn infer(args: &[&str]) -> Result<Output, infer::InferError> {
+    let all = std::iter::once("infer").chain(args.iter().copied());
+    infer::cli::run(&Args::try_parse_from(all).unwrap())
+}
+
+fn decode(path: &Path) -> image::RgbImage {
+    image::open(path).unwrap().to_rgb8()
+}
+
+/// The `src` and `href` values of a page.
+fn references(html: &str) -> Vec<String> {
+    ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|key| {
+            html.match_indices(key).map(move |(at, _)| {
+                let rest = &html[at + key.len()..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_pictures_hold_the_runs_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    crate::random_run(&run);
+    let run_s = run.to_str().unwrap();
+    let Output::Evaluation(e) = infer(&["--model", run_s, "--pictures"]).unwrap() else {
+        panic!("an evaluation");
+    };
+    let drawn = e.pictures.clone().expect("pictures drawn");
+    let dir = run.join("pictures");
+    assert_eq!(drawn.dir, dir);
+    let text = Output::Evaluation(e.clone()).to_string();
+    assert!(
+        text.ends_with(&format!(
+            "pictures: {} (confusion.svg, hidden.png, mistakes.png, index.html; 8 of 8 hidden \
+             units, {} of {} mistakes drawn)",
+            dir.join("index.html").display(),
+            drawn.mistakes_drawn,
+            drawn.mistakes
+        )),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&Output::Evaluation(e.clone()).to_json().unwrap()).unwrap();
+    assert_eq!(json["pictures"]["dir"], dir.to_str().unwrap());
+
+    // The page refers only to files beside it, and every picture parses.
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let refs = references(&html);
+    assert_eq!(
+        refs.len(),
+        3,
+        "{refs:?}: no curves.svg in a run not made by train"
+    );
+    for r in &refs {
+        assert!(!r.contains('/') && dir.join(r).is_file(), "{r}");
+    }
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "svg") {
+            let svg = std::fs::read_to_string(&path).unwrap();
+            roxmltree::Document::parse(&svg).unwrap_or_else(|err| panic!("{path:?}: {err}"));
+        }
+    }
+    assert!(html.contains(&format!(
+        "{} of {} mistakes drawn",
+        drawn.mistakes_drawn, drawn.mistakes
+    )));
+
+    // The heatmap's cells are the evaluation's counts.
+    let svg = std::fs::read_to_string(dir.join("confusion.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let cells: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("count"))
+        .collect();
+    assert_eq!(cells.len(), 100);
+    for n in cells {
+        let t: usize = n.attribute("data-true").unwrap().parse().unwrap();
+        let p: usize = n.attribute("data-said").unwrap().parse().unwrap();
+        assert_eq!(n.text().unwrap(), e.report.confusion[t][p].to_string());
+    }
+
+    // The mistakes are the evaluation's: as many as it got wrong, most confident first, the
+    // very test images.
+    assert_eq!(drawn.mistakes, e.report.images - e.report.correct);
+    assert_eq!(drawn.mistakes_drawn, drawn.mistakes.min(MISTAKES_CAP));
+    let backend = model::Backend::resolve(None).unwrap();
+    let saved = SavedRun::load(&run, &backend.device().unwrap()).unwrap();
+    let predictor = model::Predictor::new(&saved.network, saved.spec.cost, backend).unwrap();
+    let test = MnistDataset::load(&tests::shipped_data(), Split::Test).unwrap();
+    let (wrong, total) = draw::mistakes(&predictor, &test, MISTAKES_CAP).unwrap();
+    assert_eq!(total, drawn.mistakes);
+    assert!(wrong.windows(2).all(|w| w[0].confidence >= w[1].confidence));
+    assert!(wrong.iter().all(|m| m.truth != m.said));
+    let image = decode(&dir.join("mistakes.png"));
+    let side = 28 * MISTAKE_SCALE;
+    for (k, m) in wrong.iter().enumerate() {
+        let x0 = (k % 10) as u32 * MISTAKE_CELL_W + (MISTAKE_CELL_W - side) / 2;
+        let y0 = (k / 10) as u32 * MISTAKE_CELL_H + 4;
+        for (i, &v) in m.pixels.iter().enumerate() {
+            let g = (255.0 * (1.0 - v)).round() as u8;
+            let (x, y) = (
+                x0 + (i % 28) as u32 * MISTAKE_SCALE,
+                y0 + (i / 28) as u32 * MISTAKE_SCALE,
+            );
+            assert_eq!(image.get_pixel(x, y).0, [g, g, g], "mistake {k}, pixel {i}");
+        }
+    }
+
+    // Each tile of hidden.png follows its unit's weights: zero white, negative blue, positive
+    // red, the tile's largest |w| full colour.
+    let (weights, units) = draw::first_layer(&saved).unwrap();
+    assert_eq!(
+        (units, drawn.hidden_units, drawn.hidden_drawn),
+        (8, 8, 8.min(HIDDEN_CAP))
+    );
+    let image = decode(&dir.join("hidden.png"));
+    let columns = pictures::grid_columns(8);
+    let pitch = 28 * HIDDEN_SCALE + HIDDEN_GAP;
+    for unit in 0..8 {
+        let tile: Vec<f32> = (0..784).map(|i| weights[i * units + unit]).collect();
+        let largest = tile.iter().fold(0f32, |m, w| m.max(w.abs()));
+        for (i, &w) in tile.iter().enumerate() {
+            let x = HIDDEN_GAP + (unit % columns) as u32 * pitch + (i % 28) as u32 * HIDDEN_SCALE;
+            let y = HIDDEN_GAP + (unit / columns) as u32 * pitch + (i / 28) as u32 * HIDDEN_SCALE;
+            // Blue for negative, red for positive, mixed from white in proportion to
+            // |w| / largest.
+            let t = w / largest;
+            let target = if t < 0.0 {
+                pictures::NEGATIVE
+            } else {
+                pictures::POSITIVE
+            };
+            let expected = target.map(|c| 255.0 + t.abs() * (f32::from(c) - 255.0));
+            let got = image.get_pixel(x, y).0;
+            for (g, e) in got.iter().zip(expected) {
+                assert!(
+                    (f32::from(*g) - e).abs() <= 0.5,
+                    "unit {unit} pixel {i}: {got:?} for w/max {t}"
+                );
+            }
+            if w.abs() == largest {
+                assert_eq!(got, target, "unit {unit}: the largest |w| is full colour");
+            }
+        }
+    }
+
+    // The run is still a run: the next `train` may replace it.
+    drop(saved);
+    let writer = model::run::RunWriter::create(&run).expect("pictures/ belongs to a run");
+    drop(writer);
+}
+
+#[test]
+fn pictures_go_where_asked_but_never_loose_in_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    crate::random_run(&run);
+    let elsewhere = tmp.path().join("pics");
+    let Output::Evaluation(e) = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--pictures",
+        elsewhere.to_str().unwrap(),
+    ])
+    .unwrap() else {
+        panic!("an evaluation");
+    };
+    assert_eq!(e.pictures.unwrap().dir, elsewhere);
+    assert!(elsewhere.join("index.html").is_file() && !run.join("pictures").exists());
+    let inside = run.join("pics");
+    let err = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--pictures",
+        inside.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(err, infer::InferError::PicturesInRun { .. }),
+        "{err}"
+    );
+    assert!(!inside.exists());
+    let missing = tmp.path().join("missing.PNG");
+    let err = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--pictures",
+        missing.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            infer::InferError::PicturesIsAFile {
+                what: "an image's name",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!missing.exists());
+    // `--pictures my.png`: the image was meant, and is not taken for a directory.
+    let seven = tmp.path().join("seven.png");
+    crate::seven().save(&seven).unwrap();
+    let err = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--pictures",
+        seven.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            infer::InferError::PicturesIsAFile { what: "a file", .. }
+        ) && err.to_string().contains("--pictures=DIR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_test_image_is_drawn_as_the_network_sees_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    crate::random_run(&run);
+    let seven = tmp.path().join("seven.png");
+    crate::seven().save(&seven).unwrap();
+    let out = infer(&[
+        "--model",
+        run.to_str().unwrap(),
+        "--index",
+        "7",
+        seven.to_str().unwrap(),
+        "--pictures",
+    ])
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&out.to_json().unwrap()).unwrap();
+    let text = out.to_string();
+    let Output::Shown(shown) = out else {
+        panic!("images shown");
+    };
+    for (p, file) in json["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["test-7.svg", "image-1.svg"])
+    {
+        let path = run.join("pictures").join(file);
+        assert_eq!(p["picture"], path.to_str().unwrap());
+        assert!(
+            text.contains(&format!("picture: {}", path.display())),
+            "{text}"
+        );
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let of = |class: &str| -> Vec<f32> {
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .map(|n| n.attribute("data-value").unwrap().parse().unwrap())
+                .collect()
+        };
+        let outputs: Vec<f32> = p["activations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(of("output"), outputs, "{file}");
+        let hidden = of("unit");
+        assert_eq!(hidden.len(), 8);
+        assert!(
+            hidden.iter().all(|a| (0.0..=1.0).contains(a)),
+            "sigmoid: {hidden:?}"
+        );
+    }
+    // The pixels drawn are the test image's.
+    let Shown::TestImage { pixels, .. } = &shown.predictions[0] else {
+        panic!("a test image");
+    };
+    let svg = std::fs::read_to_string(run.join("pictures/test-7.svg")).unwrap();
+    let inked = svg.matches(r#"class="pixel""#).count();
+    assert_eq!(inked, pixels.iter().filter(|&&v| v > 0.0).count());
+}

@@ -1,0 +1,204 @@
+//! The PNG pictures: the first hidden layer's weights, one 28×28 tile per hidden unit, and the
+//! test images the network got wrong, captioned.
+
+use image::{ImageEncoder, Rgb, RgbImage};
+
+use crate::font::{draw_text, text_width, GLYPH_H};
+use crate::{PictureError, PIXELS, SIDE};
+
+/// Image pixels per weight in `hidden.png`.
+pub const HIDDEN_SCALE: u32 = 3;
+/// Pixels of background between (and around) the tiles of `hidden.png`.
+pub const HIDDEN_GAP: u32 = 2;
+/// The colour of the strongest negative weight of a tile (blue).
+pub const NEGATIVE: [u8; 3] = [33, 102, 172];
+/// The colour of the strongest positive weight of a tile (red).
+pub const POSITIVE: [u8; 3] = [178, 24, 43];
+/// Between tiles: a grey no weight is drawn in (weights are white, blue or red mixes).
+const BACKGROUND: Rgb<u8> = Rgb([160, 160, 160]);
+
+/// Image pixels per MNIST pixel in `mistakes.png`.
+pub const MISTAKE_SCALE: u32 = 4;
+/// Mistakes per row of `mistakes.png`.
+pub const MISTAKE_COLUMNS: usize = 10;
+/// Width of one mistake's cell: its image, centred, and its caption below.
+pub const MISTAKE_CELL_W: u32 = 140;
+/// Height of one mistake's cell.
+pub const MISTAKE_CELL_H: u32 = 4 + SIDE as u32 * MISTAKE_SCALE + 6 + GLYPH_H + 6;
+
+/// Columns of a near-square grid of `n` tiles.
+pub fn grid_columns(n: usize) -> usize {
+    (1..=n.max(1)).find(|c| c * c >= n).unwrap_or(1)
+}
+
+fn encode(image: &RgbImage) -> Result<Vec<u8>, PictureError> {
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(PictureError::Encode)?;
+    Ok(bytes)
+}
+
+/// The colour of `t` in -1..1: blue below zero, red above, white at zero, deeper with |t|.
+pub(crate) fn diverging(t: f32) -> Rgb<u8> {
+    let target = if t < 0.0 { NEGATIVE } else { POSITIVE };
+    let a = t.abs().min(1.0);
+    Rgb(target.map(|c| (255.0 + a * (f32::from(c) - 255.0)).round() as u8))
+}
+
+/// `hidden.png`: each of the first `cap` hidden units' 784 incoming weights as a 28×28 tile,
+/// in a near-square grid, left to right then top to bottom in unit order. `weights` is the first
+/// layer's W, `[784, hidden]` row-major as Burn's `Linear` stores it (unit `j`'s weight from
+/// pixel `i` is `weights[i * hidden + j]`). Each tile has its own symmetric scale: its largest
+/// |w| is full blue (negative) or red (positive), zero is white. Tile `k` starts at
+/// `HIDDEN_GAP + (k % columns, k / columns) · (28·HIDDEN_SCALE + HIDDEN_GAP)`, with
+/// `columns = grid_columns(min(hidden, cap))`.
+pub fn hidden_png(weights: &[f32], hidden: usize, cap: usize) -> Result<Vec<u8>, PictureError> {
+    if hidden.checked_mul(PIXELS) != Some(weights.len()) {
+        return Err(PictureError::WeightsDoNotFit {
+            len: weights.len(),
+            inputs: PIXELS,
+            hidden,
+            expected: hidden.saturating_mul(PIXELS),
+        });
+    }
+    let drawn = hidden.min(cap);
+    let columns = grid_columns(drawn);
+    let rows = drawn.div_ceil(columns).max(1);
+    let pitch = SIDE as u32 * HIDDEN_SCALE + HIDDEN_GAP;
+    let mut image = RgbImage::from_pixel(
+        HIDDEN_GAP + columns as u32 * pitch,
+        HIDDEN_GAP + rows as u32 * pitch,
+        BACKGROUND,
+    );
+    for unit in 0..drawn {
+        let tile: Vec<f32> = (0..PIXELS).map(|i| weights[i * hidden + unit]).collect();
+        let scale = tile.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+        let x0 = HIDDEN_GAP + (unit % columns) as u32 * pitch;
+        let y0 = HIDDEN_GAP + (unit / columns) as u32 * pitch;
+        for (i, &w) in tile.iter().enumerate() {
+            let t = if scale > 0.0 && scale.is_finite() {
+                w / scale
+            } else {
+                0.0
+            };
+            let colour = diverging(t);
+            let (px, py) = ((i % SIDE) as u32, (i / SIDE) as u32);
+            for dy in 0..HIDDEN_SCALE {
+                for dx in 0..HIDDEN_SCALE {
+                    image.put_pixel(
+                        x0 + px * HIDDEN_SCALE + dx,
+                        y0 + py * HIDDEN_SCALE + dy,
+                        colour,
+                    );
+                }
+            }
+        }
+    }
+    encode(&image)
+}
+
+/// A test image the network got wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mistake {
+    /// The image's 784 pixels in 0..1 (ink is 1), row by row.
+    pub pixels: Vec<f32>,
+    /// Its label.
+    pub truth: u8,
+    /// What the network said.
+    pub said: u8,
+    /// The network's output for what it said (its confidence in the wrong answer).
+    pub confidence: f32,
+}
+
+impl Mistake {
+    /// The caption under the image: `true 4 → said 9 (0.87)`.
+    pub fn caption(&self) -> String {
+        format!(
+            "true {} → said {} ({:.2})",
+            self.truth, self.said, self.confidence
+        )
+    }
+}
+
+/// The order `mistakes_png` draws in: most confidently wrong first; equal confidences keep
+/// their order.
+pub fn most_confident_first(items: &[Mistake]) -> Vec<&Mistake> {
+    let mut sorted: Vec<&Mistake> = items.iter().collect();
+    sorted.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    sorted
+}
+
+/// `mistakes.png`: the first `cap` of `items` in [`most_confident_first`] order (this function
+/// sorts), each drawn dark on white at `MISTAKE_SCALE`, centred at the top of its cell
+/// (`MISTAKE_CELL_W` × `MISTAKE_CELL_H`, `MISTAKE_COLUMNS` to a row), with its caption below.
+/// The image of the `k`-th starts at `((k % columns) · MISTAKE_CELL_W + 14, (k / columns) ·
+/// MISTAKE_CELL_H + 4)`, where `columns = min(drawn, MISTAKE_COLUMNS)`.
+pub fn mistakes_png(items: &[Mistake], cap: usize) -> Result<Vec<u8>, PictureError> {
+    if let Some((index, m)) = items
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.pixels.len() != PIXELS)
+    {
+        return Err(PictureError::PixelsDoNotFit {
+            index,
+            len: m.pixels.len(),
+        });
+    }
+    let sorted = most_confident_first(items);
+    let drawn = &sorted[..items.len().min(cap)];
+    let columns = drawn.len().clamp(1, MISTAKE_COLUMNS);
+    let rows = drawn.len().div_ceil(columns).max(1);
+    let mut image = RgbImage::from_pixel(
+        columns as u32 * MISTAKE_CELL_W,
+        rows as u32 * MISTAKE_CELL_H,
+        Rgb([255, 255, 255]),
+    );
+    let side = SIDE as u32 * MISTAKE_SCALE;
+    let border = Rgb([180, 180, 180]);
+    for (k, m) in drawn.iter().enumerate() {
+        let cx = (k % columns) as u32 * MISTAKE_CELL_W;
+        let cy = (k / columns) as u32 * MISTAKE_CELL_H;
+        let (x0, y0) = (cx + (MISTAKE_CELL_W - side) / 2, cy + 4);
+        // A thin frame, so that the white of the image shows where it ends.
+        for i in 0..side + 2 {
+            for (x, y) in [
+                (x0 - 1 + i, y0 - 1),
+                (x0 - 1 + i, y0 + side),
+                (x0 - 1, y0 - 1 + i),
+                (x0 + side, y0 - 1 + i),
+            ] {
+                image.put_pixel(x, y, border);
+            }
+        }
+        for (i, &v) in m.pixels.iter().enumerate() {
+            let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+            let (px, py) = ((i % SIDE) as u32, (i / SIDE) as u32);
+            for dy in 0..MISTAKE_SCALE {
+                for dx in 0..MISTAKE_SCALE {
+                    image.put_pixel(
+                        x0 + px * MISTAKE_SCALE + dx,
+                        y0 + py * MISTAKE_SCALE + dy,
+                        Rgb([g, g, g]),
+                    );
+                }
+            }
+        }
+        let caption = m.caption();
+        let w = text_width(&caption, 1);
+        draw_text(
+            &mut image,
+            cx + MISTAKE_CELL_W.saturating_sub(w) / 2,
+            y0 + side + 6,
+            &caption,
+            Rgb([0, 0, 0]),
+            1,
+        );
+    }
+    encode(&image)
+}
