@@ -9,7 +9,116 @@ use model::{Activation, Backend, Cost};
 
 use crate::fault::Fault;
 use crate::suite::{run as run_suite, DataSource, Options};
+use crate::trace::{self, MnistTrace, Trace};
 use crate::{GradcheckError, Report};
+
+/// The whole command line: the check (its flags at the top level, as before there were
+/// subcommands, or after `check`), or `trace`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "gradcheck",
+    version,
+    args_conflicts_with_subcommands = true,
+    about = "Check the hand-written backpropagation against Burn's autodiff and finite \
+             differences (the default), or trace one example through it (`gradcheck trace`)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The check's flags, when no subcommand is given.
+    #[command(flatten)]
+    pub check: Args,
+}
+
+/// What `gradcheck` does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// The gradient check (what `gradcheck` alone runs).
+    Check(Args),
+    /// One example through the network: z, a, a − y, σ'(z), δ per layer, the gradients, one
+    /// gradient step, and why the output moved.
+    Trace(TraceArgs),
+}
+
+impl Cli {
+    /// The command these arguments ask for: the check when no subcommand is given.
+    pub fn command(self) -> Command {
+        self.command.unwrap_or(Command::Check(self.check))
+    }
+}
+
+/// Trace one example through a network: the forward pass, backpropagation (BP1–BP4) and one
+/// step of gradient descent, every number printed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TraceArgs {
+    /// Matt Mazur's 2-2-2 network from "A Step by Step Backpropagation Example", with his
+    /// weights w1…w8, inputs, targets and η = 0.5.
+    #[arg(long, conflicts_with_all = ["index", "layers", "seed", "activation", "cost", "eta"])]
+    pub mazur: bool,
+
+    /// The MNIST test image to trace (0 to 9999).
+    #[arg(long, value_name = "N", required_unless_present = "mazur")]
+    pub index: Option<usize>,
+
+    /// Layer sizes, input to output, comma-separated.
+    #[arg(
+        long,
+        value_name = "SIZES",
+        value_delimiter = ',',
+        default_value = "784,30,10"
+    )]
+    pub layers: Vec<usize>,
+
+    /// Activation function of the hidden layers: sigmoid or relu.
+    #[arg(long, value_name = "NAME", default_value = "sigmoid", value_parser = parse_activation)]
+    pub activation: Activation,
+
+    /// The cost: quadratic or cross_entropy.
+    #[arg(long, value_name = "COST", default_value = "quadratic", value_parser = parse_cost)]
+    pub cost: Cost,
+
+    /// Seed of the initial weights (the check's --seed draws the same network).
+    #[arg(long, value_name = "S", default_value_t = 7)]
+    pub seed: u64,
+
+    /// Learning rate η of the one gradient step.
+    #[arg(long, value_name = "ETA", default_value_t = 0.5)]
+    pub eta: f64,
+
+    /// Backend that draws the initial weights [default: the first compiled in].
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<Backend>,
+
+    /// Directory of the MNIST files (relative to the current directory).
+    #[arg(long, value_name = "DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+}
+
+impl TraceArgs {
+    /// The trace these arguments ask for.
+    pub fn trace(&self) -> Result<Trace, GradcheckError> {
+        match self.index {
+            Some(index) if !self.mazur => trace::mnist(&MnistTrace {
+                index,
+                sizes: self.layers.clone(),
+                activation: self.activation,
+                cost: self.cost,
+                seed: self.seed,
+                eta: self.eta,
+                data_dir: self.data_dir.clone(),
+                backend: Backend::resolve(self.backend)?,
+            }),
+            _ => trace::mazur(),
+        }
+    }
+}
+
+/// Runs the trace and prints it.
+pub fn run_trace(args: &TraceArgs) -> Result<Trace, GradcheckError> {
+    let trace = args.trace()?;
+    let _ = std::io::stdout().lock().write_all(trace.text().as_bytes());
+    Ok(trace)
+}
 
 /// Check the hand-written backpropagation against Burn's autodiff (in f64 and in f32) and
 /// against finite differences, on the project's network and costs.
@@ -194,6 +303,28 @@ mod tests {
         assert!(Args::try_parse_from(["gradcheck", "--cost", "hinge"]).is_err());
         assert!(Args::try_parse_from(["gradcheck", "--activation", "tanh"]).is_err());
         assert!(Args::try_parse_from(["gradcheck", "--inject-fault", "oops"]).is_err());
+    }
+
+    #[test]
+    fn the_check_is_the_default_and_trace_a_subcommand() {
+        let old = Cli::parse_from(["gradcheck", "--layers", "5,4,3", "--random", "--json"]);
+        let Command::Check(args) = old.command() else {
+            panic!("flags alone run the check")
+        };
+        assert_eq!(
+            (args.layers, args.random, args.json),
+            (vec![5, 4, 3], true, true)
+        );
+        let named = Cli::parse_from(["gradcheck", "check", "--seed", "3"]);
+        assert!(matches!(named.command(), Command::Check(a) if a.seed == 3));
+        let trace = Cli::parse_from(["gradcheck", "trace", "--index", "4", "--seed", "2"]);
+        let Command::Trace(t) = trace.command() else {
+            panic!("trace is a subcommand")
+        };
+        assert_eq!((t.index, t.seed, t.mazur), (Some(4), 2, false));
+        assert!(Cli::try_parse_from(["gradcheck", "trace"]).is_err());
+        assert!(Cli::try_parse_from(["gradcheck", "trace", "--mazur", "--index", "1"]).is_err());
+        assert!(Cli::try_parse_from(["gradcheck", "trace", "--mazur"]).is_ok());
     }
 
     #[test]

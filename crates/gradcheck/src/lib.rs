@@ -36,6 +36,7 @@ pub mod manual;
 mod per_layer;
 mod report;
 pub mod suite;
+pub mod trace;
 
 pub use batch::{Batch, DataKind};
 pub use compare::{compare, Case, Check, Comparison, Tolerance};

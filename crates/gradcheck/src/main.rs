@@ -14,8 +14,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the check the arguments ask for; whether every comparison passed.
+/// Runs what the arguments ask for; whether every comparison of the check passed (a trace
+/// always passes).
 fn check() -> anyhow::Result<bool> {
-    let report = gradcheck::cli::run(gradcheck::cli::Args::parse())?;
-    Ok(report.passed)
+    use gradcheck::cli::{run, run_trace, Cli, Command};
+    match Cli::parse().command() {
+        Command::Check(args) => Ok(run(args)?.passed),
+        Command::Trace(args) => {
+            run_trace(&args)?;
+            Ok(true)
+        }
+    }
 }

@@ -2,13 +2,15 @@
 //!
 //! - [`agreement`]: the library's three comparisons pass, on random networks and on MNIST;
 //! - [`faults`]: a deliberately wrong backward pass fails and names the layer;
-//! - [`cli`]: the `gradcheck` binary's table, JSON and exit status.
+//! - [`cli`]: the `gradcheck` binary's table, JSON and exit status;
+//! - [`trace`]: `gradcheck trace`: Mazur's published numbers, one MNIST image, the subcommand.
 //!
 //! The helpers they share are below.
 
 mod agreement;
 mod cli;
 mod faults;
+mod trace;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,673 @@
+//! One example through the network, every number of backpropagation printed: a lesson, not a
+//! check.
+//!
+//! [`trace`] runs the forward pass of one input x with target y, the backward pass of
+//! [`crate::manual`] (BP1–BP4), and one step of gradient descent,
+//!
+//! ```text
+//! w ← w − η ∂C/∂w        b ← b − η ∂C/∂b
+//! ```
+//!
+//! and keeps, for every layer l, the weighted inputs z^l, the activations a^l, f'(z^l) and the
+//! errors δ^l; at the output also a^L − y; then the gradients, the stepped network, its new cost
+//! and outputs. [`Trace::text`] writes it for people: layer by layer, then *why the output
+//! moved*, with the hidden units whose contribution a^(L−1)_k · W^L\[k\]\[j\] to an output's
+//! weighted input z^L_j changed the most.
+//!
+//! Two examples come ready:
+//!
+//! - [`mazur`]: the 2-2-2 sigmoid network of Matt Mazur's "A Step by Step Backpropagation
+//!   Example" (2015), with its weights w1…w8 named as in the post, so that every printed
+//!   number can be found there (total error 0.298371109, ∂E/∂w5 = 0.082167041, w5 after one
+//!   step 0.35891648). His error E = Σ ½(target − out)² is the quadratic cost of one example.
+//! - [`mnist`]: one MNIST test image through a seeded network drawn as `gradcheck` draws it;
+//!   long vectors are summarised (the ten outputs in full, for hidden layers the units with the
+//!   largest |δ|).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use model::{Activation, Backend, Cost, Mlp};
+
+use crate::autodiff::network_from_mlp;
+use crate::manual::{
+    bp2_backpropagate_error, bp4_weight_gradient, hadamard, output_activations, sigmoid_prime,
+    Gradients, Network,
+};
+use crate::suite::{DataSource, Options};
+use crate::{GradcheckError, PerLayer};
+
+/// How many hidden units, weights or contributions a summary lists.
+const TOP: usize = 5;
+
+/// How the trace names neurons and weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// Mazur's names: inputs i1, i2; hidden h1, h2; outputs o1, o2; weights w1…w8.
+    Mazur,
+    /// Unit j of layer l, weight W^l\[k\]\[j\]; long layers summarised.
+    Layers,
+}
+
+/// One layer's numbers from the forward and backward pass of the traced example.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerTrace {
+    /// z^l = a^(l−1)·W^l + b^l.
+    pub z: Vec<f64>,
+    /// a^l = f(z^l) (at the output: σ(z^L), or softmax(z^L) for cross-entropy).
+    pub a: Vec<f64>,
+    /// f'(z^l) (at the output σ'(z^L)); `None` at a softmax output, whose δ^L = a^L − y needs
+    /// no derivative of its own.
+    pub f_prime: Option<Vec<f64>>,
+    /// δ^l = ∂C/∂z^l, which is also ∂C/∂b^l (BP3).
+    pub delta: Vec<f64>,
+}
+
+/// Everything [`trace`] computed for one example: before, gradient, after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// The network before the step.
+    pub network: Network,
+    pub cost: Cost,
+    /// The input x = a^0.
+    pub x: Vec<f64>,
+    /// The target y (one-hot for a digit; Mazur's 0.01, 0.99).
+    pub y: Vec<f64>,
+    /// Layers l = 1, …, L at index l − 1.
+    pub layers: Vec<LayerTrace>,
+    /// C(x) before the step.
+    pub cost_before: f64,
+    /// ∂C/∂W^l and ∂C/∂b^l (BP3, BP4).
+    pub gradients: Gradients,
+    /// The learning rate η.
+    pub eta: f64,
+    /// Whether the step moved the biases too (Mazur's post leaves them alone).
+    pub steps_biases: bool,
+    /// The network after one step w ← w − η ∂C/∂w (and b ← b − η ∂C/∂b).
+    pub stepped: Network,
+    /// The stepped network's forward pass of x.
+    pub layers_after: Vec<LayerTrace>,
+    /// C(x) after the step.
+    pub cost_after: f64,
+    pub naming: Naming,
+    /// The example's digit and where it came from, for the heading.
+    pub title: String,
+}
+
+/// The cost of one example with any target vector y: ½‖a^L − y‖² for the quadratic cost,
+/// −Σ_j y_j ln a^L_j for cross-entropy (−ln a^L_label when y is one-hot).
+pub fn cost_for_target(cost: Cost, a_out: &[f64], y: &[f64]) -> f64 {
+    match cost {
+        Cost::Quadratic => {
+            0.5 * a_out
+                .iter()
+                .zip(y)
+                .map(|(a, y)| (a - y).powi(2))
+                .sum::<f64>()
+        }
+        Cost::CrossEntropy => -a_out
+            .iter()
+            .zip(y)
+            .filter(|(_, &y)| y != 0.0)
+            .map(|(a, y)| y * a.ln())
+            .sum::<f64>(),
+    }
+}
+
+/// The forward pass of x, every layer's z, a and f'(z), and the output error (BP1) against y;
+/// the hidden layers' errors are filled in by [`trace`].
+fn forward_layers(network: &Network, cost: Cost, x: &[f64]) -> Vec<LayerTrace> {
+    let forward = network.forward(x);
+    let layers = network.layers();
+    (1..=layers)
+        .map(|l| {
+            let z = forward.zs[l - 1].clone();
+            if l < layers {
+                LayerTrace {
+                    a: forward.activations[l].clone(),
+                    f_prime: Some(network.f_prime(&z)),
+                    delta: Vec::new(),
+                    z,
+                }
+            } else {
+                LayerTrace {
+                    a: output_activations(cost, &z),
+                    f_prime: match cost {
+                        Cost::Quadratic => Some(z.iter().map(|&z| sigmoid_prime(z)).collect()),
+                        Cost::CrossEntropy => None,
+                    },
+                    delta: Vec::new(),
+                    z,
+                }
+            }
+        })
+        .collect()
+}
+
+/// a^L − y, for any target y.
+fn a_minus_target(a: &[f64], y: &[f64]) -> Vec<f64> {
+    a.iter().zip(y).map(|(a, y)| a - y).collect()
+}
+
+/// Traces one example (x, y) through `network` and one gradient step of rate `eta`; the step
+/// moves the weights, and the biases only if `step_biases`.
+///
+/// The backward pass is [`Network::backprop`]'s, written out for a target vector y rather
+/// than a label (Mazur's targets are 0.01 and 0.99): BP1 δ^L = (a^L − y) ⊙ σ'(z^L) for the
+/// quadratic cost, δ^L = a^L − y for softmax with cross-entropy; BP2
+/// δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l); BP3 ∂C/∂b^l = δ^l; BP4 ∂C/∂W^l = (a^(l−1))ᵀ δ^l.
+pub fn trace(
+    network: &Network,
+    cost: Cost,
+    x: &[f64],
+    y: &[f64],
+    eta: f64,
+    step_biases: bool,
+) -> Result<Trace, GradcheckError> {
+    let sizes = network.sizes();
+    let (inputs, outputs) = (sizes[0], sizes[sizes.len() - 1]);
+    if x.len() != inputs || y.len() != outputs {
+        return Err(GradcheckError::InvalidBatch(format!(
+            "the network takes {inputs} inputs and has {outputs} outputs, but the example has \
+             {} inputs and {} targets",
+            x.len(),
+            y.len()
+        )));
+    }
+    let count = network.layers();
+    let mut layers = forward_layers(network, cost, x);
+
+    // BP1: the output error.
+    let out = &layers[count - 1];
+    let a_minus_y = a_minus_target(&out.a, y);
+    let mut delta = match &out.f_prime {
+        Some(sp) => hadamard(&a_minus_y, sp),
+        None => a_minus_y,
+    };
+    let mut nabla_w = vec![Vec::new(); count];
+    let mut nabla_b = vec![Vec::new(); count];
+    for l in (1..=count).rev() {
+        if l < count {
+            // BP2, with the weights W^(l+1) as they were before any step.
+            let sp = layers[l - 1].f_prime.clone().unwrap_or_default();
+            delta = bp2_backpropagate_error(&network.params.weights[l], &delta, &sp);
+        }
+        // BP3 and BP4.
+        let a_prev = if l == 1 { x } else { &layers[l - 2].a };
+        nabla_w[l - 1] = bp4_weight_gradient(a_prev, &delta);
+        nabla_b[l - 1] = delta.clone();
+        layers[l - 1].delta = delta.clone();
+    }
+    let gradients = PerLayer {
+        weights: nabla_w,
+        biases: nabla_b,
+    };
+
+    let step = |params: &[Vec<f64>], nabla: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        params
+            .iter()
+            .zip(nabla)
+            .map(|(p, g)| p.iter().zip(g).map(|(p, g)| p - eta * g).collect())
+            .collect()
+    };
+    let params = PerLayer {
+        weights: step(&network.params.weights, &gradients.weights),
+        biases: if step_biases {
+            step(&network.params.biases, &gradients.biases)
+        } else {
+            network.params.biases.clone()
+        },
+    };
+    let stepped = Network::new(sizes.to_vec(), network.activation(), params)?;
+    let layers_after = forward_layers(&stepped, cost, x);
+    let cost_before = cost_for_target(cost, &layers[count - 1].a, y);
+    let cost_after = cost_for_target(cost, &layers_after[count - 1].a, y);
+    Ok(Trace {
+        network: network.clone(),
+        cost,
+        x: x.to_vec(),
+        y: y.to_vec(),
+        layers,
+        cost_before,
+        gradients,
+        eta,
+        steps_biases: step_biases,
+        stepped,
+        layers_after,
+        cost_after,
+        naming: Naming::Layers,
+        title: String::new(),
+    })
+}
+
+/// Mazur's network in this crate's layout, with his input and targets.
+///
+/// He writes h1 = σ(w1·i1 + w2·i2 + b1), h2 = σ(w3·i1 + w4·i2 + b1),
+/// o1 = σ(w5·h1 + w6·h2 + b2), o2 = σ(w7·h1 + w8·h2 + b2). Burn's W^l\[k\]\[j\] is the weight
+/// from input k to neuron j, stored at `k · outputs + j`, so W^1 = \[\[w1, w3\], \[w2, w4\]\] is
+/// stored as \[w1, w3, w2, w4\], and W^2 as \[w5, w7, w6, w8\]. His bias is shared by a layer:
+/// each neuron gets its own copy of it.
+pub fn mazur_network() -> Result<(Network, Vec<f64>, Vec<f64>), GradcheckError> {
+    let (w1, w2, w3, w4) = (0.15, 0.20, 0.25, 0.30);
+    let (w5, w6, w7, w8) = (0.40, 0.45, 0.50, 0.55);
+    let (b1, b2) = (0.35, 0.60);
+    let network = Network::new(
+        vec![2, 2, 2],
+        Activation::Sigmoid,
+        PerLayer {
+            weights: vec![vec![w1, w3, w2, w4], vec![w5, w7, w6, w8]],
+            biases: vec![vec![b1, b1], vec![b2, b2]],
+        },
+    )?;
+    Ok((network, vec![0.05, 0.10], vec![0.01, 0.99]))
+}
+
+/// Mazur's name of W^l\[k\]\[j\] in his 2-2-2 network: w1…w4 in the hidden layer, w5…w8 in
+/// the output layer, numbered by the neuron j they feed, then the input k.
+pub fn mazur_weight_name(l: usize, k: usize, j: usize) -> String {
+    format!("w{}", 4 * (l - 1) + 2 * j + k + 1)
+}
+
+/// Mazur's example, traced with his η = 0.5; as in his post, the biases stay where they are.
+pub fn mazur() -> Result<Trace, GradcheckError> {
+    let (network, x, y) = mazur_network()?;
+    let mut t = trace(&network, Cost::Quadratic, &x, &y, 0.5, false)?;
+    t.naming = Naming::Mazur;
+    t.title = "Matt Mazur's \"A Step by Step Backpropagation Example\": i1 = 0.05, i2 = 0.10, \
+               targets 0.01, 0.99"
+        .to_string();
+    Ok(t)
+}
+
+/// What [`mnist`] traces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MnistTrace {
+    /// The index of the image in the MNIST test set.
+    pub index: usize,
+    /// Layer sizes, input to output (784 inputs).
+    pub sizes: Vec<usize>,
+    pub activation: Activation,
+    pub cost: Cost,
+    /// The seed of the network's initial weights, as `gradcheck --seed`.
+    pub seed: u64,
+    pub eta: f64,
+    pub data_dir: std::path::PathBuf,
+    pub backend: Backend,
+}
+
+/// One MNIST test image through a network drawn from `model::MlpConfig` with the seed, as the
+/// check draws it (the same weights as `gradcheck --layers … --seed …`), and one step.
+pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
+    let check = Options {
+        sizes: options.sizes.clone(),
+        activation: options.activation,
+        seed: options.seed,
+        costs: vec![options.cost],
+        backend: options.backend,
+        data: DataSource::Mnist(options.data_dir.clone()),
+        ..Options::new(DataSource::Random)?
+    };
+    let config = check.model_config()?;
+    if config.inputs != data::IMAGE_PIXELS || config.outputs != data::NUM_CLASSES {
+        return Err(GradcheckError::InvalidNetwork {
+            sizes: options.sizes.clone(),
+            reason: format!(
+                "an MNIST trace needs {} inputs and {} outputs",
+                data::IMAGE_PIXELS,
+                data::NUM_CLASSES
+            ),
+        });
+    }
+    let (x, label) = mnist_image(&options.data_dir, options.index)?;
+    let device = options.backend.device()?.autodiff();
+    device.seed(options.seed);
+    let mlp: Mlp = config.init(&device);
+    let network = network_from_mlp(&mlp)?;
+    let mut y = vec![0.0; data::NUM_CLASSES];
+    y[label] = 1.0;
+    let mut t = trace(&network, options.cost, &x, &y, options.eta, true)?;
+    t.title = format!(
+        "MNIST test image {} (a {label}) through the {} {} network drawn with seed {}",
+        options.index,
+        join_sizes(&options.sizes),
+        options.activation.name(),
+        options.seed
+    );
+    Ok(t)
+}
+
+/// Test image `index`, scaled as training scales it, and its digit.
+fn mnist_image(dir: &Path, index: usize) -> Result<(Vec<f64>, usize), GradcheckError> {
+    let test = data::MnistDataset::load(dir, data::Split::Test)
+        .map_err(|source| GradcheckError::Data { source })?;
+    if index >= test.len() {
+        return Err(GradcheckError::InvalidBatch(format!(
+            "--index {index}, but the test set has {} images (0 to {})",
+            test.len(),
+            test.len().saturating_sub(1)
+        )));
+    }
+    let x = test
+        .image(index)
+        .iter()
+        .map(|&p| f64::from(data::scale_pixel(p)))
+        .collect();
+    Ok((x, usize::from(test.label(index))))
+}
+
+fn join_sizes(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A number as the trace prints it: nine decimals (Mazur's precision), or three significant
+/// digits in scientific notation when that would show only zeros.
+fn num(v: f64) -> String {
+    if v == 0.0 || v.abs() >= 1e-3 {
+        format!("{v:+.9}")
+    } else {
+        format!("{v:+.3e}")
+    }
+}
+
+/// Indices of the `n` largest entries by |value|, largest first.
+fn largest(values: &[f64], n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&p, &q| values[q].abs().total_cmp(&values[p].abs()));
+    order.truncate(n);
+    order
+}
+
+impl Trace {
+    /// The output layer L.
+    fn output_layer(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The name of neuron j of layer l (l = 0: the input).
+    fn neuron(&self, l: usize, j: usize) -> String {
+        match self.naming {
+            Naming::Mazur if l == 0 => format!("i{}", j + 1),
+            Naming::Mazur if l == self.output_layer() => format!("o{}", j + 1),
+            Naming::Mazur => format!("h{}", j + 1),
+            Naming::Layers if l == 0 => format!("input {j}"),
+            Naming::Layers => format!("unit {j}"),
+        }
+    }
+
+    /// The name of W^l\[k\]\[j\].
+    fn weight(&self, l: usize, k: usize, j: usize) -> String {
+        let burn = format!("W{l}[{k}][{j}]");
+        match self.naming {
+            Naming::Mazur => format!("{} = {burn}", mazur_weight_name(l, k, j)),
+            Naming::Layers => burn,
+        }
+    }
+
+    /// The trace for people: forward pass, backward pass, the step and what it changed.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let big = self.naming == Naming::Layers;
+        let l_out = self.output_layer();
+        let cost_name = match self.cost {
+            Cost::Quadratic => "C = ½ Σ_j (a^L_j − y_j)²",
+            Cost::CrossEntropy => "C = −Σ_j y_j ln a^L_j, a^L = softmax(z^L)",
+        };
+        let _ = writeln!(s, "{}", self.title);
+        let _ = writeln!(
+            s,
+            "network {}, hidden layers {}, cost {} ({cost_name})\n",
+            join_sizes(self.network.sizes()),
+            self.network.activation().name(),
+            self.cost.name()
+        );
+
+        let _ = writeln!(s, "FORWARD: z^l = a^(l−1)·W^l + b^l, a^l = f(z^l); a^0 = x");
+        if big {
+            let lit = self.x.iter().filter(|&&v| v != 0.0).count();
+            let _ = writeln!(
+                s,
+                "  a^0 = x: {} pixels, {lit} of them not background",
+                self.x.len()
+            );
+        } else {
+            for (k, x_k) in self.x.iter().enumerate() {
+                let _ = writeln!(s, "  {} = {}", self.neuron(0, k), num(*x_k));
+            }
+        }
+        for l in 1..=l_out {
+            let layer = &self.layers[l - 1];
+            let _ = writeln!(s, "  layer {l} ({} units)", layer.z.len());
+            if l < l_out && big {
+                let _ = writeln!(
+                    s,
+                    "    the {TOP} units with the largest |δ| are listed below"
+                );
+                continue;
+            }
+            for j in 0..layer.z.len() {
+                let _ = writeln!(
+                    s,
+                    "    {:<8} z = {}  a = {}",
+                    self.neuron(l, j),
+                    num(layer.z[j]),
+                    num(layer.a[j])
+                );
+            }
+        }
+        let _ = writeln!(s, "  cost C = {}\n", num(self.cost_before));
+
+        let _ = writeln!(s, "BACKWARD");
+        let out = &self.layers[l_out - 1];
+        let bp1 = match self.cost {
+            Cost::Quadratic => "BP1 δ^L = (a^L − y) ⊙ σ'(z^L)",
+            Cost::CrossEntropy => "BP1 δ^L = a^L − y (softmax and cross-entropy)",
+        };
+        let _ = writeln!(s, "  output layer {l_out}: {bp1}; BP3 ∂C/∂b = δ");
+        for j in 0..out.z.len() {
+            let sp = out
+                .f_prime
+                .as_ref()
+                .map(|sp| format!("  σ'(z) = {}", num(sp[j])))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "    {:<8} y = {}  a − y = {}{sp}  δ = ∂C/∂b = {}",
+                self.neuron(l_out, j),
+                num(self.y[j]),
+                num(out.a[j] - self.y[j]),
+                num(out.delta[j])
+            );
+        }
+        for l in (1..l_out).rev() {
+            let layer = &self.layers[l - 1];
+            let _ = writeln!(
+                s,
+                "  hidden layer {l}: BP2 δ^l = (W^{} δ^{}) ⊙ f'(z^l); BP3 ∂C/∂b = δ",
+                l + 1,
+                l + 1
+            );
+            let units: Vec<usize> = if big {
+                largest(&layer.delta, TOP)
+            } else {
+                (0..layer.z.len()).collect()
+            };
+            for j in units {
+                let sp = layer.f_prime.as_ref().map_or(0.0, |sp| sp[j]);
+                let _ = writeln!(
+                    s,
+                    "    {:<8} z = {}  a = {}  f'(z) = {}  δ = ∂C/∂b = {}",
+                    self.neuron(l, j),
+                    num(layer.z[j]),
+                    num(layer.a[j]),
+                    num(sp),
+                    num(layer.delta[j])
+                );
+            }
+        }
+        let _ = writeln!(s, "  BP4 ∂C/∂W^l[k][j] = a^(l−1)_k · δ^l_j");
+        for l in 1..=l_out {
+            let g = &self.gradients.weights[l - 1];
+            let n_out = self.layers[l - 1].z.len();
+            let shown: Vec<usize> = if big {
+                largest(g, 3)
+            } else {
+                (0..g.len()).collect()
+            };
+            if big {
+                let _ = writeln!(s, "    layer {l}, the largest |∂C/∂w|:");
+            }
+            for i in shown {
+                let (k, j) = (i / n_out, i % n_out);
+                let _ = writeln!(
+                    s,
+                    "    ∂C/∂{} ({}→{}) = {}",
+                    self.weight(l, k, j),
+                    self.neuron(l - 1, k),
+                    self.neuron(l, j),
+                    num(g[i])
+                );
+            }
+        }
+
+        let biases = if self.steps_biases {
+            " and b ← b − η ∂C/∂b"
+        } else {
+            " (biases unchanged, as in Mazur's post)"
+        };
+        let _ = writeln!(s, "\nONE STEP: w ← w − η ∂C/∂w{biases}, η = {}", self.eta);
+        if !big {
+            for l in 1..=l_out {
+                let n_out = self.layers[l - 1].z.len();
+                for (i, (w, w_new)) in self.network.params.weights[l - 1]
+                    .iter()
+                    .zip(&self.stepped.params.weights[l - 1])
+                    .enumerate()
+                {
+                    let _ = writeln!(
+                        s,
+                        "    {} = {} → {}",
+                        self.weight(l, i / n_out, i % n_out),
+                        num(*w),
+                        num(*w_new)
+                    );
+                }
+            }
+        }
+        let after = &self.layers_after[l_out - 1];
+        let _ = writeln!(
+            s,
+            "  cost C = {} → {} ({})",
+            num(self.cost_before),
+            num(self.cost_after),
+            num(self.cost_after - self.cost_before)
+        );
+        for j in 0..after.a.len() {
+            let _ = writeln!(
+                s,
+                "    {:<8} a = {} → {} (target {})",
+                self.neuron(l_out, j),
+                num(out.a[j]),
+                num(after.a[j]),
+                num(self.y[j])
+            );
+        }
+        s.push_str(&self.why_the_output_moved());
+        s
+    }
+
+    /// Why the output moved: z^L_j = Σ_k a^(L−1)_k W^L\[k\]\[j\] + b^L_j, so its change is the
+    /// change of the bias plus, for each unit k below, the change of its contribution
+    /// a_k W\[k\]\[j\], in which both the unit's activation and its weight moved.
+    fn why_the_output_moved(&self) -> String {
+        let mut s = String::new();
+        let l_out = self.output_layer();
+        let (before, after) = (&self.layers[l_out - 1], &self.layers_after[l_out - 1]);
+        let a_below = |layers: &[LayerTrace]| -> Vec<f64> {
+            if l_out == 1 {
+                self.x.clone()
+            } else {
+                layers[l_out - 2].a.clone()
+            }
+        };
+        let (a_prev, a_prev_after) = (a_below(&self.layers), a_below(&self.layers_after));
+        let n_out = before.z.len();
+        let (w, w_after) = (
+            &self.network.params.weights[l_out - 1],
+            &self.stepped.params.weights[l_out - 1],
+        );
+        let _ = writeln!(
+            s,
+            "\nWHY THE OUTPUT MOVED: Δz^L_j = Δb_j + Σ_k Δ(a_k · W^L[k][j]), a_k from layer {}",
+            l_out - 1
+        );
+        // Every output in Mazur's network; in a big one, the target's and the one that moved most.
+        let mut outputs: Vec<usize> = if self.naming == Naming::Mazur {
+            (0..n_out).collect()
+        } else {
+            let target = largest(&self.y, 1);
+            let dz: Vec<f64> = after.z.iter().zip(&before.z).map(|(a, b)| a - b).collect();
+            target.into_iter().chain(largest(&dz, 1)).collect()
+        };
+        outputs.dedup();
+        for j in outputs {
+            let db =
+                self.stepped.params.biases[l_out - 1][j] - self.network.params.biases[l_out - 1][j];
+            let _ = writeln!(
+                s,
+                "  {}: z {} → {} (Δz = {}, of which Δb = {})",
+                self.neuron(l_out, j),
+                num(before.z[j]),
+                num(after.z[j]),
+                num(after.z[j] - before.z[j]),
+                num(db)
+            );
+            let push: Vec<f64> = (0..a_prev.len())
+                .map(|k| a_prev_after[k] * w_after[k * n_out + j] - a_prev[k] * w[k * n_out + j])
+                .collect();
+            for k in largest(&push, TOP.min(push.len())) {
+                let _ = writeln!(
+                    s,
+                    "    {:<8} a·w {} → {} (pushed z by {})",
+                    self.neuron(l_out - 1, k),
+                    num(a_prev[k] * w[k * n_out + j]),
+                    num(a_prev_after[k] * w_after[k * n_out + j]),
+                    num(push[k])
+                );
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mazur_weights_are_named_as_in_the_post() {
+        assert_eq!(mazur_weight_name(1, 0, 0), "w1");
+        assert_eq!(mazur_weight_name(1, 1, 0), "w2");
+        assert_eq!(mazur_weight_name(1, 0, 1), "w3");
+        assert_eq!(mazur_weight_name(2, 0, 0), "w5");
+        assert_eq!(mazur_weight_name(2, 1, 0), "w6");
+        assert_eq!(mazur_weight_name(2, 1, 1), "w8");
+        // And stored where Burn's layout puts them.
+        let (net, _, _) = mazur_network().unwrap();
+        assert_eq!(net.params.weights[0][2], 0.20, "w2 = W1[1][0]");
+        assert_eq!(net.params.weights[1][1], 0.50, "w7 = W2[0][1]");
+    }
+
+    #[test]
+    fn the_trace_agrees_with_backprop() {
+        let (net, x, _) = mazur_network().unwrap();
+        // With a one-hot target the trace's gradients are Network::backprop's.
+        for cost in [Cost::Quadratic, Cost::CrossEntropy] {
+            let t = trace(&net, cost, &x, &[0.0, 1.0], 0.5, true).unwrap();
+            assert_eq!(t.gradients, net.backprop(cost, &x, 1));
+        }
+    }
+}
