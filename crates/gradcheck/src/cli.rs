@@ -92,6 +92,11 @@ pub struct TraceArgs {
     /// Directory of the MNIST files (relative to the current directory).
     #[arg(long, value_name = "DIR", default_value = "data/mnist")]
     pub data_dir: PathBuf,
+
+    /// Print one JSON object (`layers` with `z`, `a`, `f_prime`, `delta`, `dc_dw`;
+    /// `cost_before`, `cost_after`, ...) instead of the text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl TraceArgs {
@@ -116,7 +121,13 @@ impl TraceArgs {
 /// Runs the trace and prints it.
 pub fn run_trace(args: &TraceArgs) -> Result<Trace, GradcheckError> {
     let trace = args.trace()?;
-    let _ = std::io::stdout().lock().write_all(trace.text().as_bytes());
+    let text = if args.json {
+        format!("{}\n", trace.to_json())
+    } else {
+        trace.text()
+    };
+    // As for the check: a reader that stops early (`| head`) is no failure.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(trace)
 }
 

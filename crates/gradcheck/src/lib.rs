@@ -21,6 +21,14 @@
 //! # Ok::<(), gradcheck::GradcheckError>(())
 //! ```
 //!
+//! To *learn* backpropagation rather than check it, [`trace`] takes one example through a
+//! network and prints every number: per layer z, a, a − y, σ'(z) and δ, then ∂C/∂b, the largest
+//! ∂C/∂w, one gradient step, the new cost and outputs, and which hidden units moved the output
+//! most. `gradcheck trace --mazur` reproduces Matt Mazur's "A Step by Step Backpropagation
+//! Example" number for number (his w1…w8 named as in the post); `gradcheck trace --index N` an
+//! MNIST test image through the check's seeded network. The check itself is the default
+//! command, also named `gradcheck check`.
+//!
 //! A check that can never fail proves nothing, so [`fault::Fault`] computes the hand-written
 //! gradients with a deliberate mistake in them; the tests show that the check then fails and
 //! names the layer.

@@ -579,6 +579,42 @@ impl Trace {
         s
     }
 
+    /// The trace as one JSON object: `title`, `cost`, `eta`, `x`, `y`, `layers` (per layer
+    /// l = 1…L: `z`, `a`, `f_prime`, `delta`, `dc_dw` (∂C/∂W^l in Burn's row-major layout)),
+    /// `cost_before`, `cost_after`, `outputs_after`, `steps_biases`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let layers: Vec<serde_json::Value> = self
+            .layers
+            .iter()
+            .zip(&self.gradients.weights)
+            .enumerate()
+            .map(|(i, (layer, dc_dw))| {
+                serde_json::json!({
+                    "layer": i + 1,
+                    "z": layer.z,
+                    "a": layer.a,
+                    "f_prime": layer.f_prime,
+                    "delta": layer.delta,
+                    "dc_dw": dc_dw,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "title": self.title,
+            "network": self.network.sizes(),
+            "activation": self.network.activation().name(),
+            "cost": self.cost.name(),
+            "eta": self.eta,
+            "x": self.x,
+            "y": self.y,
+            "layers": layers,
+            "cost_before": self.cost_before,
+            "cost_after": self.cost_after,
+            "outputs_after": self.layers_after.last().map(|l| &l.a),
+            "steps_biases": self.steps_biases,
+        })
+    }
+
     /// Why the output moved: z^L_j = Σ_k a^(L−1)_k W^L\[k\]\[j\] + b^L_j, so its change is the
     /// change of the bias plus, for each unit k below, the change of its contribution
     /// a_k W\[k\]\[j\], in which both the unit's activation and its weight moved.

@@ -57,6 +57,11 @@ fn mazurs_example_gives_his_published_numbers() {
     }
 }
 
+/// ∂E/∂w5 as the library computes it.
+fn t_w5_gradient() -> f64 {
+    trace::mazur().unwrap().gradients.weights[1][0]
+}
+
 fn mnist_trace(index: usize, eta: f64, activation: Activation, cost: Cost) -> MnistTrace {
     MnistTrace {
         index,
@@ -116,6 +121,12 @@ fn the_trace_subcommand_prints_and_the_check_stays_the_default() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("MNIST test image 0 (a 7)"), "{text}");
+
+    let out = gradcheck(&["trace", "--mazur", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["layers"][1]["dc_dw"][0], t_w5_gradient());
+    assert!(v["cost_after"].as_f64() < v["cost_before"].as_f64());
 
     // `check` names the default.
     let out = gradcheck(&[
