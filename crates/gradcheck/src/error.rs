@@ -26,6 +26,12 @@ pub enum GradcheckError {
         source: data::DataError,
     },
 
+    #[error("cannot load the MNIST test image to trace: {source}. (Or trace --mazur.)")]
+    TraceData {
+        #[source]
+        source: data::DataError,
+    },
+
     #[error("invalid network {sizes:?}: {reason}")]
     InvalidNetwork { sizes: Vec<usize>, reason: String },
 

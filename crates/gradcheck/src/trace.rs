@@ -339,7 +339,7 @@ pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
 /// Test image `index`, scaled as training scales it, and its digit.
 fn mnist_image(dir: &Path, index: usize) -> Result<(Vec<f64>, usize), GradcheckError> {
     let test = data::MnistDataset::load(dir, data::Split::Test)
-        .map_err(|source| GradcheckError::Data { source })?;
+        .map_err(|source| GradcheckError::TraceData { source })?;
     if index >= test.len() {
         return Err(GradcheckError::InvalidBatch(format!(
             "--index {index}, but the test set has {} images (0 to {})",
@@ -442,9 +442,25 @@ impl Trace {
             let layer = &self.layers[l - 1];
             let _ = writeln!(s, "  layer {l} ({} units)", layer.z.len());
             if l < l_out && big {
+                // A summary: how many units pass a signal on; the details are under BACKWARD.
+                let state = match self.network.activation() {
+                    Activation::Relu => {
+                        let on = layer.z.iter().filter(|&&z| z > 0.0).count();
+                        format!("{on} active (z > 0); the others pass on 0 and learn nothing from this image")
+                    }
+                    Activation::Sigmoid => {
+                        let flat = layer
+                            .f_prime
+                            .iter()
+                            .flatten()
+                            .filter(|&&sp| sp < 0.01)
+                            .count();
+                        format!("{flat} saturated (σ'(z) < 0.01, so learning slowly)")
+                    }
+                };
                 let _ = writeln!(
                     s,
-                    "    the {TOP} units with the largest |δ| are listed below"
+                    "    {state}\n    (the {TOP} units with the largest |δ| are under BACKWARD)"
                 );
                 continue;
             }

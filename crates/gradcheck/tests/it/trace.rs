@@ -138,4 +138,11 @@ fn the_trace_subcommand_prints_and_the_check_stays_the_default() {
     assert_eq!(gradcheck(&["trace"]).status.code(), Some(2));
     let out = gradcheck(&["trace", "--index", "10000"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = gradcheck(&["trace", "--index", "0", "--data-dir", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no/such/dir") && err.contains("--mazur"),
+        "{err}"
+    );
 }
