@@ -82,7 +82,7 @@ pub struct TraceArgs {
     pub seed: u64,
 
     /// Learning rate η of the one gradient step.
-    #[arg(long, value_name = "ETA", default_value_t = 0.5)]
+    #[arg(long, value_name = "ETA", default_value_t = 0.5, value_parser = parse_eta)]
     pub eta: f64,
 
     /// Backend that draws the initial weights [default: the first compiled in].
@@ -206,6 +206,15 @@ fn parse_activation(s: &str) -> Result<Activation, String> {
         .into_iter()
         .find(|a| a.name() == s)
         .ok_or_else(|| format!("unknown activation `{s}`: choose sigmoid or relu"))
+}
+
+fn parse_eta(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(eta) if eta.is_finite() && eta > 0.0 => Ok(eta),
+        _ => Err(format!(
+            "`{s}` is no learning rate: give a number > 0, such as 0.5"
+        )),
+    }
 }
 
 fn parse_cost(s: &str) -> Result<Cost, String> {
@@ -336,6 +345,11 @@ mod tests {
         assert!(Cli::try_parse_from(["gradcheck", "trace"]).is_err());
         assert!(Cli::try_parse_from(["gradcheck", "trace", "--mazur", "--index", "1"]).is_err());
         assert!(Cli::try_parse_from(["gradcheck", "trace", "--mazur"]).is_ok());
+        for eta in ["0", "-1", "nan", "fast"] {
+            assert!(
+                Cli::try_parse_from(["gradcheck", "trace", "--index", "0", "--eta", eta]).is_err()
+            );
+        }
     }
 
     #[test]

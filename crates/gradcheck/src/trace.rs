@@ -68,6 +68,7 @@ pub struct LayerTrace {
 pub struct Trace {
     /// The network before the step.
     pub network: Network,
+    /// The cost, which also decides the output activation (σ, or softmax for cross-entropy).
     pub cost: Cost,
     /// The input x = a^0.
     pub x: Vec<f64>,
@@ -89,6 +90,7 @@ pub struct Trace {
     pub layers_after: Vec<LayerTrace>,
     /// C(x) after the step.
     pub cost_after: f64,
+    /// Mazur's names, or layer and unit numbers.
     pub naming: Naming,
     /// The example's digit and where it came from, for the heading.
     pub title: String,
@@ -290,8 +292,11 @@ pub struct MnistTrace {
     pub cost: Cost,
     /// The seed of the network's initial weights, as `gradcheck --seed`.
     pub seed: u64,
+    /// The learning rate η of the one step.
     pub eta: f64,
+    /// The directory of the MNIST files.
     pub data_dir: std::path::PathBuf,
+    /// The backend that draws the initial weights (as the check's does).
     pub backend: Backend,
 }
 
@@ -305,7 +310,9 @@ pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
         costs: vec![options.cost],
         backend: options.backend,
         data: DataSource::Mnist(options.data_dir.clone()),
-        ..Options::new(DataSource::Random)?
+        batch: 1,
+        fd_samples: 1,
+        fault: None,
     };
     let config = check.model_config()?;
     if config.inputs != data::IMAGE_PIXELS || config.outputs != data::NUM_CLASSES {
