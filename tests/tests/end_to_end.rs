@@ -314,7 +314,11 @@ fn keep_best_keeps_the_best_epochs_weights() {
         assert_eq!(score.accuracy, best);
     } else {
         // A GPU sums in no fixed order: a near tie may fall the other way.
-        assert!((score.accuracy - best).abs() <= 1.0 / 200.0, "{} vs {best}", score.accuracy);
+        assert!(
+            (score.accuracy - best).abs() <= 1.0 / 200.0,
+            "{} vs {best}",
+            score.accuracy
+        );
     }
 }
 
