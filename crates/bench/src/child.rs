@@ -155,8 +155,7 @@ fn train(spec: &TrainSpec) -> Result<Measured> {
 fn infer(backend: model::Backend, configs: &Path, data_dir: &Path) -> Result<Measured> {
     let config = Network::Mlp.config(configs)?;
     let device = backend.device()?;
-    device.seed(config.seed);
-    let network = config.model.init(&device);
+    let network = config.model.init_seeded(config.seed, &device);
     let predictor = Predictor::new(&network, config.cost, backend)?;
     let test = MnistDataset::load(data_dir, Split::Test)?;
 

@@ -152,8 +152,7 @@ pub fn run_on_batch(
     // The real network, drawn as training draws it (in the device's default f32). The
     // hand-written pass reads its values, widened to f64 (exactly), and Burn's f64 run casts
     // them to f64 (exactly): all three start from the same numbers.
-    device.seed(options.seed);
-    let net_f32: Mlp = config.init(&device);
+    let net_f32: Mlp = config.init_seeded(options.seed, &device);
     let manual: Network = network_from_mlp(&net_f32)?;
     let net_f64 = match f64_skipped {
         None => Some(cast_network(net_f32.clone(), FloatDType::F64)),

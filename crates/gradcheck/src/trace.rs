@@ -327,8 +327,7 @@ pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
     }
     let (x, label) = mnist_image(&options.data_dir, options.index)?;
     let device = options.backend.device()?.autodiff();
-    device.seed(options.seed);
-    let mlp: Mlp = config.init(&device);
+    let mlp: Mlp = config.init_seeded(options.seed, &device);
     let network = network_from_mlp(&mlp)?;
     let mut y = vec![0.0; data::NUM_CLASSES];
     y[label] = 1.0;

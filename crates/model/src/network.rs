@@ -179,8 +179,21 @@ impl MlpConfig {
         Ok(())
     }
 
-    /// The network, its parameters drawn on `device` (seed the device first for a
-    /// reproducible draw).
+    /// The network drawn from `seed`: the same seed gives the same weights on the same
+    /// backend, whatever other threads draw meanwhile.
+    ///
+    /// Burn keeps one random generator per backend for the whole process, so seeding it and
+    /// drawing from it are done under one lock: two networks initialised at once on two threads
+    /// (tests, a server) would otherwise each draw some of the other's numbers.
+    pub fn init_seeded(&self, seed: u64, device: &Device) -> Mlp {
+        static DRAWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _drawing = DRAWING.lock().unwrap_or_else(|e| e.into_inner());
+        device.seed(seed);
+        self.init(device)
+    }
+
+    /// The network, its parameters drawn on `device` from Burn's generator as it stands (see
+    /// [`MlpConfig::init_seeded`] for a reproducible draw).
     pub fn init(&self, device: &Device) -> Mlp {
         // Drawn eagerly, layer by layer, weights before biases, so a seed fixes every value.
         // Parameter ids are fixed too (Burn draws them at random, and saves them with the
@@ -406,8 +419,7 @@ mod tests {
     #[test]
     fn scaled_normal_init_has_the_textbook_spread() {
         let dev = device();
-        dev.seed(3);
-        let net = MlpConfig::new([200]).init(&dev);
+        let net = MlpConfig::new([200]).init_seeded(3, &dev);
         let w: Vec<f32> = net.layers[0].weight.val().into_data().try_to_vec().unwrap();
         let std = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
         let expected = 1.0 / 784f32.sqrt();
@@ -431,8 +443,7 @@ mod tests {
     fn same_seed_same_weights() {
         let dev = device();
         let draw = |seed| {
-            dev.seed(seed);
-            let net = MlpConfig::new([5]).init(&dev);
+            let net = MlpConfig::new([5]).init_seeded(seed, &dev);
             net.layers[0]
                 .weight
                 .val()
@@ -442,6 +453,31 @@ mod tests {
         };
         assert_eq!(draw(9), draw(9));
         assert_ne!(draw(9), draw(10));
+    }
+
+    #[test]
+    fn networks_drawn_at_once_on_many_threads_keep_their_seeds() {
+        let dev = device();
+        let draw = |seed| {
+            MlpConfig::new([50]).init_seeded(seed, &dev).layers[0]
+                .weight
+                .val()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        let alone = draw(1);
+        let drawn: Vec<Vec<f32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| s.spawn(move || draw(if i % 2 == 0 { 1 } else { 2 })))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (i, w) in drawn.iter().enumerate() {
+            if i % 2 == 0 {
+                assert_eq!(w, &alone, "thread {i}");
+            }
+        }
     }
 
     #[test]

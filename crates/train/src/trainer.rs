@@ -236,8 +236,7 @@ pub fn fit_from(
     }
     let started = Instant::now();
     let ad_device = device.clone().autodiff();
-    ad_device.seed(config.seed);
-    let mut network = config.model.init(&ad_device);
+    let mut network = config.model.init_seeded(config.seed, &ad_device);
     let mut optim = optimizer(&config.optimizer);
     let mut best_network = None;
     let mut at = Position::default();

@@ -1,18 +1,10 @@
 //! The `gradcheck` binary: its table, its JSON and its exit status.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::{default_backend, workspace_root};
-
-fn gradcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gradcheck"))
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .unwrap()
-}
+use crate::{default_backend, gradcheck};
 
 fn json(output: &Output) -> Value {
     let text = String::from_utf8_lossy(&output.stdout);

@@ -28,6 +28,15 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Runs the `gradcheck` binary from the workspace root.
+fn gradcheck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gradcheck"))
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .unwrap()
+}
+
 /// The MNIST files that ship with the repository.
 fn shipped_mnist() -> PathBuf {
     tests::shipped_data()

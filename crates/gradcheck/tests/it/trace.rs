@@ -1,19 +1,9 @@
 //! `gradcheck trace`: Mazur's published numbers, an MNIST image, and the subcommand.
 
-use std::process::{Command, Output};
-
 use gradcheck::trace::{self, MnistTrace};
 use model::{Activation, Cost};
 
-use crate::{default_backend, shipped_mnist, workspace_root};
-
-fn gradcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gradcheck"))
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .unwrap()
-}
+use crate::{default_backend, gradcheck, shipped_mnist};
 
 /// Equal to the digits Mazur's post gives: |a − b| at most half a unit in the last place.
 fn to_digits(value: f64, published: f64, decimals: i32) {

@@ -178,21 +178,9 @@ fn missing_or_empty_test_data_is_named_with_infers_own_fix() {
 fn a_run_whose_inputs_do_not_fit_mnist_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let backend = model::Backend::resolve(None).unwrap();
     let mut config = model::MlpConfig::new([8]);
     config.inputs = 392;
-    let network = config.init(&backend.device().unwrap());
-    let writer = model::run::RunWriter::create(&dir).unwrap();
-    writer
-        .write_network(&network, model::Cost::Quadratic)
-        .unwrap();
-    writer
-        .write(
-            "config.toml",
-            "cost = \"quadratic\"\n[model]\ninputs = 392\nhidden = [8]\n",
-        )
-        .unwrap();
-    writer.commit().unwrap();
+    crate::random_run_of(&dir, config, "inputs = 392\nhidden = [8]");
     let (ok, stderr) = infer(&["--model", dir.to_str().unwrap(), "--index", "0"]);
     assert!(!ok);
     assert!(

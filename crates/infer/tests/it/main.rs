@@ -23,8 +23,13 @@ fn seven() -> image::GrayImage {
 
 /// A run with random weights in `dir`: enough to answer for images.
 fn random_run(dir: &std::path::Path) {
+    random_run_of(dir, model::MlpConfig::new([8]), "hidden = [8]");
+}
+
+/// A run of the network `config` (whose `[model]` table is `model_toml`), random weights.
+fn random_run_of(dir: &std::path::Path, config: model::MlpConfig, model_toml: &str) {
     let backend = model::Backend::resolve(None).unwrap();
-    let network = model::MlpConfig::new([8]).init(&backend.device().unwrap());
+    let network = config.init(&backend.device().unwrap());
     let writer = model::run::RunWriter::create(dir).unwrap();
     writer
         .write_network(&network, model::Cost::Quadratic)
@@ -33,7 +38,7 @@ fn random_run(dir: &std::path::Path) {
         .write(
             "config.toml",
             format!(
-                "data_dir = {:?}\ncost = \"quadratic\"\n[model]\nhidden = [8]\n",
+                "data_dir = {:?}\ncost = \"quadratic\"\n[model]\n{model_toml}\n",
                 tests::shipped_data()
             ),
         )
