@@ -186,15 +186,20 @@ impl MlpConfig {
     /// drawing from it are done under one lock: two networks initialised at once on two threads
     /// (tests, a server) would otherwise each draw some of the other's numbers.
     pub fn init_seeded(&self, seed: u64, device: &Device) -> Mlp {
-        static DRAWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _drawing = DRAWING.lock().unwrap_or_else(|e| e.into_inner());
         device.seed(seed);
-        self.init(device)
+        self.draw(device)
     }
 
     /// The network, its parameters drawn on `device` from Burn's generator as it stands (see
     /// [`MlpConfig::init_seeded`] for a reproducible draw).
     pub fn init(&self, device: &Device) -> Mlp {
+        let _drawing = DRAWING.lock().unwrap_or_else(|e| e.into_inner());
+        self.draw(device)
+    }
+
+    /// Draws the parameters; the caller holds [`DRAWING`].
+    fn draw(&self, device: &Device) -> Mlp {
         // Drawn eagerly, layer by layer, weights before biases, so a seed fixes every value.
         // Parameter ids are fixed too (Burn draws them at random, and saves them with the
         // weights): the same seed then writes the same `model.bpk`, byte for byte.
@@ -218,6 +223,9 @@ impl MlpConfig {
         }
     }
 }
+
+/// Held while a network's parameters are drawn from Burn's one generator per process.
+static DRAWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Most memory one evaluation pass's activations may take.
 const EVAL_BYTES: usize = 256 << 20;
@@ -378,9 +386,12 @@ mod tests {
     #[test]
     fn forward_in_parts_is_forward() {
         let dev = device();
-        dev.seed(4);
-        let net = MlpConfig::new([8]).init(&dev);
-        let x = Tensor::<2>::random([1000, 784], Distribution::Default, &dev);
+        let net = MlpConfig::new([8]).init_seeded(4, &dev);
+        // Inputs made here, not drawn: Burn's generator is shared with the other tests.
+        let x: Vec<f32> = (0..1000 * 784)
+            .map(|i: usize| (i * 7919 % 1000) as f32 / 1000.0)
+            .collect();
+        let x = Tensor::<2>::from_data(TensorData::new(x, [1000, 784]), &dev);
         let whole: Vec<f32> = net.forward(x.clone()).into_data().try_to_vec().unwrap();
         for parts in [1, 2, 3, 8] {
             let split: Vec<f32> = net
