@@ -8,6 +8,9 @@ use cli_args::{infer_args, train_args};
 use serde_json::Value;
 use tests::{backend_args, mnist_slice, small_config};
 
+// Every command of the README and docs/learn.md, run as written.
+mod docs;
+
 /// Argument lists, parsed as the binaries parse theirs.
 mod cli_args {
     use clap::Parser;

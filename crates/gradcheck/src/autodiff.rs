@@ -127,6 +127,47 @@ pub fn network_from_mlp(network: &Mlp) -> Result<Network, GradcheckError> {
     )
 }
 
+/// The device a network's parameters are on.
+pub fn device_of(network: &Mlp) -> Result<Device, GradcheckError> {
+    network
+        .devices()
+        .into_iter()
+        .next()
+        .ok_or_else(|| GradcheckError::InvalidNetwork {
+            sizes: network.sizes(),
+            reason: "it has no parameters".to_string(),
+        })
+}
+
+/// A batch as Burn's tensors on `device`: the inputs `[n, width]` and one-hot targets
+/// `[n, outputs]` in `dtype`, and the labels.
+pub fn batch_tensors(
+    batch: &Batch,
+    outputs: usize,
+    device: &Device,
+    dtype: FloatDType,
+) -> (Tensor<2>, Tensor<1, Int>, Tensor<2>) {
+    let n = batch.len();
+    // TensorData keeps the f64 values; the creation options convert them to `dtype` (exactly,
+    // for f32: every input is a number f32 holds).
+    let x = Tensor::<2>::from_data(
+        TensorData::new(batch.inputs.clone(), [n, batch.width]),
+        (device, DType::from(dtype)),
+    );
+    let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device);
+    let targets = Tensor::<2>::from_data(
+        TensorData::new(batch.one_hot(outputs), [n, outputs]),
+        (device, DType::from(dtype)),
+    );
+    (x, labels, targets)
+}
+
+/// A one-element tensor's value, as f64.
+pub fn read_scalar(tensor: Tensor<1>) -> Result<f64, GradcheckError> {
+    Ok(read(tensor)?.0.first().copied().unwrap_or(f64::NAN))
+}
+
 /// What one autodiff run gave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AutodiffRun {
@@ -153,30 +194,9 @@ pub fn autodiff_gradients(
     let sizes = network.sizes();
     batch.check_fits(&sizes)?;
     let outputs = sizes[sizes.len() - 1];
-    let device =
-        network
-            .devices()
-            .into_iter()
-            .next()
-            .ok_or_else(|| GradcheckError::InvalidNetwork {
-                sizes: sizes.clone(),
-                reason: "it has no parameters".to_string(),
-            })?;
+    let device = device_of(network)?;
     let expected = DType::from(dtype);
-    let n = batch.len();
-
-    // TensorData keeps the f64 values; the creation options convert them to `dtype` (exactly,
-    // for f32: every input is a number f32 holds).
-    let x = Tensor::<2>::from_data(
-        TensorData::new(batch.inputs.clone(), [n, batch.width]),
-        (&device, expected),
-    );
-    let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
-    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), &device);
-    let targets = Tensor::<2>::from_data(
-        TensorData::new(batch.one_hot(outputs), [n, outputs]),
-        (&device, expected),
-    );
+    let (x, labels, targets) = batch_tensors(batch, outputs, &device, dtype);
 
     let z = network.forward(x);
     if z.dtype() != expected {
@@ -187,7 +207,7 @@ pub fn autodiff_gradients(
         });
     }
     let loss = cost.loss(z, labels, targets);
-    let (loss_value, _) = read(loss.clone())?;
+    let loss_value = read_scalar(loss.clone())?;
     let grads = loss.backward();
 
     let mut gradients = PerLayer {
@@ -218,7 +238,7 @@ pub fn autodiff_gradients(
     }
     Ok(AutodiffRun {
         gradients,
-        loss: loss_value.first().copied().unwrap_or(f64::NAN),
+        loss: loss_value,
         gradient_dtype,
     })
 }

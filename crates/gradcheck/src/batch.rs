@@ -101,6 +101,30 @@ impl Batch {
         Batch::new(inputs, labels, data::IMAGE_PIXELS)
     }
 
+    /// The images of `dataset` at `indices`, in that order, scaled as [`Batch::mnist`] scales
+    /// them.
+    pub fn mnist_indices(
+        dataset: &MnistDataset,
+        indices: &[usize],
+    ) -> Result<Batch, GradcheckError> {
+        if let Some(&i) = indices.iter().find(|&&i| i >= dataset.len()) {
+            return Err(GradcheckError::InvalidBatch(format!(
+                "image {i} asked for, but the dataset has only {}",
+                dataset.len()
+            )));
+        }
+        let inputs = indices
+            .iter()
+            .flat_map(|&i| dataset.image(i).iter())
+            .map(|&p| f64::from(data::scale_pixel(p)))
+            .collect();
+        let labels = indices
+            .iter()
+            .map(|&i| usize::from(dataset.label(i)))
+            .collect();
+        Batch::new(inputs, labels, data::IMAGE_PIXELS)
+    }
+
     /// The examples one by one: each one's inputs x (`width` of them) and label.
     pub fn examples(&self) -> impl Iterator<Item = (&[f64], usize)> + '_ {
         self.inputs

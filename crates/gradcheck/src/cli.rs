@@ -10,6 +10,7 @@ use model::{Activation, Backend, Cost};
 use crate::fault::Fault;
 use crate::suite::{run as run_suite, DataSource, Options};
 use crate::trace::{self, MnistTrace, Trace};
+use crate::training::{self, TrainOptions, Training};
 use crate::{GradcheckError, Report};
 
 /// The whole command line: the check (its flags at the top level, as before there were
@@ -20,7 +21,8 @@ use crate::{GradcheckError, Report};
     version,
     args_conflicts_with_subcommands = true,
     about = "Check the hand-written backpropagation against Burn's autodiff and finite \
-             differences (the default), or trace one example through it (`gradcheck trace`)."
+             differences (the default), trace one example through it (`gradcheck trace`), or \
+             train with it (`gradcheck train`)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,6 +40,9 @@ pub enum Command {
     /// One example through the network: z, a, a − y, σ'(z), δ per layer, the gradients, one
     /// gradient step, and why the output moved.
     Trace(TraceArgs),
+    /// Train the network with the hand-written backward pass (the classic text's first network
+    /// by default), optionally with Burn's autodiff stepping beside it.
+    Train(TrainArgs),
 }
 
 impl Cli {
@@ -53,7 +58,10 @@ impl Cli {
 pub struct TraceArgs {
     /// Matt Mazur's 2-2-2 network from "A Step by Step Backpropagation Example", with his
     /// weights w1…w8, inputs, targets and η = 0.5.
-    #[arg(long, conflicts_with_all = ["index", "layers", "seed", "activation", "cost", "eta"])]
+    #[arg(
+        long,
+        conflicts_with_all = ["index", "layers", "seed", "activation", "cost", "eta", "init"]
+    )]
     pub mazur: bool,
 
     /// The MNIST test image to trace (0 to 9999).
@@ -85,6 +93,11 @@ pub struct TraceArgs {
     #[arg(long, value_name = "ETA", default_value_t = 0.5, value_parser = parse_eta)]
     pub eta: f64,
 
+    /// Initial weights: scaled_normal (W ~ N(0, 1/n_in), the check's), normal (N(0, 1), the
+    /// classic text's first, which saturates wide layers) or uniform.
+    #[arg(long, value_name = "NAME", default_value = "scaled_normal", value_parser = parse_init)]
+    pub init: model::Init,
+
     /// Backend that draws the initial weights [default: the first compiled in].
     #[arg(long, value_name = "NAME")]
     pub backend: Option<Backend>,
@@ -112,6 +125,7 @@ impl TraceArgs {
                 eta: self.eta,
                 data_dir: self.data_dir.clone(),
                 backend: Backend::resolve(self.backend)?,
+                init: self.init,
             }),
             _ => trace::mazur(),
         }
@@ -129,6 +143,129 @@ pub fn run_trace(args: &TraceArgs) -> Result<Trace, GradcheckError> {
     // As for the check: a reader that stops early (`| head`) is no failure.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(trace)
+}
+
+/// Train with the hand-written backward pass: stochastic gradient descent, every gradient from
+/// BP1–BP4 in plain f64 loops, the test accuracy after every epoch. The defaults are the classic
+/// text's first network and training: 784-30-10, sigmoid, quadratic cost, N(0, 1) weights and
+/// biases, batches of 10, η = 3, 30 epochs on the first 50,000 training images.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// Passes over the training images.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub epochs: usize,
+
+    /// Examples per gradient step.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub batch: usize,
+
+    /// Learning rate η.
+    #[arg(long, value_name = "ETA", default_value_t = 3.0, value_parser = parse_eta)]
+    pub eta: f64,
+
+    /// Layer sizes, input to output, comma-separated (784 inputs, 10 outputs).
+    #[arg(
+        long,
+        value_name = "SIZES",
+        value_delimiter = ',',
+        default_value = "784,30,10"
+    )]
+    pub layers: Vec<usize>,
+
+    /// Activation function of the hidden layers: sigmoid or relu.
+    #[arg(long, value_name = "NAME", default_value = "sigmoid", value_parser = parse_activation)]
+    pub activation: Activation,
+
+    /// The cost: quadratic or cross_entropy.
+    #[arg(long, value_name = "COST", default_value = "quadratic", value_parser = parse_cost)]
+    pub cost: Cost,
+
+    /// Initial weights: normal (N(0, 1), the text's first), scaled_normal or uniform.
+    #[arg(long, value_name = "NAME", default_value = "normal", value_parser = parse_init)]
+    pub init: model::Init,
+
+    /// Seed of the initial weights and of the batch order.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+
+    /// How many training images to train on (the first ones; the text keeps the last 10,000
+    /// to validate with).
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub train_images: usize,
+
+    /// How many test images to score on after every epoch (the first ones).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub test_images: usize,
+
+    /// Step a copy of the network with Burn's autodiff (in f64) and Burn's SGD beside the
+    /// hand-written one, on the same batches, and report how far apart they are after every
+    /// step: the trajectory check.
+    #[arg(long)]
+    pub against_autodiff: bool,
+
+    /// Stop after this many steps in all.
+    #[arg(long, value_name = "N")]
+    pub steps: Option<usize>,
+
+    /// Backend that draws the initial weights and runs Burn's copy [default: the first
+    /// compiled in; the trajectory check needs f64: flex].
+    #[arg(long, value_name = "NAME", alias = "device")]
+    pub backend: Option<Backend>,
+
+    /// Directory of the MNIST files (relative to the current directory).
+    #[arg(long, value_name = "DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+
+    /// Print one JSON object (`epochs`, `autodiff`, ...) at the end instead of the text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    /// The training these arguments ask for.
+    pub fn options(&self) -> Result<TrainOptions, GradcheckError> {
+        Ok(TrainOptions {
+            sizes: self.layers.clone(),
+            activation: self.activation,
+            cost: self.cost,
+            init: self.init,
+            seed: self.seed,
+            epochs: self.epochs,
+            batch: self.batch,
+            eta: self.eta,
+            train_images: self.train_images,
+            test_images: self.test_images,
+            data_dir: self.data_dir.clone(),
+            backend: Backend::resolve(self.backend)?,
+            against_autodiff: self.against_autodiff,
+            max_steps: self.steps,
+        })
+    }
+}
+
+/// Trains, printing a line per epoch as it ends (or the JSON at the end).
+pub fn run_train(args: &TrainArgs) -> Result<Training, GradcheckError> {
+    let options = args.options()?;
+    let print = |text: &str| {
+        // A reader that stops early (`| head`) does not stop the training.
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+    };
+    if !args.json {
+        print(&Training::header(&options));
+    }
+    let epochs = options.epochs;
+    let json = args.json;
+    let training = training::train(&options, &mut |record| {
+        if !json {
+            print(&record.line(epochs));
+        }
+    })?;
+    if json {
+        print(&serde_json::to_string(&training).unwrap_or_default());
+    } else {
+        print(&training.summary());
+    }
+    Ok(training)
 }
 
 /// Check the hand-written backpropagation against Burn's autodiff (in f64 and in f32) and
@@ -206,6 +343,13 @@ fn parse_activation(s: &str) -> Result<Activation, String> {
         .into_iter()
         .find(|a| a.name() == s)
         .ok_or_else(|| format!("unknown activation `{s}`: choose sigmoid or relu"))
+}
+
+fn parse_init(s: &str) -> Result<model::Init, String> {
+    model::Init::ALL
+        .into_iter()
+        .find(|i| i.name() == s)
+        .ok_or_else(|| format!("unknown init `{s}`: choose normal, scaled_normal or uniform"))
 }
 
 fn parse_eta(s: &str) -> Result<f64, String> {

@@ -35,6 +35,9 @@ pub enum GradcheckError {
     #[error("invalid network {sizes:?}: {reason}")]
     InvalidNetwork { sizes: Vec<usize>, reason: String },
 
+    #[error("invalid training: {0}")]
+    InvalidTraining(String),
+
     #[error("invalid batch: {0}")]
     InvalidBatch(String),
 

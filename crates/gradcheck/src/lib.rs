@@ -45,6 +45,7 @@ mod per_layer;
 mod report;
 pub mod suite;
 pub mod trace;
+pub mod training;
 
 pub use batch::{Batch, DataKind};
 pub use compare::{compare, Case, Check, Comparison, Tolerance};

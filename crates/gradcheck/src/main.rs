@@ -17,11 +17,15 @@ fn main() -> ExitCode {
 /// Runs what the arguments ask for; whether every comparison of the check passed (a trace
 /// always passes).
 fn check() -> anyhow::Result<bool> {
-    use gradcheck::cli::{run, run_trace, Cli, Command};
+    use gradcheck::cli::{run, run_trace, run_train, Cli, Command};
     match Cli::parse().command() {
         Command::Check(args) => Ok(run(args)?.passed),
         Command::Trace(args) => {
             run_trace(&args)?;
+            Ok(true)
+        }
+        Command::Train(args) => {
+            run_train(&args)?;
             Ok(true)
         }
     }

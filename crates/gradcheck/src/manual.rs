@@ -298,6 +298,37 @@ impl Network {
     pub fn backward(&self, cost: Cost, batch: &Batch) -> Gradients {
         mean_over(self, batch, |x, label| self.backprop(cost, x, label))
     }
+
+    /// One step of gradient descent, the classic text's `update_mini_batch`:
+    /// θ → θ − η ∂C/∂θ for every weight and bias, with `gradients` those of the batch cost
+    /// (already the mean over the batch, so this is w → w − (η/m) Σₓ ∂Cₓ/∂w).
+    pub fn step(&mut self, gradients: &Gradients, eta: f64) {
+        let params = self
+            .params
+            .weights
+            .iter_mut()
+            .chain(&mut self.params.biases);
+        let nablas = gradients.weights.iter().chain(&gradients.biases);
+        for (theta, nabla) in params.zip(nablas) {
+            for (t, g) in theta.iter_mut().zip(nabla) {
+                *t -= eta * g;
+            }
+        }
+    }
+
+    /// The examples of `batch` whose largest output is their label's. (The output activation,
+    /// σ or softmax, keeps the order of z^L, so the largest z^L decides.)
+    pub fn count_correct(&self, batch: &Batch) -> usize {
+        batch
+            .examples()
+            .filter(|(x, label)| {
+                let forward = self.forward(x);
+                let z = forward.z_out();
+                let best = (0..z.len()).fold(0, |best, j| if z[j] > z[best] { j } else { best });
+                best == *label
+            })
+            .count()
+    }
 }
 
 /// z = a·W + b for one example, W `[a.len(), b.len()]` row-major: z_j = b_j + Σ_k a_k W\[k\]\[j\].

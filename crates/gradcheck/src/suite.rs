@@ -249,7 +249,10 @@ pub fn lacks_f64(backend: Backend) -> bool {
 }
 
 /// Whether `device` stores and really computes in f64 (see [`verify_f64`]).
-fn f64_support(device: &burn::prelude::Device, backend: Backend) -> Result<(), GradcheckError> {
+pub(crate) fn f64_support(
+    device: &burn::prelude::Device,
+    backend: Backend,
+) -> Result<(), GradcheckError> {
     if !device.supports_dtype(DType::F64) {
         return Err(GradcheckError::NoF64 { backend });
     }

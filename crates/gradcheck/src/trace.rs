@@ -298,6 +298,8 @@ pub struct MnistTrace {
     pub data_dir: std::path::PathBuf,
     /// The backend that draws the initial weights (as the check's does).
     pub backend: Backend,
+    /// How the initial weights are drawn (the check's default: `scaled_normal`).
+    pub init: model::Init,
 }
 
 /// One MNIST test image through a network drawn from `model::MlpConfig` with the seed, as the
@@ -314,7 +316,7 @@ pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
         fd_samples: 1,
         fault: None,
     };
-    let config = check.model_config()?;
+    let config = check.model_config()?.with_init(options.init);
     if config.inputs != data::IMAGE_PIXELS || config.outputs != data::NUM_CLASSES {
         return Err(GradcheckError::InvalidNetwork {
             sizes: options.sizes.clone(),

@@ -60,6 +60,18 @@ pub enum Init {
 }
 
 impl Init {
+    /// Every initialisation, in the order the docs list them.
+    pub const ALL: [Init; 3] = [Init::ScaledNormal, Init::Normal, Init::Uniform];
+
+    /// Its name in a config: `scaled_normal`, `normal` or `uniform`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::ScaledNormal => "scaled_normal",
+            Init::Normal => "normal",
+            Init::Uniform => "uniform",
+        }
+    }
+
     /// The distribution of the weights of a layer with `fan_in` inputs.
     fn weight(self, fan_in: usize) -> Distribution {
         let scale = 1.0 / (fan_in as f64).sqrt();

@@ -62,7 +62,31 @@ fn mnist_trace(index: usize, eta: f64, activation: Activation, cost: Cost) -> Mn
         eta,
         data_dir: shipped_mnist(),
         backend: default_backend(),
+        init: model::Init::ScaledNormal,
     }
+}
+
+#[test]
+fn the_classic_first_initialisation_saturates_a_wide_layer() {
+    // N(0, 1) weights on 784 inputs: most of 100 sigmoid units start with σ'(z) ≈ 0 (the
+    // saturation exercise of docs/learn.md); the scaled draw leaves them unsaturated.
+    let trace = |init| {
+        let options = MnistTrace {
+            sizes: vec![784, 100, 10],
+            init,
+            ..mnist_trace(0, 0.5, Activation::Sigmoid, Cost::Quadratic)
+        };
+        trace::mnist(&options).unwrap().text()
+    };
+    let saturated = |text: &str| -> usize {
+        let line = text
+            .lines()
+            .find(|l| l.contains("saturated (σ'(z) < 0.01"))
+            .unwrap_or_else(|| panic!("no saturation line in\n{text}"));
+        line.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!(saturated(&trace(model::Init::Normal)) > 50);
+    assert_eq!(saturated(&trace(model::Init::ScaledNormal)), 0);
 }
 
 #[test]

@@ -1,0 +1,497 @@
+//! Every command in the README and in `docs/learn.md`, run as written, checked against what the
+//! text says it does, so that the documents cannot rot.
+//!
+//! The commands are read from the documents themselves: each line of a `sh` code block, and
+//! each inline code span that starts with `cargo run`. Each must have an expectation in
+//! [`EXPECTED`] (its exit status, what its output says, the files it writes), and each
+//! expectation must still match a command in the documents: a new command without a check, or a
+//! check whose command was edited away, fails the test.
+//!
+//! They run in order, as a reader would type them, in a scratch copy of the workspace's layout
+//! (`configs/`, `data/mnist`) whose configs train for three epochs on a 10,000-image slice: the
+//! commands are the documents', the training is shortened. `cargo run -p NAME` runs the binary
+//! `NAME` of this very build (made by a nested `cargo test --no-run` with this build's profile,
+//! features and target directory: a no-op when the suite built it already). A command that asks
+//! for a backend this build lacks is skipped and said; the wgpu ones run in CI's wgpu step
+//! (`DIGITS_TEST_BACKEND=wgpu`), and that step runs only those.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The documents whose commands must work, relative to the workspace root.
+const DOCUMENTS: [&str; 2] = ["README.md", "docs/learn.md"];
+
+/// What a documented command must do.
+struct Expect {
+    /// The command, as the documents write it (spaces collapsed, comments cut).
+    command: &'static str,
+    /// Its exit status.
+    status: i32,
+    /// Strings its standard output must contain.
+    says: &'static [&'static str],
+    /// Files (relative to the scratch root) it must leave behind.
+    writes: &'static [&'static str],
+    /// Whether it needs Burn to compute in f64, which only Flex does (see gradcheck's README
+    /// section): skipped on a build without it.
+    needs_f64: bool,
+}
+
+const fn ok(
+    command: &'static str,
+    says: &'static [&'static str],
+    writes: &'static [&'static str],
+) -> Expect {
+    Expect {
+        command,
+        status: 0,
+        says,
+        writes,
+        needs_f64: false,
+    }
+}
+
+/// Every documented command and what the text says it does.
+const EXPECTED: &[Expect] = &[
+    // README: the two commands, and using a run.
+    ok(
+        "cargo run -p train -- --config configs/mlp.toml",
+        &["784-128-10", "test accuracy", "wrote artifacts/mlp"],
+        &["artifacts/mlp/model.bpk", "artifacts/mlp/curves.svg"],
+    ),
+    ok(
+        "cargo run -p infer",
+        &["accuracy", "precision", "recall"],
+        &[],
+    ),
+    ok("cargo run -p infer -- --json", &["\"accuracy\""], &[]),
+    ok(
+        "cargo run -p infer -- --index 0 --index 8",
+        &["test image 0: label", "test image 8: label"],
+        &[],
+    ),
+    ok(
+        "cargo run -p infer -- my-digit.png photo.jpg",
+        &["my-digit.png: predicted", "photo.jpg: predicted"],
+        &[],
+    ),
+    ok(
+        "cargo run -p train -- --config configs/relu.toml",
+        &["784-256-256-10", "relu", "wrote artifacts/relu"],
+        &["artifacts/relu/model.bpk"],
+    ),
+    ok(
+        "cargo run -p infer -- --model artifacts/relu",
+        &["accuracy"],
+        &[],
+    ),
+    ok(
+        "cargo run -p infer -- --pictures",
+        &["accuracy"],
+        &[
+            "artifacts/mlp/pictures/index.html",
+            "artifacts/mlp/pictures/hidden.png",
+        ],
+    ),
+    ok(
+        "cargo run -p infer -- --pictures docs/pictures",
+        &["accuracy"],
+        &["docs/pictures/confusion.svg", "docs/pictures/mistakes.png"],
+    ),
+    ok(
+        "cargo run -p train --no-default-features --features ndarray -- --config configs/mlp.toml",
+        &["backend: ndarray", "wrote artifacts/mlp"],
+        &[],
+    ),
+    ok(
+        "cargo run -p train --features wgpu -- --config configs/mlp.toml --backend wgpu",
+        &["backend: wgpu", "wrote artifacts/mlp"],
+        &[],
+    ),
+    ok(
+        "cargo run -p infer --features wgpu -- --backend wgpu",
+        &["accuracy"],
+        &[],
+    ),
+    ok("cargo run -p gradcheck", &["PASSED"], &[]),
+    ok(
+        "cargo run -p gradcheck -- trace --mazur",
+        // Mazur's published numbers: the total error, ∂E/∂w5, and w5 and w1 after one step.
+        &["0.298371109", "0.082167041", "0.35891648", "0.149780716"],
+        &[],
+    ),
+    // docs/learn.md
+    ok(
+        "cargo run -p train -- --config configs/nielsen.toml",
+        &["784-30-10", "sgd η=3, batch 10", "wrote artifacts/nielsen"],
+        &["artifacts/nielsen/model.bpk"],
+    ),
+    ok(
+        "cargo run -p infer -- --model artifacts/nielsen --pictures",
+        &["accuracy"],
+        &[
+            "artifacts/nielsen/pictures/index.html",
+            "artifacts/nielsen/pictures/mistakes.png",
+        ],
+    ),
+    ok(
+        "cargo run -p gradcheck -- train",
+        &[
+            "784-30-10",
+            "SGD η=3, batch 10",
+            "epoch  30/30",
+            "test accuracy",
+        ],
+        &[],
+    ),
+    Expect {
+        command: "cargo run -p gradcheck -- train --against-autodiff --epochs 1 --steps 1000",
+        status: 0,
+        says: &["Burn's autodiff beside it", "every parameter agreed to"],
+        writes: &[],
+        needs_f64: true,
+    },
+    ok(
+        "cargo run -p gradcheck -- trace --index 0",
+        &["784-30-10", "δ"],
+        &[],
+    ),
+    Expect {
+        command: "cargo run -p gradcheck -- --inject-fault drop-sigmoid-prime:1",
+        status: 1,
+        says: &["FAILED", "highest failing layer: 1"],
+        writes: &[],
+        needs_f64: false,
+    },
+    Expect {
+        command: "cargo run -p gradcheck -- --cost quadratic --inject-fault drop-sigmoid-prime:2",
+        status: 1,
+        says: &["FAILED", "highest failing layer: 2"],
+        writes: &[],
+        needs_f64: false,
+    },
+    ok(
+        "cargo run -p gradcheck -- train --layers 784,100,10 --init normal --epochs 3",
+        &["784-100-10", "normal init", "epoch   3/3"],
+        &[],
+    ),
+    ok(
+        "cargo run -p gradcheck -- train --layers 784,100,10 --init scaled_normal --epochs 3",
+        &["784-100-10", "scaled_normal init", "epoch   3/3"],
+        &[],
+    ),
+    ok(
+        "cargo run -p gradcheck -- train --steps 500",
+        &["quadratic cost", "after 1 epoch in"],
+        &[],
+    ),
+    ok(
+        "cargo run -p gradcheck -- train --steps 500 --cost cross_entropy --eta 0.5",
+        &["cross_entropy cost", "SGD η=0.5", "after 1 epoch in"],
+        &[],
+    ),
+    ok(
+        "cargo run -p gradcheck -- trace --index 0 --layers 784,100,10 --init normal",
+        &["784-100-10", "saturated (σ'(z) < 0.01"],
+        &[],
+    ),
+];
+
+/// The one command that is not run: it is this test suite.
+const THE_SUITE: &str = "cargo test --workspace";
+
+/// A command found in a document.
+#[derive(Debug, Clone)]
+struct Documented {
+    /// Where: `README.md:12`.
+    place: String,
+    /// Spaces collapsed, comment cut.
+    command: String,
+}
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every command of one document, in order.
+fn commands_in(name: &str, text: &str) -> Vec<Documented> {
+    let mut found = Vec::new();
+    let mut fence: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let place = format!("{name}:{}", i + 1);
+        let trimmed = line.trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            fence = match fence {
+                Some(_) => None,
+                None => Some(info.trim().to_string()),
+            };
+            continue;
+        }
+        let commands: Vec<String> = match fence.as_deref() {
+            Some("sh") | Some("bash") | Some("shell") => {
+                let code = line.split(" #").next().unwrap_or("").trim();
+                if code.is_empty() {
+                    continue;
+                }
+                vec![code.to_string()]
+            }
+            Some(_) => continue,
+            // Inline code spans that are commands.
+            None => line
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|span| span.starts_with("cargo run"))
+                .map(str::to_string)
+                .collect(),
+        };
+        for command in commands {
+            for part in command.split("&&") {
+                let command = part.split_whitespace().collect::<Vec<_>>().join(" ");
+                found.push(Documented {
+                    place: place.clone(),
+                    command,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// A documented `cargo run` split into the package, cargo's flags and the program's arguments.
+fn parse(command: &str) -> (String, Vec<String>, Vec<String>) {
+    assert!(
+        !command.contains(['"', '\'', '|', '>', '<', '$', ';']),
+        "`{command}`: the documents' commands are plain word lists (this harness runs them \
+         without a shell)"
+    );
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(
+        words.get(..2),
+        Some(&["cargo", "run"][..]),
+        "`{command}`: only `cargo run` commands (and `{THE_SUITE}`) may appear in the \
+         documents' code; teach tests/tests/docs.rs a new kind first"
+    );
+    let (cargo, program) = match words.iter().position(|w| *w == "--") {
+        Some(at) => (&words[2..at], &words[at + 1..]),
+        None => (&words[2..], &[][..]),
+    };
+    let package = cargo
+        .iter()
+        .position(|w| *w == "-p")
+        .and_then(|at| cargo.get(at + 1))
+        .unwrap_or_else(|| panic!("`{command}` names no package (-p)"));
+    (
+        package.to_string(),
+        cargo.iter().map(|w| w.to_string()).collect(),
+        program.iter().map(|w| w.to_string()).collect(),
+    )
+}
+
+/// The backends this test build has compiled in.
+fn compiled_backends() -> Vec<&'static str> {
+    let mut all = Vec::new();
+    if cfg!(feature = "flex") {
+        all.push("flex");
+    }
+    if cfg!(feature = "ndarray") {
+        all.push("ndarray");
+    }
+    if cfg!(feature = "wgpu") {
+        all.push("wgpu");
+    }
+    if cfg!(feature = "cuda") {
+        all.push("cuda");
+    }
+    all
+}
+
+/// Why this run of the suite does not run a command with these cargo flags, if it does not.
+fn skip_reason(cargo: &[String]) -> Option<String> {
+    let wanted: Vec<&str> = cargo
+        .iter()
+        .skip_while(|w| *w != "--features")
+        .nth(1)
+        .map(|f| f.split(',').collect())
+        .unwrap_or_default();
+    let compiled = compiled_backends();
+    let gpu_step = tests::backend_name().as_deref() == Some("wgpu");
+    if let Some(missing) = wanted.iter().find(|f| !compiled.contains(f)) {
+        return Some(format!("this build has no `{missing}` backend"));
+    }
+    match (wanted.contains(&"wgpu"), gpu_step) {
+        (true, false) => Some("wgpu commands run in CI's wgpu step".to_string()),
+        (false, true) => Some("the wgpu step runs only the wgpu commands".to_string()),
+        _ => None,
+    }
+}
+
+/// The binaries of this build, by name: a nested `cargo test --no-run` with this build's
+/// profile, features and target directory reports them (and builds any that are missing).
+fn binaries() -> BTreeMap<String, PathBuf> {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/end_to_end-<hash>
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => panic!("no profile directory above {}", exe.display()),
+    };
+    let output = Command::new(env!("CARGO"))
+        .args(["test", "--workspace", "--no-run", "--message-format=json"])
+        .args(["--profile", profile, "--target-dir"])
+        .arg(target_dir)
+        .args(["--no-default-features", "--features"])
+        .arg(compiled_backends().join(","))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "building the binaries failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut binaries = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let is_bin = message["target"]["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+        if let (true, Some(exe)) = (is_bin, message["executable"].as_str()) {
+            let name = message["target"]["name"].as_str().unwrap().to_string();
+            binaries.insert(name, PathBuf::from(exe));
+        }
+    }
+    binaries
+}
+
+/// A scratch workspace: the shipped configs shortened to three epochs on a slice of MNIST, the
+/// pictures the README reads, and nothing else.
+fn scratch() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data/mnist");
+    tests::mnist_slice(&data, 10_000, 1_000);
+    fs::create_dir_all(tmp.path().join("configs")).unwrap();
+    for entry in fs::read_dir(root().join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = fs::read_to_string(&path).unwrap();
+            let short: Vec<String> = text
+                .lines()
+                .map(|line| match line.split_once('=') {
+                    Some((key, _)) if key.trim() == "epochs" => "epochs = 3".to_string(),
+                    Some((key, _)) if key.trim() == "validation" => "validation = 200".into(),
+                    _ => line.to_string(),
+                })
+                .collect();
+            fs::write(
+                tmp.path().join("configs").join(path.file_name().unwrap()),
+                short.join("\n"),
+            )
+            .unwrap();
+        }
+    }
+    // Two pictures of digits: test image 0 (a 7) as dark ink on white paper, four times MNIST's
+    // size, as a PNG, and test image 1 (a 2) as it is, as a JPEG.
+    let test = data::MnistDataset::load(&data, data::Split::Test).unwrap();
+    let side = data::IMAGE_SIDE as u32;
+    let big = image::GrayImage::from_fn(4 * side, 4 * side, |x, y| {
+        image::Luma([255 - test.image(0)[((y / 4) * side + x / 4) as usize]])
+    });
+    big.save(tmp.path().join("my-digit.png")).unwrap();
+    let small = image::GrayImage::from_raw(side, side, test.image(1).to_vec()).unwrap();
+    small.save(tmp.path().join("photo.jpg")).unwrap();
+    tmp
+}
+
+#[test]
+fn every_documented_command_runs_and_does_what_the_text_says() {
+    let mut documented = Vec::new();
+    for name in DOCUMENTS {
+        let text = fs::read_to_string(root().join(name)).unwrap();
+        documented.extend(commands_in(name, &text));
+    }
+    let expected: BTreeMap<&str, &Expect> = EXPECTED.iter().map(|e| (e.command, e)).collect();
+    let in_docs: BTreeSet<&str> = documented.iter().map(|d| d.command.as_str()).collect();
+    for d in &documented {
+        assert!(
+            d.command == THE_SUITE || expected.contains_key(d.command.as_str()),
+            "{}: `{}` has no expectation in tests/tests/docs.rs (EXPECTED): add what it must do",
+            d.place,
+            d.command
+        );
+    }
+    for e in EXPECTED {
+        assert!(
+            in_docs.contains(e.command),
+            "`{}` is checked in tests/tests/docs.rs but no longer in {DOCUMENTS:?}: update or \
+             remove its expectation",
+            e.command
+        );
+    }
+    assert!(
+        in_docs.contains(THE_SUITE),
+        "the README gives the test command"
+    );
+
+    let binaries = binaries();
+    let dir = scratch();
+    let mut ran = 0;
+    for d in documented.iter().filter(|d| d.command != THE_SUITE) {
+        let (package, cargo, args) = parse(&d.command);
+        let e = expected[d.command.as_str()];
+        let f64_missing = (e.needs_f64 && !compiled_backends().contains(&"flex")).then(|| {
+            "it needs f64, and Flex, the backend that computes in f64, is not compiled in"
+                .to_string()
+        });
+        if let Some(reason) = skip_reason(&cargo).or(f64_missing) {
+            eprintln!("{}: skipped `{}`: {reason}", d.place, d.command);
+            continue;
+        }
+        let exe = binaries
+            .get(&package)
+            .unwrap_or_else(|| panic!("{}: no binary `{package}` in this build", d.place));
+        let out = Command::new(exe)
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let context = || {
+            format!(
+                "{}: `{}`\n--- stdout:\n{stdout}\n--- stderr:\n{stderr}",
+                d.place, d.command
+            )
+        };
+        assert_eq!(out.status.code(), Some(e.status), "{}", context());
+        for says in e.says {
+            assert!(
+                stdout.contains(says),
+                "output lacks {says:?}: {}",
+                context()
+            );
+        }
+        for file in e.writes {
+            assert!(
+                dir.path().join(file).is_file(),
+                "{file} not written: {}",
+                context()
+            );
+        }
+        if args.iter().any(|a| a == "--json") {
+            let json: Value = serde_json::from_str(&stdout).expect("--json prints JSON");
+            assert!(json["accuracy"].is_number(), "{}", context());
+        }
+        ran += 1;
+    }
+    eprintln!("ran {ran} documented commands");
+    assert!(ran > 0, "every command was skipped");
+}
