@@ -31,18 +31,26 @@ impl MnistBatcher {
         let n = images.len();
         let mut pixels = vec![0f32; n * IMAGE_PIXELS];
         let mut labels = Vec::with_capacity(n);
-        let mut targets = vec![0f32; n * NUM_CLASSES];
-        for (row, ((image, label), out)) in images
-            .zip(pixels.chunks_exact_mut(IMAGE_PIXELS))
-            .enumerate()
-        {
+        for ((image, label), out) in images.zip(pixels.chunks_exact_mut(IMAGE_PIXELS)) {
             // Equal lengths, known to the compiler: this loop compiles to SIMD conversions.
             for (o, &p) in out.iter_mut().zip(&image[..IMAGE_PIXELS]) {
                 *o = crate::scale_pixel(p);
             }
-            labels.push(i64::from(label));
+            labels.push(label);
+        }
+        self.batch_inputs(pixels, &labels, device)
+    }
+
+    /// Batches inputs already in 0..1 (`[n, 784]` row-major, such as distorted copies: see
+    /// [`crate::augment`]) with their labels. Panics unless there are 784 inputs per label.
+    pub fn batch_inputs(&self, pixels: Vec<f32>, labels: &[u8], device: &Device) -> MnistBatch {
+        let n = labels.len();
+        assert_eq!(pixels.len(), n * IMAGE_PIXELS, "784 inputs per label");
+        let mut targets = vec![0f32; n * NUM_CLASSES];
+        for (row, &label) in labels.iter().enumerate() {
             targets[row * NUM_CLASSES + label as usize] = 1.0;
         }
+        let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
         MnistBatch {
             images: Tensor::from_data(TensorData::new(pixels, [n, IMAGE_PIXELS]), device),
             labels: Tensor::from_data(TensorData::new(labels, [n]), device),

@@ -13,6 +13,7 @@
 //! # Ok::<(), data::DataError>(())
 //! ```
 
+pub mod augment;
 mod batcher;
 mod dataset;
 mod error;

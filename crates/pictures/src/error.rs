@@ -14,7 +14,7 @@ pub enum PictureError {
         expected: usize,
     },
 
-    #[error("mistake {index} has {len} pixels, but an MNIST image has 784")]
+    #[error("image {index} has {len} pixels, but an MNIST image has 784")]
     PixelsDoNotFit { index: usize, len: usize },
 
     #[error("cannot encode the PNG: {0}")]

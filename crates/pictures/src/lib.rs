@@ -22,9 +22,9 @@ pub use error::PictureError;
 pub use heatmap::confusion_svg;
 pub use html::{index_html, DigitRow, Page};
 pub use raster::{
-    grid_columns, hidden_png, mistakes_png, most_confident_first, Mistake, HIDDEN_GAP,
-    HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_COLUMNS, MISTAKE_SCALE, NEGATIVE,
-    POSITIVE,
+    augmentation_png, grid_columns, hidden_png, mistakes_png, most_confident_first, Mistake,
+    AUGMENT_GAP, AUGMENT_SCALE, HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W,
+    MISTAKE_COLUMNS, MISTAKE_SCALE, NEGATIVE, POSITIVE,
 };
 pub use seen::seen_svg;
 

@@ -202,3 +202,63 @@ pub fn mistakes_png(items: &[Mistake], cap: usize) -> Result<Vec<u8>, PictureErr
     }
     encode(&image)
 }
+
+/// Image pixels per MNIST pixel in `augmentation.png`.
+pub const AUGMENT_SCALE: u32 = 3;
+/// Pixels between the images of `augmentation.png`; twice that after each row's original.
+pub const AUGMENT_GAP: u32 = 4;
+
+/// `augmentation.png`: one row per training image, its original first (set apart by a wider
+/// gap), then its distorted copies, each drawn dark on white at `AUGMENT_SCALE`, under a line
+/// saying what the columns are. Every image is 784 values in 0..1 (ink is 1).
+pub fn augmentation_png(rows: &[Vec<Vec<f32>>]) -> Result<Vec<u8>, PictureError> {
+    if let Some((index, image)) = rows
+        .iter()
+        .flatten()
+        .enumerate()
+        .find(|(_, image)| image.len() != PIXELS)
+    {
+        return Err(PictureError::PixelsDoNotFit {
+            index,
+            len: image.len(),
+        });
+    }
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0).max(1) as u32;
+    let side = SIDE as u32 * AUGMENT_SCALE;
+    let header = GLYPH_H + 2 * AUGMENT_GAP;
+    let width = AUGMENT_GAP + columns * (side + AUGMENT_GAP) + AUGMENT_GAP;
+    let height = header + rows.len().max(1) as u32 * (side + AUGMENT_GAP) + AUGMENT_GAP;
+    let mut image = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    let ink = Rgb([0, 0, 0]);
+    draw_text(&mut image, AUGMENT_GAP, AUGMENT_GAP, "original", ink, 1);
+    let x_distorted = 2 * AUGMENT_GAP + side + AUGMENT_GAP;
+    draw_text(
+        &mut image,
+        x_distorted,
+        AUGMENT_GAP,
+        "distorted: a new draw every epoch",
+        ink,
+        1,
+    );
+    for (r, row) in rows.iter().enumerate() {
+        let y0 = header + r as u32 * (side + AUGMENT_GAP);
+        for (c, pixels) in row.iter().enumerate() {
+            let x0 =
+                AUGMENT_GAP + c as u32 * (side + AUGMENT_GAP) + if c > 0 { AUGMENT_GAP } else { 0 };
+            for (i, &v) in pixels.iter().enumerate() {
+                let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+                let (px, py) = ((i % SIDE) as u32, (i / SIDE) as u32);
+                for dy in 0..AUGMENT_SCALE {
+                    for dx in 0..AUGMENT_SCALE {
+                        image.put_pixel(
+                            x0 + px * AUGMENT_SCALE + dx,
+                            y0 + py * AUGMENT_SCALE + dy,
+                            Rgb([g, g, g]),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    encode(&image)
+}

@@ -63,6 +63,76 @@ pub struct Args {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Train nothing: draw the config's `[augment]` distortions into this PNG file (the first
+    /// training image of each digit, then eight distorted copies of it, as eight epochs would
+    /// draw them) and exit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["resume", "out"])]
+    pub augmentation_picture: Option<PathBuf>,
+}
+
+/// Distorted copies per digit in `--augmentation-picture`.
+const PICTURE_COPIES: usize = 8;
+
+/// `--augmentation-picture FILE`: draws the config's distortions of the first training image of
+/// each digit, as epochs 1 to 8 would, into FILE (written aside, then moved into place).
+pub fn augmentation_picture(args: &Args, file: &Path) -> Result<PathBuf, TrainError> {
+    let config = resolve_config(args)?;
+    let path = args.config.clone().unwrap_or_default();
+    let augment = config.augment.ok_or_else(|| TrainError::ConfigValue {
+        path: path.clone(),
+        key: "augment".to_string(),
+        message: "is absent, so there are no distortions to draw; add an [augment] table \
+                  (configs/best.toml has one)"
+            .to_string(),
+    })?;
+    let splits = load_splits(&config)?;
+    let train = &splits.train;
+    let distorter = data::augment::Distorter::new(augment.distortion(), config.seed);
+    let mut scratch = data::augment::Scratch::default();
+    let mut rows = Vec::new();
+    for digit in 0..NUM_CLASSES as u8 {
+        let Some(index) = (0..train.len()).find(|&i| train.label(i) == digit) else {
+            continue;
+        };
+        let image = train.image(index);
+        let mut row = vec![image
+            .iter()
+            .map(|&p| data::scale_pixel(p))
+            .collect::<Vec<f32>>()];
+        for epoch in 1..=PICTURE_COPIES {
+            let mut out = vec![0f32; IMAGE_PIXELS];
+            distorter.distort(image, epoch, index, &mut out, &mut scratch);
+            row.push(out);
+        }
+        rows.push(row);
+    }
+    let png = pictures::augmentation_png(&rows).map_err(|e| TrainError::Picture {
+        path: file.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    write_aside(file, &png).map_err(|source| TrainError::Picture {
+        path: file.to_path_buf(),
+        message: source.to_string(),
+    })?;
+    Ok(file.to_path_buf())
+}
+
+/// Writes `bytes` beside `file` and renames them into place, so that `file` is never half
+/// written.
+fn write_aside(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = file
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut aside_name = std::ffi::OsString::from(".");
+    aside_name.push(name);
+    aside_name.push(format!(".{}.partial", std::process::id()));
+    let aside = file.with_file_name(aside_name);
+    std::fs::write(&aside, bytes)
+        .and_then(|()| std::fs::rename(&aside, file))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&aside);
+        })
 }
 
 /// The `report.json` of a run.
@@ -122,6 +192,8 @@ pub struct Plan {
     pub parameters: usize,
     /// Copies of the parameters the optimizer keeps (Adam's two moments, SGD's velocity).
     pub optimizer_copies: usize,
+    /// The distortions of the training images, described (`None` without `[augment]`).
+    pub augment: Option<String>,
 }
 
 /// Parameters of a network with these layer sizes.
@@ -154,6 +226,12 @@ impl fmt::Display for Plan {
             self.data_dir.display(),
             self.load_seconds
         )?;
+        if let Some(augment) = &self.augment {
+            writeln!(
+                f,
+                "augment: {augment}, drawn afresh for each training image every epoch"
+            )?;
+        }
         write!(f, "backend: {}", self.backend)?;
         if let Some(step) = self.resumed_at {
             write!(f, "\nresuming from its checkpoint after step {step}")?;
@@ -433,6 +511,7 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         resumed_at: resume.as_ref().map(|c| c.position.step),
         parameters: parameters(&config.model.sizes()),
         optimizer_copies: config.optimizer.state_copies(),
+        augment: config.augment.as_ref().map(|a| a.describe()),
     });
 
     let fitted = fit_from(&config, &splits, backend, observer, resume, Some(&store)).map_err(
@@ -582,6 +661,7 @@ mod tests {
             resumed_at: None,
             parameters,
             optimizer_copies,
+            augment: None,
         }
     }
 

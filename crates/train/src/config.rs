@@ -71,6 +71,111 @@ pub struct TrainConfig {
     /// an unfinished run always has its newest).
     #[serde(default)]
     pub keep_checkpoint_every: usize,
+    /// Distortions of the training images, drawn afresh every epoch (none if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<Augment>,
+}
+
+fn default_elastic_sigma() -> f64 {
+    4.0
+}
+
+/// The `[augment]` table: how to distort each training image, afresh every epoch (see
+/// [`data::augment`]). Every range is ± around no change; validation and test images are never
+/// distorted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Augment {
+    /// Rotation, degrees (±).
+    #[serde(default)]
+    pub rotation: f64,
+    /// Scaling of each axis, a fraction (±).
+    #[serde(default)]
+    pub scale: f64,
+    /// Shear, degrees (±).
+    #[serde(default)]
+    pub shear: f64,
+    /// Translation of each axis, pixels (±).
+    #[serde(default)]
+    pub translate: f64,
+    /// Elastic distortion's strength α, pixels (Simard: 34; 0 for none).
+    #[serde(default)]
+    pub elastic_alpha: f64,
+    /// Elastic distortion's smoothness σ, pixels (Simard: 4).
+    #[serde(default = "default_elastic_sigma")]
+    pub elastic_sigma: f64,
+}
+
+impl Augment {
+    /// The distortion `data` draws from.
+    pub fn distortion(&self) -> data::augment::Distortion {
+        data::augment::Distortion {
+            rotation: self.rotation as f32,
+            scale: self.scale as f32,
+            shear: self.shear as f32,
+            translate: self.translate as f32,
+            elastic_alpha: self.elastic_alpha as f32,
+            elastic_sigma: self.elastic_sigma as f32,
+        }
+    }
+
+    /// Checks each range: a number, and one that leaves a digit in the picture.
+    fn check(&self) -> Result<(), Invalid> {
+        let ranges: [(&'static str, f64, f64, &str); 6] = [
+            ("augment.rotation", self.rotation, 180.0, "degrees"),
+            ("augment.scale", self.scale, 0.9, "(a fraction of the size)"),
+            ("augment.shear", self.shear, 60.0, "degrees"),
+            ("augment.translate", self.translate, 14.0, "pixels"),
+            ("augment.elastic_alpha", self.elastic_alpha, 200.0, "pixels"),
+            ("augment.elastic_sigma", self.elastic_sigma, 14.0, "pixels"),
+        ];
+        for (key, value, most, unit) in ranges {
+            if !(value.is_finite() && (0.0..=most).contains(&value)) {
+                return Err(Invalid::new(
+                    key,
+                    format!("is {value}; it must be from 0 to {most} {unit}"),
+                ));
+            }
+        }
+        if self.elastic_alpha > 0.0 && self.elastic_sigma < 0.5 {
+            return Err(Invalid::new(
+                "augment.elastic_sigma",
+                format!(
+                    "is {}; elastic distortion needs a smooth field, σ of at least 0.5 pixels \
+                     (Simard's is 4)",
+                    self.elastic_sigma
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A short description for the progress header.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (name, value, unit) in [
+            ("rotation", self.rotation, "°"),
+            ("scale", self.scale * 100.0, "%"),
+            ("shear", self.shear, "°"),
+            ("translate", self.translate, " px"),
+        ] {
+            if value > 0.0 {
+                parts.push(format!("{name} ±{}{unit}", compact(value)));
+            }
+        }
+        if self.elastic_alpha > 0.0 {
+            parts.push(format!(
+                "elastic α={} σ={}",
+                compact(self.elastic_alpha),
+                compact(self.elastic_sigma)
+            ));
+        }
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 /// Which weights a run keeps.
@@ -443,6 +548,9 @@ impl TrainConfig {
         self.optimizer.check()?;
         if let Some(schedule) = &self.schedule {
             schedule.check(self.optimizer.learning_rate())?;
+        }
+        if let Some(augment) = &self.augment {
+            augment.check()?;
         }
         Ok(())
     }

@@ -141,4 +141,7 @@ pub enum TrainError {
 
     #[error("cannot encode the run's files: {0}")]
     EncodeReport(#[source] serde_json::Error),
+
+    #[error("cannot write the picture {path}: {message}")]
+    Picture { path: PathBuf, message: String },
 }

@@ -59,6 +59,20 @@ fn main() -> ExitCode {
             std::process::exit(130);
         }
     });
+    if let Some(file) = args.augmentation_picture.clone() {
+        return match train::cli::augmentation_picture(&args, &file) {
+            Ok(path) => {
+                if !quiet {
+                    let _ = writeln!(std::io::stdout(), "wrote {}", path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {}", model::describe_error(&e));
+                ExitCode::from(1)
+            }
+        };
+    }
     let mut cli = Cli {
         progress: (!quiet).then(|| Progress::for_stdout(args.plain)),
     };

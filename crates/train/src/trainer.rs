@@ -8,6 +8,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
+use data::augment::Distorter;
 use data::{MnistBatcher, MnistDataset, SplitMix64};
 use model::predict::count_correct;
 use model::run::{network_from_bytes, network_to_bytes};
@@ -206,6 +207,9 @@ fn epoch_means(losses: &[f32], correct: u64, n: usize, batch_size: usize) -> (f6
 /// Steps between two looks at the cost: often enough to stop a diverging run within a few
 /// steps, rarely enough that a GPU is not made to wait after every step.
 const CHECK_EVERY: usize = 25;
+
+/// How many distorted batches the producer may make ahead of the steps.
+const PREFETCH_BATCHES: usize = 4;
 /// How far above its first measured value the cost may rise before the run counts as diverged.
 const EXPLOSION: f32 = 100.0;
 
@@ -262,6 +266,9 @@ pub fn fit_from(
     for _ in 0..at.epochs_done {
         rng.shuffle(&mut order);
     }
+    let distorter = config
+        .augment
+        .map(|a| Distorter::new(a.distortion(), config.seed));
     let steps_pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads())
         .build()
@@ -311,31 +318,58 @@ pub fn fit_from(
         // operations with rayon; called from inside the pool, a split runs one half in place and
         // lends the other to a sibling, where called from outside, every operation waits for a
         // pool thread to wake (what that gains: BENCHMARKS.md).
-        let stepped = steps_pool.install(|| -> Result<Mlp, TrainError> {
-            let mut network = network;
-            for chunk in order.chunks(config.batch_size).skip(skip) {
-                rate = rate_at(at.step);
-                let batch = MnistBatcher.batch_indices(&splits.train, chunk, &ad_device);
-                let z = network.forward(batch.images);
-                let loss = config
-                    .cost
-                    .loss(z.clone(), batch.labels.clone(), batch.targets);
-                if at.step % CHECK_EVERY == 0 {
-                    check_cost(&loss, &mut at, config, epoch, rate)?;
+        let chunks: Vec<&[usize]> = order.chunks(config.batch_size).skip(skip).collect();
+        let stepped = std::thread::scope(|scope| {
+            // With `[augment]`, the distorted batches are made on a thread of their own, a few
+            // ahead of the steps.
+            let mut distorted = distorter.as_ref().map(|d| {
+                d.prefetch(
+                    scope,
+                    &splits.train,
+                    chunks.clone(),
+                    epoch,
+                    PREFETCH_BATCHES,
+                )
+            });
+            steps_pool.install(|| -> Result<Mlp, TrainError> {
+                let mut network = network;
+                for chunk in &chunks {
+                    rate = rate_at(at.step);
+                    // (Borrowed mutably: a receiver may move to the pool's thread, not be shared.)
+                    let batch = match (&distorter, distorted.as_mut()) {
+                        (Some(d), Some(batches)) => {
+                            // The producer ends only when this receiver is dropped (or it panicked:
+                            // then this thread makes the batch itself).
+                            let pixels = batches.recv().unwrap_or_else(|_| {
+                                d.batch(&splits.train, chunk, epoch, &mut Default::default())
+                            });
+                            let labels: Vec<u8> =
+                                chunk.iter().map(|&i| splits.train.label(i)).collect();
+                            MnistBatcher.batch_inputs(pixels, &labels, &ad_device)
+                        }
+                        _ => MnistBatcher.batch_indices(&splits.train, chunk, &ad_device),
+                    };
+                    let z = network.forward(batch.images);
+                    let loss = config
+                        .cost
+                        .loss(z.clone(), batch.labels.clone(), batch.targets);
+                    if at.step % CHECK_EVERY == 0 {
+                        check_cost(&loss, &mut at, config, epoch, rate)?;
+                    }
+                    trace.losses.push(loss.clone().inner());
+                    trace.outputs.push(z.inner());
+                    trace.labels.push(batch.labels.inner());
+                    let grads = GradientsParams::from_grads(loss.backward(), &network);
+                    network = optim.step(rate, network, grads);
+                    at.step += 1;
+                    observer.batch_done();
+                    if observer.should_stop() {
+                        stopped = true;
+                        break;
+                    }
                 }
-                trace.losses.push(loss.clone().inner());
-                trace.outputs.push(z.inner());
-                trace.labels.push(batch.labels.inner());
-                let grads = GradientsParams::from_grads(loss.backward(), &network);
-                network = optim.step(rate, network, grads);
-                at.step += 1;
-                observer.batch_done();
-                if observer.should_stop() {
-                    stopped = true;
-                    break;
-                }
-            }
-            Ok(network)
+                Ok(network)
+            })
         });
         network = stepped?;
         let (losses, correct) = trace.read_back()?;

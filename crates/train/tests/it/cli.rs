@@ -142,3 +142,81 @@ fn inputs_and_outputs_must_fit_the_data() {
         &["`model.outputs` is 3, but the data has 10"],
     );
 }
+
+#[test]
+fn distortions_out_of_range_or_unknown_are_named() {
+    for (table, expected) in [
+        ("rotation = -5.0", "`augment.rotation` is -5"),
+        (
+            "scale = 1.5",
+            "`augment.scale` is 1.5; it must be from 0 to 0.9",
+        ),
+        ("translate = nan", "`augment.translate` is NaN"),
+        (
+            "elastic_alpha = 34.0\nelastic_sigma = 0.1",
+            "`augment.elastic_sigma` is 0.1",
+        ),
+        ("elastic = 34.0", "unknown field `elastic`"),
+    ] {
+        fails_with(
+            &format!("{}\n[augment]\n{table}\n", good()),
+            &[],
+            &["c.toml", expected],
+        );
+    }
+}
+
+#[test]
+fn the_augmentation_picture_is_drawn_without_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let picture = tmp.path().join("augmentation.png");
+    let config = format!(
+        "{}\n[augment]\nrotation = 12.0\nelastic_alpha = 34.0\n",
+        good()
+    );
+    let path = tmp.path().join("c.toml");
+    fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_train"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--augmentation-picture")
+        .arg(&picture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = image::open(&picture).unwrap().to_rgb8();
+    // Ten rows (one per digit) of nine 84-pixel images, under a line of text.
+    let side = 28 * pictures::AUGMENT_SCALE;
+    assert!(
+        png.height() >= 10 * side && png.height() < 11 * side,
+        "{}",
+        png.height()
+    );
+    assert!(
+        png.width() >= 9 * side && png.width() < 10 * side,
+        "{}",
+        png.width()
+    );
+    assert!(!tmp.path().join("artifacts").exists(), "nothing trained");
+
+    // A config without [augment] has nothing to draw, and says so.
+    fs::write(&path, good()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_train"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--augmentation-picture")
+        .arg(tmp.path().join("none.png"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`augment` is absent") && err.contains("configs/best.toml"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("none.png").exists());
+}

@@ -189,6 +189,53 @@ fn an_interrupted_run_resumes_to_the_same_bits() {
 }
 
 #[test]
+fn an_interrupted_run_with_distortions_resumes_to_the_same_bits() {
+    // Every distortion is drawn from the seed, the epoch and the image: the resumed run draws
+    // the very ones the uninterrupted run drew, whatever the producer thread had made ahead.
+    let distort = |c: String| {
+        format!(
+            "{c}\n[augment]\nrotation = 10.0\nscale = 0.1\nshear = 5.0\ntranslate = 1.5\n\
+             elastic_alpha = 30.0\nelastic_sigma = 4.0\n"
+        )
+    };
+    let s = Setup::new(3_000, 6, distort);
+    let whole = run(s.train("whole", &["--quiet"]));
+    assert!(whole.status.success(), "{}", stderr(&whole));
+
+    let (mut child, _out) = start_and_wait_for(s.train("parts", &["--plain"]), "epoch   2/6");
+    signal(&child, "INT");
+    let (status, err) = wait(&mut child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    let mut resume = train();
+    resume.args([
+        "--resume",
+        &s.path("parts").display().to_string(),
+        "--quiet",
+    ]);
+    let out = run(resume);
+    assert!(out.status.success(), "{}", stderr(&out));
+    if tests::bit_reproducible() {
+        assert_eq!(
+            fs::read(s.path("whole/model.bpk")).unwrap(),
+            fs::read(s.path("parts/model.bpk")).unwrap(),
+            "the resumed run ends with the same weights, byte for byte"
+        );
+        assert_eq!(
+            metrics_without_times(&s.path("whole")),
+            metrics_without_times(&s.path("parts"))
+        );
+    }
+    // And the distortions were applied: the same run without them ends elsewhere.
+    let plain = Setup::new(3_000, 6, |c| c);
+    let out = run(plain.train("plain", &["--quiet"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(
+        metrics_without_times(&s.path("whole")),
+        metrics_without_times(&plain.path("plain"))
+    );
+}
+
+#[test]
 fn sigkill_at_any_moment_leaves_a_complete_run() {
     let s = Setup::new(2_000, 3, |c| c);
     let first = run(s.train("run", &["--quiet"]));

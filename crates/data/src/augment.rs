@@ -1,0 +1,546 @@
+//! Distorted copies of training images, drawn afresh every epoch: affine distortions (rotation,
+//! scaling per axis, shear, translation) and the elastic distortions of Simard, Steinkraus and
+//! Platt, "Best Practices for Convolutional Neural Networks Applied to Visual Document
+//! Analysis" (ICDAR 2003), §2.
+//!
+//! # How an image is distorted
+//!
+//! Every output pixel p = (x, y) (x the column, y the row, pixel centres at whole numbers, the
+//! image's centre c = (13.5, 13.5)) takes its value from a point of the original image:
+//!
+//! ```text
+//! source(p) = A⁻¹ (p − c − t) + c + α · (G_σ * u)(p)
+//! ```
+//!
+//! - A = R(θ) · H(φ) · S(s_x, s_y) is the affine part: a scaling per axis, a shear (x moved by
+//!   tan φ · y) and a rotation by θ, about the centre; t a translation. A shape drawn at q in the
+//!   original appears at A (q − c) + c + t in the copy, so `translate` moves the digit by t.
+//! - u is a random displacement field: both components of every pixel drawn from U(−1, 1); G_σ
+//!   is a Gaussian of standard deviation σ pixels (normalised to sum 1, truncated at 2σ,
+//!   zero outside the image), which makes the field smooth; α scales it to pixels. Simard's
+//!   values for 28×28 digits are σ = 4, α = 34 (for a quadratic cost he used α = 34 too).
+//! - The value at a source point between pixels is bilinear in its four neighbours; outside the
+//!   image it is 0 (background).
+//!
+//! The size of the elastic displacement follows from the construction. Away from the border
+//! each component is d = α Σ_ij k_i k_j u_ij, a sum of independent terms with Var u = 1/3, so
+//! Var d = (α² / 3) (Σ_i k_i²)² with k the 1-D kernel; near-Gaussian by the central limit, its
+//! mean size is E|d| = √(2/π) · √(Var d). For σ = 4, α = 34 the kernel (17 taps, truncated at
+//! 2σ and normalised) has Σ k_i² = 0.0752 (an untruncated Gaussian's would be
+//! 1/(2σ√π) = 0.0705), so E|d| = 1.18 pixels ([`Distortion::mean_elastic_displacement`], and the
+//! tests measure it).
+//!
+//! # Seeding
+//!
+//! The distortion of image `index` in epoch `epoch` is drawn from a generator seeded by the run's
+//! seed, the epoch and the index alone, so it does not depend on the batch order, on which thread
+//! made it, or on whether the run was interrupted and resumed: an interrupted run ends
+//! bit-identical to one that was not. Validation and test images are never distorted.
+
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::thread::Scope;
+
+use crate::{MnistDataset, SplitMix64, IMAGE_PIXELS, IMAGE_SIDE};
+
+/// How much to distort: each range is ± around no change, drawn uniformly per image.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Distortion {
+    /// Rotation, degrees (±).
+    pub rotation: f32,
+    /// Scaling of each axis on its own, as a fraction (±): 0.12 draws s_x, s_y in 0.88..1.12.
+    pub scale: f32,
+    /// Shear, degrees (±).
+    pub shear: f32,
+    /// Translation of each axis, pixels (±).
+    pub translate: f32,
+    /// Elastic distortion's strength α, pixels (0: none).
+    pub elastic_alpha: f32,
+    /// Elastic distortion's smoothness σ, pixels.
+    pub elastic_sigma: f32,
+}
+
+impl Distortion {
+    /// Whether every image comes out unchanged.
+    pub fn is_identity(&self) -> bool {
+        self.rotation == 0.0
+            && self.scale == 0.0
+            && self.shear == 0.0
+            && self.translate == 0.0
+            && self.elastic_alpha == 0.0
+    }
+
+    /// The 1-D Gaussian kernel of the elastic field: σ, normalised to sum 1, radius ⌈2σ⌉
+    /// (empty without elastic distortion).
+    pub fn kernel(&self) -> Vec<f32> {
+        if self.elastic_alpha == 0.0 || self.elastic_sigma <= 0.0 {
+            return Vec::new();
+        }
+        let sigma = f64::from(self.elastic_sigma);
+        let radius = (2.0 * sigma).ceil() as i64;
+        let weights: Vec<f64> = (-radius..=radius)
+            .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp())
+            .collect();
+        let sum: f64 = weights.iter().sum();
+        weights.iter().map(|w| (w / sum) as f32).collect()
+    }
+
+    /// E|d| of one component of the elastic displacement away from the border, in pixels (see
+    /// the [module docs](self)).
+    pub fn mean_elastic_displacement(&self) -> f64 {
+        let k2: f64 = self.kernel().iter().map(|&k| f64::from(k).powi(2)).sum();
+        let var = f64::from(self.elastic_alpha).powi(2) / 3.0 * k2 * k2;
+        (2.0 / std::f64::consts::PI).sqrt() * var.sqrt()
+    }
+}
+
+/// An affine map about the image's centre: a shape at q moves to `matrix · (q − c) + c + shift`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    /// Row-major 2×2: `[a, b, c, d]` maps (x, y) to (a x + b y, c x + d y).
+    pub matrix: [f32; 4],
+    /// Translation (x, y), pixels.
+    pub shift: [f32; 2],
+}
+
+impl Affine {
+    /// No change.
+    pub const IDENTITY: Affine = Affine {
+        matrix: [1.0, 0.0, 0.0, 1.0],
+        shift: [0.0, 0.0],
+    };
+
+    /// R(θ) · H(φ) · S(s_x, s_y), angles in degrees, then the shift.
+    pub fn new(rotation: f32, scale: [f32; 2], shear: f32, shift: [f32; 2]) -> Affine {
+        let (sin, cos) = rotation.to_radians().sin_cos();
+        let tan = shear.to_radians().tan();
+        let [sx, sy] = scale;
+        // H · S = [[sx, tan·sy], [0, sy]]; then R = [[cos, −sin], [sin, cos]].
+        let hs = [sx, tan * sy, 0.0, sy];
+        Affine {
+            matrix: [
+                cos * hs[0] - sin * hs[2],
+                cos * hs[1] - sin * hs[3],
+                sin * hs[0] + cos * hs[2],
+                sin * hs[1] + cos * hs[3],
+            ],
+            shift,
+        }
+    }
+
+    /// The inverse of the matrix, for sampling (the matrix is invertible for scales > 0 and
+    /// shears under 90°).
+    fn inverse_matrix(&self) -> [f32; 4] {
+        let [a, b, c, d] = self.matrix;
+        let det = a * d - b * c;
+        [d / det, -b / det, -c / det, a / det]
+    }
+}
+
+/// Pixels in an image side, as f32.
+const SIDE: usize = IMAGE_SIDE;
+/// The centre of the image, between pixels 13 and 14.
+const CENTRE: f32 = (SIDE as f32 - 1.0) / 2.0;
+
+/// Makes distorted copies of images for one training run.
+#[derive(Debug, Clone)]
+pub struct Distorter {
+    distortion: Distortion,
+    kernel: Vec<f32>,
+    seed: u64,
+}
+
+/// Buffers one distortion reuses, so that distorting allocates nothing per image.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    field: Vec<f32>,
+    smoothed: Vec<f32>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            field: vec![0.0; 2 * SIDE * SIDE],
+            smoothed: vec![0.0; 2 * SIDE * SIDE],
+        }
+    }
+}
+
+impl Distorter {
+    /// A distorter for a run with this seed.
+    pub fn new(distortion: Distortion, seed: u64) -> Distorter {
+        Distorter {
+            kernel: distortion.kernel(),
+            distortion,
+            seed,
+        }
+    }
+
+    /// What it does.
+    pub fn distortion(&self) -> &Distortion {
+        &self.distortion
+    }
+
+    /// The generator for image `index` in epoch `epoch` (numbered from 1).
+    fn rng(&self, epoch: usize, index: usize) -> SplitMix64 {
+        let mut mix = SplitMix64::new(self.seed ^ 0xD157_0A7E_0000_0000);
+        let a = mix.next_u64();
+        let b = mix.next_u64();
+        SplitMix64::new(
+            a ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (index as u64).wrapping_mul(b | 1),
+        )
+    }
+
+    /// The distorted copy of `image` (784 bytes) as image `index` of epoch `epoch`: pixel
+    /// intensities in 0..1, written to `out` (784 values).
+    pub fn distort(
+        &self,
+        image: &[u8],
+        epoch: usize,
+        index: usize,
+        out: &mut [f32],
+        scratch: &mut Scratch,
+    ) {
+        let mut rng = self.rng(epoch, index);
+        let d = &self.distortion;
+        let mut uniform = |range: f32| range * (2.0 * unit(&mut rng) - 1.0);
+        let rotation = uniform(d.rotation);
+        let scale = [1.0 + uniform(d.scale), 1.0 + uniform(d.scale)];
+        let shear = uniform(d.shear);
+        let shift = [uniform(d.translate), uniform(d.translate)];
+        let affine = Affine::new(rotation, scale, shear, shift);
+        let field = self.elastic_field(&mut rng, scratch);
+        warp(image, &affine, field, out);
+    }
+
+    /// The elastic displacement field, `[2, 28, 28]` (x components, then y), in pixels: `None`
+    /// without elastic distortion.
+    fn elastic_field<'s>(
+        &self,
+        rng: &mut SplitMix64,
+        scratch: &'s mut Scratch,
+    ) -> Option<&'s [f32]> {
+        if self.kernel.is_empty() {
+            return None;
+        }
+        for u in scratch.field.iter_mut() {
+            *u = 2.0 * unit(rng) - 1.0;
+        }
+        let alpha = self.distortion.elastic_alpha;
+        for (u, smooth) in scratch
+            .field
+            .chunks_exact(SIDE * SIDE)
+            .zip(scratch.smoothed.chunks_exact_mut(SIDE * SIDE))
+        {
+            gaussian_blur(u, &self.kernel, smooth);
+            for s in smooth.iter_mut() {
+                *s *= alpha;
+            }
+        }
+        Some(&scratch.smoothed)
+    }
+
+    /// The distorted copies of `dataset`'s images at `indices` for epoch `epoch`, `[n, 784]`
+    /// row-major, each seeded by its index in `dataset`.
+    pub fn batch(
+        &self,
+        dataset: &MnistDataset,
+        indices: &[usize],
+        epoch: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<f32> {
+        let mut pixels = vec![0f32; indices.len() * IMAGE_PIXELS];
+        for (&i, out) in indices.iter().zip(pixels.chunks_exact_mut(IMAGE_PIXELS)) {
+            self.distort(dataset.image(i), epoch, i, out, scratch);
+        }
+        pixels
+    }
+
+    /// Makes the batches `chunks` of epoch `epoch` on a thread of `scope`, in order, up to
+    /// `ahead` of them before the first is taken, while the caller trains on the ones before:
+    /// the distortions cost the training loop nothing but a core. Dropping the receiver stops
+    /// the thread after the batch it is making.
+    pub fn prefetch<'scope, 'env>(
+        &'env self,
+        scope: &'scope Scope<'scope, 'env>,
+        dataset: &'env MnistDataset,
+        chunks: Vec<&'env [usize]>,
+        epoch: usize,
+        ahead: usize,
+    ) -> Receiver<Vec<f32>> {
+        let (sender, receiver) = sync_channel(ahead.max(1));
+        scope.spawn(move || {
+            let mut scratch = Scratch::default();
+            for chunk in chunks {
+                if sender
+                    .send(self.batch(dataset, chunk, epoch, &mut scratch))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        receiver
+    }
+
+    /// The elastic field of image `index` in epoch `epoch`, `[2, 28, 28]` in pixels (all zero
+    /// without elastic distortion): for tests and pictures.
+    pub fn elastic_field_of(&self, epoch: usize, index: usize) -> Vec<f32> {
+        let mut rng = self.rng(epoch, index);
+        // The affine draws come first, as in `distort`.
+        for _ in 0..6 {
+            unit(&mut rng);
+        }
+        let mut scratch = Scratch::default();
+        match self.elastic_field(&mut rng, &mut scratch) {
+            Some(field) => field.to_vec(),
+            None => vec![0.0; 2 * SIDE * SIDE],
+        }
+    }
+}
+
+/// A uniform number in [0, 1), a multiple of 2⁻²⁴.
+fn unit(rng: &mut SplitMix64) -> f32 {
+    (rng.next_u64() >> 40) as f32 / (1u32 << 24) as f32
+}
+
+/// `out` = `field` (28×28) convolved with the separable Gaussian `kernel`, rows then columns,
+/// with zero outside the image.
+fn gaussian_blur(field: &[f32], kernel: &[f32], out: &mut [f32]) {
+    let radius = kernel.len() / 2;
+    let mut rows = [0f32; SIDE * SIDE];
+    // Along each row: out[x] = Σ_t k_t · in[x + t − r], written as one scaled add per tap over
+    // the overlapping run of x, which the compiler turns into vector instructions.
+    for (src, dst) in field.chunks_exact(SIDE).zip(rows.chunks_exact_mut(SIDE)) {
+        for (t, &k) in kernel.iter().enumerate() {
+            let (from, to) = overlap(t, radius);
+            for (d, s) in dst[from..to]
+                .iter_mut()
+                .zip(&src[from + t - radius..to + t - radius])
+            {
+                *d += k * s;
+            }
+        }
+    }
+    // Along each column: the same, a whole row at a time.
+    out.fill(0.0);
+    for y in 0..SIDE {
+        let dst = &mut out[y * SIDE..(y + 1) * SIDE];
+        for (t, &k) in kernel.iter().enumerate() {
+            let Some(src_y) = (y + t).checked_sub(radius).filter(|&v| v < SIDE) else {
+                continue;
+            };
+            for (d, s) in dst.iter_mut().zip(&rows[src_y * SIDE..(src_y + 1) * SIDE]) {
+                *d += k * s;
+            }
+        }
+    }
+}
+
+/// For tap `t` of a kernel of radius `radius`, the outputs x whose input x + t − radius is
+/// inside the image: `from..to`.
+fn overlap(t: usize, radius: usize) -> (usize, usize) {
+    let from = radius.saturating_sub(t);
+    let to = (SIDE + radius).saturating_sub(t).min(SIDE);
+    (from, to.max(from))
+}
+
+/// The image seen through `affine` and the displacement `field` (see the [module docs](self)),
+/// bilinear between pixels, 0 outside: intensities in 0..1 into `out`.
+pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32]) {
+    let [a, b, c, d] = affine.inverse_matrix();
+    let [tx, ty] = affine.shift;
+    let pixel = |x: i64, y: i64| -> f32 {
+        if (0..SIDE as i64).contains(&x) && (0..SIDE as i64).contains(&y) {
+            f32::from(image[y as usize * SIDE + x as usize])
+        } else {
+            0.0
+        }
+    };
+    for y in 0..SIDE {
+        for x in 0..SIDE {
+            let i = y * SIDE + x;
+            let (px, py) = (x as f32 - CENTRE - tx, y as f32 - CENTRE - ty);
+            let mut sx = a * px + b * py + CENTRE;
+            let mut sy = c * px + d * py + CENTRE;
+            if let Some(field) = field {
+                sx += field[i];
+                sy += field[SIDE * SIDE + i];
+            }
+            let (x0, y0) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - x0, sy - y0);
+            let (x0, y0) = (x0 as i64, y0 as i64);
+            let top = pixel(x0, y0) * (1.0 - fx) + pixel(x0 + 1, y0) * fx;
+            let bottom = pixel(x0, y0 + 1) * (1.0 - fx) + pixel(x0 + 1, y0 + 1) * fx;
+            // In byte units, then scaled as every input is: no change gives scale_pixel's value.
+            out[i] = (top * (1.0 - fy) + bottom * fy) / 255.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{scale_pixel, IMAGE_PIXELS};
+
+    /// A blob of ink, off centre, away from the border.
+    fn blob() -> Vec<u8> {
+        let mut image = vec![0u8; IMAGE_PIXELS];
+        for y in 8..16 {
+            for x in 10..19 {
+                image[y * SIDE + x] = (40 + 20 * (x - 10) + 3 * y) as u8;
+            }
+        }
+        image
+    }
+
+    fn centre_of_mass(pixels: &[f32]) -> (f64, f64) {
+        let (mut m, mut mx, mut my) = (0.0, 0.0, 0.0);
+        for (i, &p) in pixels.iter().enumerate() {
+            let p = f64::from(p);
+            m += p;
+            mx += p * (i % SIDE) as f64;
+            my += p * (i / SIDE) as f64;
+        }
+        (mx / m, my / m)
+    }
+
+    #[test]
+    fn no_distortion_is_the_identity_to_the_bit() {
+        let image = blob();
+        let elastic_off = Distortion {
+            elastic_alpha: 0.0,
+            elastic_sigma: 4.0,
+            ..Distortion::default()
+        };
+        assert!(elastic_off.is_identity());
+        let distorter = Distorter::new(elastic_off, 3);
+        let mut out = vec![0f32; IMAGE_PIXELS];
+        distorter.distort(&image, 1, 0, &mut out, &mut Scratch::default());
+        let plain: Vec<f32> = image.iter().map(|&p| scale_pixel(p)).collect();
+        assert_eq!(out, plain);
+        // And the warp with an all-zero field is the identity too.
+        let zeros = vec![0f32; 2 * IMAGE_PIXELS];
+        warp(&image, &Affine::IDENTITY, Some(&zeros), &mut out);
+        assert_eq!(out, plain);
+    }
+
+    #[test]
+    fn a_shift_moves_the_centre_of_mass_by_the_shift() {
+        let image = blob();
+        let plain: Vec<f32> = image.iter().map(|&p| scale_pixel(p)).collect();
+        let (x0, y0) = centre_of_mass(&plain);
+        let mut out = vec![0f32; IMAGE_PIXELS];
+        for shift in [[2.0, -1.0], [-3.0, 4.0], [0.5, 0.25]] {
+            let affine = Affine::new(0.0, [1.0, 1.0], 0.0, shift);
+            warp(&image, &affine, None, &mut out);
+            let (x, y) = centre_of_mass(&out);
+            assert!(
+                (x - x0 - f64::from(shift[0])).abs() < 1e-4,
+                "{shift:?}: {x} vs {x0}"
+            );
+            assert!(
+                (y - y0 - f64::from(shift[1])).abs() < 1e-4,
+                "{shift:?}: {y} vs {y0}"
+            );
+        }
+    }
+
+    #[test]
+    fn rotation_and_scaling_keep_the_centre_and_turn_the_right_way() {
+        // A single bright pixel right of the centre: rotated by +90° (x toward y, y pointing
+        // down the image), it lands below the centre; scaled ×2 in x, twice as far right.
+        let mut image = vec![0u8; IMAGE_PIXELS];
+        image[14 * SIDE + 18] = 255; // (x, y) = (18, 14): 4.5 right, 0.5 below the centre
+        let mut out = vec![0f32; IMAGE_PIXELS];
+        warp(
+            &image,
+            &Affine::new(90.0, [1.0, 1.0], 0.0, [0.0, 0.0]),
+            None,
+            &mut out,
+        );
+        let (x, y) = centre_of_mass(&out);
+        assert!(
+            (x - (CENTRE as f64 - 0.5)).abs() < 1e-3 && (y - (CENTRE as f64 + 4.5)).abs() < 1e-3
+        );
+        warp(
+            &image,
+            &Affine::new(0.0, [2.0, 1.0], 0.0, [0.0, 0.0]),
+            None,
+            &mut out,
+        );
+        let (x, _) = centre_of_mass(&out);
+        assert!((x - (CENTRE as f64 + 9.0)).abs() < 1e-3, "{x}");
+    }
+
+    #[test]
+    fn the_elastic_field_has_the_size_its_construction_gives() {
+        let simard = Distortion {
+            elastic_alpha: 34.0,
+            elastic_sigma: 4.0,
+            ..Distortion::default()
+        };
+        let expected = simard.mean_elastic_displacement();
+        // The derivation's number for σ = 4, α = 34: Σk² = 0.0752 for the truncated kernel.
+        assert!((expected - 1.1786).abs() < 1e-3, "{expected}");
+        let distorter = Distorter::new(simard, 9);
+        // Interior pixels (the kernel, radius 8, inside the image) of 400 fields.
+        let (mut sum, mut n) = (0.0, 0);
+        for index in 0..400 {
+            let field = distorter.elastic_field_of(1, index);
+            for y in 8..20 {
+                for x in 8..20 {
+                    for component in [0, IMAGE_PIXELS] {
+                        sum += f64::from(field[component + y * SIDE + x].abs());
+                        n += 1;
+                    }
+                }
+            }
+        }
+        let mean = sum / n as f64;
+        assert!((mean / expected - 1.0).abs() < 0.05, "{mean} vs {expected}");
+        // Smooth: neighbours move together (correlation near 1 for σ = 4).
+        let field = distorter.elastic_field_of(2, 0);
+        let step: f64 = (8..20)
+            .map(|x| f64::from((field[14 * SIDE + x + 1] - field[14 * SIDE + x]).abs()))
+            .sum::<f64>()
+            / 12.0;
+        assert!(step < 0.3 * expected, "neighbours differ by {step}");
+    }
+
+    #[test]
+    fn distortions_are_seeded_by_run_epoch_and_index_alone() {
+        let d = Distortion {
+            rotation: 12.0,
+            scale: 0.12,
+            shear: 5.0,
+            translate: 2.0,
+            elastic_alpha: 34.0,
+            elastic_sigma: 4.0,
+        };
+        let image = blob();
+        let make = |seed, epoch, index| {
+            let mut out = vec![0f32; IMAGE_PIXELS];
+            Distorter::new(d, seed).distort(
+                &image,
+                epoch,
+                index,
+                &mut out,
+                &mut Scratch::default(),
+            );
+            out
+        };
+        let first = make(1, 1, 7);
+        assert_eq!(first, make(1, 1, 7));
+        assert_ne!(first, make(1, 2, 7), "a new epoch draws anew");
+        assert_ne!(first, make(1, 1, 8));
+        assert_ne!(first, make(2, 1, 7));
+        assert!(first.iter().all(|p| (0.0..=1.0).contains(p)));
+        // Ink is moved, not made: about as much as before (bilinear resampling blurs a little,
+        // scaling changes the area).
+        let ink = |pixels: &[f32]| pixels.iter().map(|&p| f64::from(p)).sum::<f64>();
+        let plain: Vec<f32> = image.iter().map(|&p| scale_pixel(p)).collect();
+        let ratio = ink(&first) / ink(&plain);
+        assert!((0.6..1.5).contains(&ratio), "{ratio}");
+    }
+}
