@@ -122,6 +122,14 @@ pub enum Measurement {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Distort the 60,000 training images once, as configs/best.toml's `[augment]` says, on one
+    /// thread (as `train`'s producer thread does).
+    Distort {
+        #[arg(long)]
+        configs: PathBuf,
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
 }
 
 /// A training run as the bench makes it: the network's config with these settings.
@@ -184,6 +192,11 @@ impl Measurement {
                 args.push("load".into());
                 flag(&mut args, "data-dir", data_dir);
             }
+            Measurement::Distort { configs, data_dir } => {
+                args.push("distort".into());
+                flag(&mut args, "configs", configs);
+                flag(&mut args, "data-dir", data_dir);
+            }
         }
         args
     }
@@ -197,6 +210,7 @@ impl Measurement {
             Measurement::Infer { backend, .. } => format!("infer {backend}"),
             Measurement::Ops { backend } => format!("ops {backend}"),
             Measurement::Load { .. } => "load".to_string(),
+            Measurement::Distort { .. } => "distort".to_string(),
         }
     }
 }
@@ -247,6 +261,19 @@ mod tests {
             Measurement::Load {
                 data_dir: "d".into(),
             },
+            Measurement::Distort {
+                configs: "configs".into(),
+                data_dir: "d".into(),
+            },
+            Measurement::Train(TrainSpec {
+                network: Network::BestUndistorted,
+                backend: Backend::Flex,
+                batch: 128,
+                epochs: 1,
+                threads: None,
+                configs: "configs".into(),
+                data_dir: "d".into(),
+            }),
         ];
         for m in measurements {
             let mut args: Vec<OsString> = vec!["bench".into(), "child".into()];

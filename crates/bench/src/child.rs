@@ -34,6 +34,8 @@ pub struct Measured {
     pub op_seconds: Option<f64>,
     /// The same add on the autodiff device, graph recorded, median, seconds.
     pub op_autodiff_seconds: Option<f64>,
+    /// Training images distorted per second by one thread (configs/best.toml's `[augment]`).
+    pub distort_images_per_second: Option<f64>,
     /// The process's peak resident memory, MiB.
     pub peak_rss_mib: Option<f64>,
 }
@@ -48,6 +50,12 @@ impl Measured {
                 (a, b) => a.or(b),
             }
         }
+        fn max(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            }
+        }
         Measured {
             epoch_seconds: min(self.epoch_seconds, later.epoch_seconds),
             test_accuracy: later.test_accuracy.or(self.test_accuracy),
@@ -57,6 +65,10 @@ impl Measured {
             op_seconds: min(self.op_seconds, later.op_seconds),
             op_autodiff_seconds: min(self.op_autodiff_seconds, later.op_autodiff_seconds),
             peak_rss_mib: min(self.peak_rss_mib, later.peak_rss_mib),
+            distort_images_per_second: max(
+                self.distort_images_per_second,
+                later.distort_images_per_second,
+            ),
         }
     }
 }
@@ -65,7 +77,7 @@ impl fmt::Display for Measured {
     /// The figures present, in short, for progress lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         type Show = fn(f64) -> String;
-        let figures: [(Option<f64>, Show); 8] = [
+        let figures: [(Option<f64>, Show); 9] = [
             (self.epoch_seconds, |s| format!("epoch {s:.3} s")),
             (self.test_accuracy, |a| {
                 format!("test accuracy {:.2}%", 100.0 * a)
@@ -80,6 +92,9 @@ impl fmt::Display for Measured {
             (self.op_seconds, |s| format!("add {:.2} µs", s * 1e6)),
             (self.op_autodiff_seconds, |s| {
                 format!("add on autodiff {:.2} µs", s * 1e6)
+            }),
+            (self.distort_images_per_second, |r| {
+                format!("{r:.0} distorted images/s")
             }),
             (self.peak_rss_mib, |m| format!("peak RSS {m:.0} MiB")),
         ];
@@ -101,6 +116,7 @@ pub fn run(measurement: &Measurement) -> Result<Measured> {
             data_dir,
         } => infer(*backend, configs, data_dir)?,
         Measurement::Ops { backend } => ops(*backend)?,
+        Measurement::Distort { configs, data_dir } => distort(configs, data_dir)?,
         Measurement::Load { data_dir } => {
             let started = Instant::now();
             Mnist::load(data_dir)?;
@@ -118,7 +134,7 @@ pub fn run(measurement: &Measurement) -> Result<Measured> {
 /// seed are the file's; these are the bench's, overriding the file's.
 pub fn bench_config(spec: &TrainSpec) -> Result<TrainConfig> {
     let path = spec.network.config_path(&spec.configs);
-    let mut config = TrainConfig::load(&path)?;
+    let mut config = spec.network.config(&spec.configs)?;
     config.batch_size = spec.batch;
     config.epochs = spec.epochs;
     // All 60,000 training images, as the peers train.
@@ -191,6 +207,32 @@ fn infer(backend: model::Backend, configs: &Path, data_dir: &Path) -> Result<Mea
     Ok(Measured {
         infer_batch_seconds: median(&batch_times[1..]),
         infer_one_seconds: median(&one_times[1..]),
+        ..Measured::default()
+    })
+}
+
+/// Distorts every training image once, as configs/best.toml's `[augment]` says, on this one
+/// thread: the producer thread's rate.
+fn distort(configs: &Path, data_dir: &Path) -> Result<Measured> {
+    let config = Network::Best.config(configs)?;
+    let augment = config
+        .augment
+        .context("configs/best.toml has no [augment] table to measure")?;
+    let train = MnistDataset::load(data_dir, Split::Train)?;
+    let distorter = data::augment::Distorter::new(augment.distortion(), config.seed);
+    let mut scratch = data::augment::Scratch::default();
+    let indices: Vec<usize> = (0..train.len()).collect();
+    let started = Instant::now();
+    let mut ink = 0.0f64;
+    for chunk in indices.chunks(128) {
+        let pixels = distorter.batch(&train, chunk, 1, &mut scratch);
+        // Used, so that no work is optimised away.
+        ink += f64::from(pixels[pixels.len() / 2]);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    ensure!(ink.is_finite(), "distorted pixels are not numbers");
+    Ok(Measured {
+        distort_images_per_second: Some(train.len() as f64 / seconds),
         ..Measured::default()
     })
 }

@@ -34,6 +34,8 @@ pub struct Results {
     pub load_seconds: Option<f64>,
     /// The fixed cost of a tensor operation: ours, one per backend, then numpy's.
     pub ops: Vec<OpCost>,
+    /// Training images one thread distorts per second, when `best` was measured.
+    pub distort_images_per_second: Option<f64>,
 }
 
 /// One network at one batch size, on every backend and peer.
@@ -111,6 +113,20 @@ pub fn measure(args: &BenchArgs) -> Result<Results> {
             },
         )
     })?;
+    let distort = if networks.contains(&Network::Best) {
+        let measured = best_of(args.repeat, "distort", || {
+            run_child(
+                &exe,
+                &Measurement::Distort {
+                    configs: args.configs.clone(),
+                    data_dir: args.data_dir.clone(),
+                },
+            )
+        })?;
+        measured.distort_images_per_second
+    } else {
+        None
+    };
     let (mut inference, mut ops) = measure_ours(args, &exe, &backends, &mut training)?;
     for (i, row) in inference.iter_mut().enumerate() {
         row.peak_rss_mib =
@@ -148,6 +164,7 @@ pub fn measure(args: &BenchArgs) -> Result<Results> {
         memory_batch,
         load_seconds: load.load_seconds,
         ops,
+        distort_images_per_second: distort,
     })
 }
 
@@ -289,7 +306,8 @@ fn run_peer(
     network: Network,
     batch: usize,
 ) -> Option<Measured> {
-    let label = format!("{} {} b{batch}", peer.script(), network.peer_name());
+    let peer_network = network.peer_name()?;
+    let label = format!("{} {peer_network} b{batch}", peer.script());
     let once = || -> Result<Measured> {
         let command = peer.command(
             &args.python,

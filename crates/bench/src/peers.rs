@@ -51,7 +51,11 @@ impl Peer {
         let mut command = Command::new(python);
         command
             .arg(dir.join(self.script()))
-            .arg(network.peer_name())
+            .arg(
+                network
+                    .peer_name()
+                    .with_context(|| format!("no peer trains `{}`", network.name()))?,
+            )
             .args(["--batch", &batch.to_string()])
             .args(["--epochs", &epochs.to_string()])
             .args(["--no-save", "--json"])

@@ -106,6 +106,14 @@ pub fn inference(r: &Results) -> String {
         "\nLoading and checking the four MNIST files (70,000 images): {}.",
         or_dash(r.load_seconds, |s| format!("{:.0} ms", s * 1e3))
     );
+    if let Some(rate) = r.distort_images_per_second {
+        let _ = writeln!(
+            md,
+            "\nDistorting training images as configs/best.toml's [augment] says, on one thread \
+             (train's producer thread): {rate:.0} images/s, {:.2} s for the 60,000 of an epoch.",
+            60_000.0 / rate
+        );
+    }
     let _ = writeln!(
         md,
         "\nThe fixed cost of one tensor operation (an element-wise add of two 32×128 tensors, \
@@ -217,7 +225,22 @@ mod tests {
                     autodiff_seconds: None,
                 },
             ],
+            distort_images_per_second: Some(40_000.0),
         }
+    }
+
+    #[test]
+    fn the_distortion_rate_is_said_with_its_epoch() {
+        let md = markdown(&results());
+        assert!(
+            md.contains("40000 images/s, 1.50 s for the 60,000 of an epoch"),
+            "{md}"
+        );
+        let none = Results {
+            distort_images_per_second: None,
+            ..results()
+        };
+        assert!(!markdown(&none).contains("images/s, "));
     }
 
     #[test]

@@ -223,8 +223,11 @@ impl Distorter {
         if self.kernel.is_empty() {
             return None;
         }
-        for u in scratch.field.iter_mut() {
-            *u = 2.0 * unit(rng) - 1.0;
+        // Two uniforms from each 64 random bits: 24 bits for each, f32's precision.
+        for pair in scratch.field.chunks_exact_mut(2) {
+            let bits = rng.next_u64();
+            pair[0] = 2.0 * ((bits >> 40) as f32 / (1u32 << 24) as f32) - 1.0;
+            pair[1] = 2.0 * (((bits >> 8) & 0xFF_FFFF) as f32 / (1u32 << 24) as f32) - 1.0;
         }
         let alpha = self.distortion.elastic_alpha;
         for (u, smooth) in scratch
@@ -348,15 +351,18 @@ fn overlap(t: usize, radius: usize) -> (usize, usize) {
 /// The image seen through `affine` and the displacement `field` (see the [module docs](self)),
 /// bilinear between pixels, 0 outside: intensities in 0..1 into `out`.
 pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32]) {
+    // The image inside a frame of background (one pixel left and above, two right and below),
+    // so that the four neighbours of any source point clamped to [−1, 28] are read without a
+    // test: pixel (x, y) is at (x + 1, y + 1), and x + 2 ≤ 30 < PADDED.
+    const PADDED: usize = SIDE + 3;
+    let mut padded = [0f32; PADDED * PADDED];
+    for (y, row) in image.chunks_exact(SIDE).enumerate() {
+        for (p, &v) in padded[(y + 1) * PADDED + 1..].iter_mut().zip(row) {
+            *p = f32::from(v);
+        }
+    }
     let [a, b, c, d] = affine.inverse_matrix();
     let [tx, ty] = affine.shift;
-    let pixel = |x: i64, y: i64| -> f32 {
-        if (0..SIDE as i64).contains(&x) && (0..SIDE as i64).contains(&y) {
-            f32::from(image[y as usize * SIDE + x as usize])
-        } else {
-            0.0
-        }
-    };
     for y in 0..SIDE {
         for x in 0..SIDE {
             let i = y * SIDE + x;
@@ -367,11 +373,15 @@ pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32
                 sx += field[i];
                 sy += field[SIDE * SIDE + i];
             }
+            // Beyond −1 or 28 every neighbour is background: clamping there keeps the value 0.
+            let sx = sx.clamp(-1.0, SIDE as f32);
+            let sy = sy.clamp(-1.0, SIDE as f32);
             let (x0, y0) = (sx.floor(), sy.floor());
             let (fx, fy) = (sx - x0, sy - y0);
-            let (x0, y0) = (x0 as i64, y0 as i64);
-            let top = pixel(x0, y0) * (1.0 - fx) + pixel(x0 + 1, y0) * fx;
-            let bottom = pixel(x0, y0 + 1) * (1.0 - fx) + pixel(x0 + 1, y0 + 1) * fx;
+            let at = (y0 as isize + 1) as usize * PADDED + (x0 as isize + 1) as usize;
+            let next_row = at + PADDED;
+            let top = padded[at] * (1.0 - fx) + padded[at + 1] * fx;
+            let bottom = padded[next_row] * (1.0 - fx) + padded[next_row + 1] * fx;
             // In byte units, then scaled as every input is: no change gives scale_pixel's value.
             out[i] = (top * (1.0 - fy) + bottom * fy) / 255.0;
         }
@@ -506,6 +516,48 @@ mod tests {
             .sum::<f64>()
             / 12.0;
         assert!(step < 0.3 * expected, "neighbours differ by {step}");
+    }
+
+    #[test]
+    fn points_beyond_the_image_read_background_and_the_edges_blend_with_it() {
+        let image = vec![255u8; IMAGE_PIXELS];
+        let mut out = vec![0f32; IMAGE_PIXELS];
+        // Shifted by half a pixel: the first column blends with the background beyond the edge.
+        warp(
+            &image,
+            &Affine::new(0.0, [1.0, 1.0], 0.0, [0.5, 0.0]),
+            None,
+            &mut out,
+        );
+        assert_eq!(out[0], 0.5);
+        assert_eq!(out[SIDE - 1], 1.0);
+        // Far outside in every direction: nothing but background, and no index out of range.
+        for shift in [
+            [40.0, 0.0],
+            [-40.0, 0.0],
+            [0.0, 40.0],
+            [0.0, -40.0],
+            [27.5, 27.5],
+        ] {
+            warp(
+                &image,
+                &Affine::new(0.0, [1.0, 1.0], 0.0, shift),
+                None,
+                &mut out,
+            );
+            assert!(
+                out.iter().all(|&v| v == 0.0 || shift == [27.5, 27.5]),
+                "{shift:?}"
+            );
+        }
+        // The bottom-right corner pixel, read from just beyond it.
+        warp(
+            &image,
+            &Affine::new(0.0, [1.0, 1.0], 0.0, [27.5, 27.5]),
+            None,
+            &mut out,
+        );
+        assert_eq!(out[IMAGE_PIXELS - 1], 0.25);
     }
 
     #[test]
