@@ -7,9 +7,10 @@
 //! expectation must still match a command in the documents: a new command without a check, or a
 //! check whose command was edited away, fails the test.
 //!
-//! They run in order, as a reader would type them, in a scratch copy of the workspace's layout
-//! (`configs/`, `data/mnist`) whose configs train for three epochs on a 10,000-image slice: the
-//! commands are the documents', the training is shortened. `cargo run -p NAME` runs the binary
+//! They run in order, as a reader would type them (a command given twice runs once), in a
+//! scratch copy of the workspace's layout (`configs/`, `data/mnist`) whose configs train for
+//! three epochs on a 10,000-image slice (5,000 for `gradcheck`'s commands, which train in f64
+//! loops): the commands are the documents', the training is shortened. `cargo run -p NAME` runs the binary
 //! `NAME` of this very build (made by a nested `cargo test --no-run` with this build's profile,
 //! features and target directory: a no-op when the suite built it already). A command that asks
 //! for a backend this build lacks is skipped and said; the wgpu ones run in CI's wgpu step
@@ -115,6 +116,16 @@ const EXPECTED: &[Expect] = &[
         "cargo run -p infer --features wgpu -- --backend wgpu",
         &["accuracy"],
         &[],
+    ),
+    ok(
+        "cargo run --release -p train -- --config configs/best.toml",
+        &["784-800-10", "augment: rotation ±12°, scale ±12%, elastic α=34 σ=4", "wrote artifacts/best"],
+        &["artifacts/best/model.bpk"],
+    ),
+    ok(
+        "cargo run --release -p train -- --config configs/best.toml --augmentation-picture docs/augmentation.png",
+        &["wrote docs/augmentation.png"],
+        &["docs/augmentation.png"],
     ),
     ok("cargo run -p gradcheck", &["PASSED"], &[]),
     ok(
@@ -372,12 +383,13 @@ fn binaries() -> BTreeMap<String, PathBuf> {
     binaries
 }
 
-/// A scratch workspace: the shipped configs shortened to three epochs on a slice of MNIST, the
-/// pictures the README reads, and nothing else.
-fn scratch() -> tempfile::TempDir {
+/// A scratch workspace: the shipped configs shortened to three epochs on a slice of MNIST (the
+/// first `train_images` training images and 1,000 test images), the pictures the README reads,
+/// and nothing else.
+fn scratch(train_images: usize) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data/mnist");
-    tests::mnist_slice(&data, 10_000, 1_000);
+    tests::mnist_slice(&data, train_images, 1_000);
     fs::create_dir_all(tmp.path().join("configs")).unwrap();
     for entry in fs::read_dir(root().join("configs")).unwrap() {
         let path = entry.unwrap().path();
@@ -442,9 +454,19 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
     );
 
     let binaries = binaries();
-    let dir = scratch();
+    let dir = scratch(10_000);
+    // gradcheck's commands train and check the hand-written network on its own, in plain f64
+    // loops: a smaller slice keeps `gradcheck train`'s 30 epochs short.
+    let gradcheck_dir = scratch(5_000);
     let mut ran = 0;
+    let mut done: BTreeMap<&str, &str> = BTreeMap::new();
     for d in documented.iter().filter(|d| d.command != THE_SUITE) {
+        // A command given twice does the same twice: it is run where it first appears.
+        if let Some(first) = done.get(d.command.as_str()) {
+            eprintln!("{}: `{}` ran at {first}", d.place, d.command);
+            continue;
+        }
+        done.insert(&d.command, &d.place);
         let (package, cargo, args) = parse(&d.command);
         let e = expected[d.command.as_str()];
         let f64_missing = (e.needs_f64 && !compiled_backends().contains(&"flex")).then(|| {
@@ -458,11 +480,23 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
         let exe = binaries
             .get(&package)
             .unwrap_or_else(|| panic!("{}: no binary `{package}` in this build", d.place));
+        let started = std::time::Instant::now();
+        let cwd = if package == "gradcheck" {
+            gradcheck_dir.path()
+        } else {
+            dir.path()
+        };
         let out = Command::new(exe)
             .args(&args)
-            .current_dir(dir.path())
+            .current_dir(cwd)
             .output()
             .unwrap();
+        eprintln!(
+            "{}: {:.1} s `{}`",
+            d.place,
+            started.elapsed().as_secs_f64(),
+            d.command
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let context = || {
@@ -481,7 +515,7 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
         }
         for file in e.writes {
             assert!(
-                dir.path().join(file).is_file(),
+                cwd.join(file).is_file(),
                 "{file} not written: {}",
                 context()
             );
