@@ -52,22 +52,9 @@ impl Cli {
     }
 }
 
-/// Trace one example through a network: the forward pass, backpropagation (BP1–BP4) and one
-/// step of gradient descent, every number printed.
+/// The network a trace or a hand-written training run uses, when it is not Mazur's.
 #[derive(Debug, Clone, clap::Args)]
-pub struct TraceArgs {
-    /// Matt Mazur's 2-2-2 network from "A Step by Step Backpropagation Example", with his
-    /// weights w1…w8, inputs, targets and η = 0.5.
-    #[arg(
-        long,
-        conflicts_with_all = ["index", "layers", "seed", "activation", "cost", "eta", "init"]
-    )]
-    pub mazur: bool,
-
-    /// The MNIST test image to trace (0 to 9999).
-    #[arg(long, value_name = "N", required_unless_present = "mazur")]
-    pub index: Option<usize>,
-
+pub struct NetworkArgs {
     /// Layer sizes, input to output, comma-separated.
     #[arg(
         long,
@@ -84,6 +71,27 @@ pub struct TraceArgs {
     /// The cost: quadratic or cross_entropy.
     #[arg(long, value_name = "COST", default_value = "quadratic", value_parser = parse_cost)]
     pub cost: Cost,
+}
+
+/// Trace one example through a network: the forward pass, backpropagation (BP1–BP4) and one
+/// step of gradient descent, every number printed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TraceArgs {
+    /// Matt Mazur's 2-2-2 network from "A Step by Step Backpropagation Example", with his
+    /// weights w1…w8, inputs, targets and η = 0.5.
+    #[arg(
+        long,
+        conflicts_with_all = ["index", "layers", "seed", "activation", "cost", "eta", "init"]
+    )]
+    pub mazur: bool,
+
+    /// The MNIST test image to trace (0 to 9999).
+    #[arg(long, value_name = "N", required_unless_present = "mazur")]
+    pub index: Option<usize>,
+
+    /// The network: layer sizes, activation, cost.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Seed of the initial weights (the check's --seed draws the same network).
     #[arg(long, value_name = "S", default_value_t = 7)]
@@ -118,9 +126,9 @@ impl TraceArgs {
         match self.index {
             Some(index) if !self.mazur => trace::mnist(&MnistTrace {
                 index,
-                sizes: self.layers.clone(),
-                activation: self.activation,
-                cost: self.cost,
+                sizes: self.network.layers.clone(),
+                activation: self.network.activation,
+                cost: self.network.cost,
                 seed: self.seed,
                 eta: self.eta,
                 data_dir: self.data_dir.clone(),
@@ -163,22 +171,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "ETA", default_value_t = 3.0, value_parser = parse_eta)]
     pub eta: f64,
 
-    /// Layer sizes, input to output, comma-separated (784 inputs, 10 outputs).
-    #[arg(
-        long,
-        value_name = "SIZES",
-        value_delimiter = ',',
-        default_value = "784,30,10"
-    )]
-    pub layers: Vec<usize>,
-
-    /// Activation function of the hidden layers: sigmoid or relu.
-    #[arg(long, value_name = "NAME", default_value = "sigmoid", value_parser = parse_activation)]
-    pub activation: Activation,
-
-    /// The cost: quadratic or cross_entropy.
-    #[arg(long, value_name = "COST", default_value = "quadratic", value_parser = parse_cost)]
-    pub cost: Cost,
+    /// The network: layer sizes (784 inputs, 10 outputs), activation, cost.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Initial weights: normal (N(0, 1), the text's first), scaled_normal or uniform.
     #[arg(long, value_name = "NAME", default_value = "normal", value_parser = parse_init)]
@@ -225,9 +220,9 @@ impl TrainArgs {
     /// The training these arguments ask for.
     pub fn options(&self) -> Result<TrainOptions, GradcheckError> {
         Ok(TrainOptions {
-            sizes: self.layers.clone(),
-            activation: self.activation,
-            cost: self.cost,
+            sizes: self.network.layers.clone(),
+            activation: self.network.activation,
+            cost: self.network.cost,
             init: self.init,
             seed: self.seed,
             epochs: self.epochs,

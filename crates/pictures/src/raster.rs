@@ -44,6 +44,20 @@ fn encode(image: &RgbImage) -> Result<Vec<u8>, PictureError> {
     Ok(bytes)
 }
 
+/// Draws a 28×28 image (784 values in 0..1, ink is 1) dark on light with its top-left corner at
+/// (x0, y0), `scale` image pixels per MNIST pixel.
+fn draw_digit(image: &mut RgbImage, x0: u32, y0: u32, pixels: &[f32], scale: u32) {
+    for (i, &v) in pixels.iter().enumerate() {
+        let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+        let (px, py) = ((i % SIDE) as u32, (i / SIDE) as u32);
+        for dy in 0..scale {
+            for dx in 0..scale {
+                image.put_pixel(x0 + px * scale + dx, y0 + py * scale + dy, Rgb([g, g, g]));
+            }
+        }
+    }
+}
+
 /// The colour of `t` in -1..1: blue below zero, red above, white at zero, deeper with |t|.
 pub(crate) fn diverging(t: f32) -> Rgb<u8> {
     let target = if t < 0.0 { NEGATIVE } else { POSITIVE };
@@ -176,19 +190,7 @@ pub fn mistakes_png(items: &[Mistake], cap: usize) -> Result<Vec<u8>, PictureErr
                 image.put_pixel(x, y, border);
             }
         }
-        for (i, &v) in m.pixels.iter().enumerate() {
-            let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
-            let (px, py) = ((i % SIDE) as u32, (i / SIDE) as u32);
-            for dy in 0..MISTAKE_SCALE {
-                for dx in 0..MISTAKE_SCALE {
-                    image.put_pixel(
-                        x0 + px * MISTAKE_SCALE + dx,
-                        y0 + py * MISTAKE_SCALE + dy,
-                        Rgb([g, g, g]),
-                    );
-                }
-            }
-        }
+        draw_digit(&mut image, x0, y0, &m.pixels, MISTAKE_SCALE);
         let caption = m.caption();
         let w = text_width(&caption, 1);
         draw_text(
@@ -245,19 +247,7 @@ pub fn augmentation_png(rows: &[Vec<Vec<f32>>]) -> Result<Vec<u8>, PictureError>
         for (c, pixels) in row.iter().enumerate() {
             let x0 =
                 AUGMENT_GAP + c as u32 * (side + AUGMENT_GAP) + if c > 0 { AUGMENT_GAP } else { 0 };
-            for (i, &v) in pixels.iter().enumerate() {
-                let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
-                let (px, py) = ((i % SIDE) as u32, (i / SIDE) as u32);
-                for dy in 0..AUGMENT_SCALE {
-                    for dx in 0..AUGMENT_SCALE {
-                        image.put_pixel(
-                            x0 + px * AUGMENT_SCALE + dx,
-                            y0 + py * AUGMENT_SCALE + dy,
-                            Rgb([g, g, g]),
-                        );
-                    }
-                }
-            }
+            draw_digit(&mut image, x0, y0, pixels, AUGMENT_SCALE);
         }
     }
     encode(&image)
