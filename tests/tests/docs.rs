@@ -39,6 +39,10 @@ struct Expect {
     /// Whether it needs Burn to compute in f64, which only Flex does (see gradcheck's README
     /// section): skipped on a build without it.
     needs_f64: bool,
+    /// Whether it is a server, which runs until stopped: it must print `says` and an
+    /// `http://` address, answer `GET /health` there, and keep running for the commands after
+    /// it (stopped when the test ends).
+    server: bool,
 }
 
 const fn ok(
@@ -52,6 +56,7 @@ const fn ok(
         says,
         writes,
         needs_f64: false,
+        server: false,
     }
 }
 
@@ -164,6 +169,7 @@ const EXPECTED: &[Expect] = &[
         says: &["Burn's autodiff beside it", "every parameter agreed to"],
         writes: &[],
         needs_f64: true,
+        server: false,
     },
     ok(
         "cargo run -p gradcheck -- trace --index 0",
@@ -176,6 +182,7 @@ const EXPECTED: &[Expect] = &[
         says: &["FAILED", "highest failing layer: 1"],
         writes: &[],
         needs_f64: false,
+        server: false,
     },
     Expect {
         command: "cargo run -p gradcheck -- --cost quadratic --inject-fault drop-sigmoid-prime:2",
@@ -183,6 +190,7 @@ const EXPECTED: &[Expect] = &[
         says: &["FAILED", "highest failing layer: 2"],
         writes: &[],
         needs_f64: false,
+        server: false,
     },
     ok(
         "cargo run -p gradcheck -- train --layers 784,100,10 --init normal --epochs 3",
@@ -232,6 +240,8 @@ fn root() -> PathBuf {
 fn commands_in(name: &str, text: &str) -> Vec<Documented> {
     let mut found = Vec::new();
     let mut fence: Option<String> = None;
+    // A command continued over lines: where it starts, and its text so far.
+    let mut continued: Option<(String, String)> = None;
     for (i, line) in text.lines().enumerate() {
         let place = format!("{name}:{}", i + 1);
         let trimmed = line.trim_start();
@@ -245,10 +255,27 @@ fn commands_in(name: &str, text: &str) -> Vec<Documented> {
         let commands: Vec<String> = match fence.as_deref() {
             Some("sh") | Some("bash") | Some("shell") => {
                 let code = line.split(" #").next().unwrap_or("").trim();
-                if code.is_empty() {
+                // A line ending in `\` goes on on the next one.
+                if let Some(start) = code.strip_suffix('\\') {
+                    let (_, pending) =
+                        continued.get_or_insert_with(|| (place.clone(), String::new()));
+                    pending.push_str(start);
+                    pending.push(' ');
                     continue;
                 }
-                vec![code.to_string()]
+                let (place_of_start, mut whole) =
+                    continued.take().unwrap_or((place.clone(), String::new()));
+                whole.push_str(code);
+                if whole.trim().is_empty() {
+                    continue;
+                }
+                for part in whole.split("&&") {
+                    found.push(Documented {
+                        place: place_of_start.clone(),
+                        command: part.split_whitespace().collect::<Vec<_>>().join(" "),
+                    });
+                }
+                continue;
             }
             Some(_) => continue,
             // Inline code spans that are commands.
@@ -273,34 +300,87 @@ fn commands_in(name: &str, text: &str) -> Vec<Documented> {
     found
 }
 
-/// A documented `cargo run` split into the package, cargo's flags and the program's arguments.
-fn parse(command: &str) -> (String, Vec<String>, Vec<String>) {
-    assert!(
-        !command.contains(['"', '\'', '|', '>', '<', '$', ';']),
-        "`{command}`: the documents' commands are plain word lists (this harness runs them \
-         without a shell)"
-    );
-    let words: Vec<&str> = command.split_whitespace().collect();
+/// A command's words, as a shell splits them: at spaces, but not inside quotes (which go).
+/// Pipes, redirections, variables and `;` are refused: the harness runs commands without a
+/// shell.
+fn words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut started = false;
+    for c in command.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                started = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if started || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            (None, '|' | '>' | '<' | '$' | ';' | '`') => panic!(
+                "`{command}`: the documents' commands are word lists (this harness runs them \
+                 without a shell)"
+            ),
+            (None, c) => word.push(c),
+        }
+    }
+    assert!(quote.is_none(), "`{command}`: a quote is not closed");
+    if started || !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// What a documented command runs.
+#[derive(Debug, Clone, PartialEq)]
+enum Program {
+    /// `cargo run [-p PACKAGE] [--bin NAME] [flags] -- ARGS`: the binary NAME (or PACKAGE) of
+    /// this build, with cargo's flags (for the backend features they ask for).
+    Cargo {
+        binary: String,
+        cargo: Vec<String>,
+        args: Vec<String>,
+    },
+    /// `curl ARGS`, against a server a command before it started.
+    Curl { args: Vec<String> },
+}
+
+fn parse(command: &str) -> Program {
+    let words = words(command);
+    if words.first().map(String::as_str) == Some("curl") {
+        return Program::Curl {
+            args: words[1..].to_vec(),
+        };
+    }
     assert_eq!(
         words.get(..2),
-        Some(&["cargo", "run"][..]),
-        "`{command}`: only `cargo run` commands (and `{THE_SUITE}`) may appear in the \
-         documents' code; teach tests/tests/docs.rs a new kind first"
+        Some(&["cargo".to_string(), "run".to_string()][..]),
+        "`{command}`: only `cargo run` and `curl` commands (and `{THE_SUITE}`) may appear in \
+         the documents' code; teach tests/tests/docs.rs a new kind first"
     );
-    let (cargo, program) = match words.iter().position(|w| *w == "--") {
+    let (cargo, args) = match words.iter().position(|w| w == "--") {
         Some(at) => (&words[2..at], &words[at + 1..]),
         None => (&words[2..], &[][..]),
     };
-    let package = cargo
-        .iter()
-        .position(|w| *w == "-p")
-        .and_then(|at| cargo.get(at + 1))
+    let after = |flag: &str| {
+        cargo
+            .iter()
+            .position(|w| w == flag)
+            .and_then(|at| cargo.get(at + 1))
+    };
+    let binary = after("--bin")
+        .or_else(|| after("-p"))
         .unwrap_or_else(|| panic!("`{command}` names no package (-p)"));
-    (
-        package.to_string(),
-        cargo.iter().map(|w| w.to_string()).collect(),
-        program.iter().map(|w| w.to_string()).collect(),
-    )
+    Program::Cargo {
+        binary: binary.clone(),
+        cargo: cargo.to_vec(),
+        args: args.to_vec(),
+    }
 }
 
 /// The backends this test build has compiled in.
@@ -423,6 +503,80 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
     tmp
 }
 
+/// A server a documented command started, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+}
+
+impl Server {
+    /// Starts `command` and waits (two minutes at most) until it has printed every one of
+    /// `says` and an `http://HOST:PORT` address, then asks that address for `GET /health`.
+    fn start(mut command: Command, place: &str, text: &str, says: &[&str]) -> Server {
+        use std::io::{BufRead, Read, Write};
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{place}: `{text}` does not start: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (lines, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server { child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut printed = String::new();
+        let address = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok(line) = receive.recv_timeout(left) else {
+                let _ = server.child.kill();
+                let mut err = String::new();
+                if let Some(mut e) = server.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("{place}: `{text}` printed no address:\n{printed}\n--- stderr:\n{err}");
+            };
+            printed.push_str(&line);
+            printed.push('\n');
+            let address = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("http://"))
+                .map(|a| a.trim_end_matches('/').to_string());
+            if let Some(address) = address.filter(|_| says.iter().all(|s| printed.contains(s))) {
+                break address;
+            }
+        };
+        let mut stream = std::net::TcpStream::connect(&address)
+            .unwrap_or_else(|e| panic!("{place}: `{text}` does not answer at {address}: {e}"));
+        write!(
+            stream,
+            "GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "{place}: `{text}`: GET /health answered\n{response}"
+        );
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn every_documented_command_runs_and_does_what_the_text_says() {
     let mut documented = Vec::new();
@@ -460,6 +614,8 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
     let gradcheck_dir = scratch(5_000);
     let mut ran = 0;
     let mut done: BTreeMap<&str, &str> = BTreeMap::new();
+    // Servers a command started: they answer the commands after them, and stop at the end.
+    let mut servers: Vec<Server> = Vec::new();
     for d in documented.iter().filter(|d| d.command != THE_SUITE) {
         // A command given twice does the same twice: it is run where it first appears.
         if let Some(first) = done.get(d.command.as_str()) {
@@ -467,30 +623,48 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
             continue;
         }
         done.insert(&d.command, &d.place);
-        let (package, cargo, args) = parse(&d.command);
         let e = expected[d.command.as_str()];
+        let program = parse(&d.command);
+        let cargo_flags = match &program {
+            Program::Cargo { cargo, .. } => cargo.as_slice(),
+            Program::Curl { .. } => &[],
+        };
         let f64_missing = (e.needs_f64 && !compiled_backends().contains(&"flex")).then(|| {
             "it needs f64, and Flex, the backend that computes in f64, is not compiled in"
                 .to_string()
         });
-        if let Some(reason) = skip_reason(&cargo).or(f64_missing) {
+        if let Some(reason) = skip_reason(cargo_flags).or(f64_missing) {
             eprintln!("{}: skipped `{}`: {reason}", d.place, d.command);
             continue;
         }
-        let exe = binaries
-            .get(&package)
-            .unwrap_or_else(|| panic!("{}: no binary `{package}` in this build", d.place));
-        let started = std::time::Instant::now();
-        let cwd = if package == "gradcheck" {
-            gradcheck_dir.path()
-        } else {
-            dir.path()
+        let (mut command, cwd, args) = match &program {
+            Program::Cargo { binary, args, .. } => {
+                let exe = binaries
+                    .get(binary)
+                    .unwrap_or_else(|| panic!("{}: no binary `{binary}` in this build", d.place));
+                let cwd = if binary == "gradcheck" {
+                    gradcheck_dir.path()
+                } else {
+                    dir.path()
+                };
+                (Command::new(exe), cwd, args.clone())
+            }
+            Program::Curl { args } => (Command::new("curl"), dir.path(), args.clone()),
         };
-        let out = Command::new(exe)
-            .args(&args)
-            .current_dir(cwd)
-            .output()
-            .unwrap();
+        command.args(&args).current_dir(cwd);
+        let started = std::time::Instant::now();
+        if e.server {
+            servers.push(Server::start(command, &d.place, &d.command, e.says));
+            eprintln!(
+                "{}: serving after {:.1} s `{}`",
+                d.place,
+                started.elapsed().as_secs_f64(),
+                d.command
+            );
+            ran += 1;
+            continue;
+        }
+        let out = command.output().unwrap();
         eprintln!(
             "{}: {:.1} s `{}`",
             d.place,
