@@ -134,6 +134,33 @@ pub enum DataError {
         limit: u64,
     },
 
+    #[error(
+        "class {class} has only {available} training images, fewer than `per_class` = \
+         {requested}: lower `per_class`, or leave it out to train on every image"
+    )]
+    TooFewPerClass {
+        class: String,
+        available: usize,
+        requested: usize,
+    },
+
+    #[error("`classes` is empty: list the classes to keep, e.g. [5, 6, 7, 8, 9], or leave it out for all")]
+    NoClasses,
+
+    #[error(
+        "`classes` lists class {class}, but the data's classes are 0 to {}: remove it",
+        .available - 1
+    )]
+    ClassOutOfRange { class: u8, available: usize },
+
+    #[error("`classes` lists class {class} twice: list each class once")]
+    ClassTwice { class: u8 },
+
+    #[error(
+        "`per_class` is 0: a class needs at least one training image; leave the key out for all"
+    )]
+    PerClassZero,
+
     #[error("image index {index} is out of range: the dataset has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },
 }

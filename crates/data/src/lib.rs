@@ -17,12 +17,14 @@ mod batcher;
 mod dataset;
 mod error;
 pub mod idx;
+mod labelled;
 mod rng;
 pub mod source;
 
 pub use batcher::{MnistBatch, MnistBatcher};
 pub use dataset::{Mnist, MnistDataset, MnistItem};
 pub use error::DataError;
+pub use labelled::{check_class_list, check_classes, digit_names, Labelled};
 pub use rng::SplitMix64;
 pub use source::Split;
 

@@ -110,7 +110,8 @@ pub fn mistakes(
     // (index, said, confidence) of every mistake; pixels only for those drawn.
     let mut wrong: Vec<(usize, usize, f32)> = Vec::new();
     let mut index = 0;
-    for batch in MnistBatcher.in_order(test, predictor.batch_size(), predictor.device()) {
+    let batcher = MnistBatcher::new(predictor.outputs());
+    for batch in batcher.in_order(test, predictor.batch_size(), predictor.device()) {
         for answer in predictor.predict(batch.images)? {
             if answer.class != usize::from(test.label(index)) {
                 let confidence = answer
@@ -198,12 +199,23 @@ pub fn draw(
 
     let precision: Vec<f64> = report.per_digit.iter().map(|d| d.precision).collect();
     let recall: Vec<f64> = report.per_digit.iter().map(|d| d.recall).collect();
-    write(
-        dir,
-        CONFUSION_FILE,
-        pictures::confusion_svg(&report.confusion, &precision, &recall),
-    )?;
-    files.push(CONFUSION_FILE.to_string());
+    // The heatmap is drawn for the ten digits only (for other classes, the text output and the
+    // JSON have the matrix).
+    let ten: Option<[[u32; 10]; 10]> = report.digits().then(|| {
+        let mut cells = [[0u32; 10]; 10];
+        for (row, counts) in cells.iter_mut().zip(&report.confusion) {
+            row.copy_from_slice(counts);
+        }
+        cells
+    });
+    if let Some(confusion) = &ten {
+        write(
+            dir,
+            CONFUSION_FILE,
+            pictures::confusion_svg(confusion, &precision, &recall),
+        )?;
+        files.push(CONFUSION_FILE.to_string());
+    }
 
     let (weights, units) = first_layer(run)?;
     let hidden_drawn = units.min(HIDDEN_CAP);
@@ -246,7 +258,7 @@ pub fn draw(
         images: report.images,
         per_digit: &per_digit,
         curves: curves.then_some(CURVES_FILE),
-        confusion: Some(CONFUSION_FILE),
+        confusion: ten.is_some().then_some(CONFUSION_FILE),
         hidden: Some((HIDDEN_FILE, hidden_drawn, units)),
         mistakes: Some((MISTAKES_FILE, wrong.len(), total)),
         config: config.as_deref(),

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 mod error;
 pub mod trainer;
+pub mod transfer;
 
 pub use config::{Keep, OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;

@@ -188,3 +188,65 @@ fn a_run_whose_inputs_do_not_fit_mnist_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let backend = model::Backend::resolve(None).unwrap();
+    let config = model::MlpConfig {
+        outputs: 3,
+        ..model::MlpConfig::new([8])
+    };
+    let network = config.init(&backend.device().unwrap());
+    let writer = model::run::RunWriter::create(&dir).unwrap();
+    writer
+        .write_network(&network, model::Cost::Quadratic)
+        .unwrap();
+    writer
+        .write(
+            "config.toml",
+            format!(
+                "data_dir = {:?}\ncost = \"quadratic\"\nclasses = [7, 2, 1]\n\
+                 class_names = [\"seven\", \"two\", \"one\"]\n[model]\nhidden = [8]\noutputs = 3\n",
+                tests::shipped_data()
+            ),
+        )
+        .unwrap();
+    writer.commit().unwrap();
+
+    let args = |extra: &[&str]| {
+        let mut argv = vec!["infer", "--model", dir.to_str().unwrap()];
+        argv.extend(extra);
+        <infer::cli::Args as clap::Parser>::parse_from(argv)
+    };
+    let out = infer::cli::run(&args(&[])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&out.to_json().unwrap()).unwrap();
+    let test = data::MnistDataset::load(&tests::shipped_data(), data::Split::Test).unwrap();
+    let of_three = test
+        .labels()
+        .iter()
+        .filter(|&&l| [7, 2, 1].contains(&l))
+        .count();
+    assert_eq!(json["images"], of_three);
+    assert_eq!(json["confusion"].as_array().unwrap().len(), 3);
+    assert_eq!(json["per_digit"][0]["name"], "seven");
+    let text = out.to_string();
+    assert!(
+        text.contains("rows: true class") && text.contains("seven"),
+        "{text}"
+    );
+
+    // Test image 0 is a 7: label "seven", and the answer is one of the three names.
+    let shown = infer::cli::run(&args(&["--index", "0"]))
+        .unwrap()
+        .to_string();
+    assert!(shown.contains("label seven, predicted "), "{shown}");
+    let said = shown.lines().next().unwrap();
+    assert!(
+        ["seven", "two", "one"]
+            .iter()
+            .any(|n| said.contains(&format!("predicted {n} ("))),
+        "{shown}"
+    );
+}
