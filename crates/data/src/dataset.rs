@@ -19,7 +19,7 @@ pub struct MnistItem {
 }
 
 /// A set of MNIST images and labels, held as raw bytes (70,000 images take 55 MB).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MnistDataset {
     pixels: Vec<u8>,
     labels: Vec<u8>,

@@ -161,6 +161,43 @@ pub enum DataError {
     )]
     PerClassZero,
 
+    #[error(transparent)]
+    Picture(#[from] crate::preprocess::PictureError),
+
+    #[error(
+        "{dir} holds no class folders: an image folder has one folder per class under train/ \
+         (train/cat/*.png, train/dog/*.png, ...)"
+    )]
+    FolderNoClasses { dir: PathBuf },
+
+    #[error("{dir} holds {classes} class folders; at most 256 classes are supported")]
+    FolderTooManyClasses { dir: PathBuf, classes: usize },
+
+    #[error(
+        "{path} is not where it belongs: an image folder holds class folders under train/, \
+         test/ and validation/, and image files inside them; move or remove it"
+    )]
+    FolderStrayFile { path: PathBuf },
+
+    #[error("class folder {dir} is empty: add its images, or remove the folder")]
+    FolderEmptyClass { dir: PathBuf },
+
+    #[error(
+        "{dir} is class `{class}`, which {train} does not have: a network can only be tested \
+         on classes it was trained on; add train/{class}/ or remove {dir}"
+    )]
+    FolderUnknownClass {
+        class: String,
+        dir: PathBuf,
+        train: PathBuf,
+    },
+
+    #[error(
+        "{dir} is missing: an image folder needs test images too, one folder per class \
+         (test/<class>/*.png)"
+    )]
+    FolderNoTest { dir: PathBuf },
+
     #[error("image index {index} is out of range: the dataset has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },
 }

@@ -1,9 +1,10 @@
-//! The data a config names: a directory of images, optionally narrowed to some of its classes,
-//! with the names of the classes that remain.
+//! The data a config names: MNIST's four files or an image folder ([`crate::ImageFolder`]),
+//! optionally narrowed to some of its classes, with the names of the classes that remain.
 
 use std::path::Path;
 
-use crate::{DataError, Mnist, MnistDataset, NUM_CLASSES};
+use crate::source::Split;
+use crate::{is_image_folder, DataError, ImageFolder, Mnist, MnistDataset, NUM_CLASSES};
 
 /// A labelled dataset ready to train on: the training and test images, labelled 0..k−1, and
 /// the name of each of the k classes (`"7"` for a digit).
@@ -11,6 +12,8 @@ use crate::{DataError, Mnist, MnistDataset, NUM_CLASSES};
 pub struct Labelled {
     pub train: MnistDataset,
     pub test: MnistDataset,
+    /// Validation images of their own (an image folder's `validation/`), if the data has any.
+    pub validation: Option<MnistDataset>,
     /// `names[label]`: what the class of that label is called.
     pub names: Vec<String>,
 }
@@ -47,17 +50,59 @@ pub fn check_classes(classes: &[u8], names: &[String]) -> Result<(), DataError> 
     }
 }
 
+/// The names of the classes of the data in `dir`, in label order: an image folder's class
+/// folders, else the ten digits. Reads no image.
+pub fn class_names(dir: &Path) -> Result<Vec<String>, DataError> {
+    if is_image_folder(dir) {
+        crate::folder_class_names(dir)
+    } else {
+        Ok(digit_names())
+    }
+}
+
 impl Labelled {
-    /// Reads the data in `dir` (the four MNIST files), keeping only `classes` if given
-    /// (relabelled 0..k−1 in the order given, their names kept).
+    /// Reads the data in `dir` (an image folder, else the four MNIST files), keeping only
+    /// `classes` if given (relabelled 0..k−1 in the order given, their names kept).
     pub fn load(dir: &Path, classes: Option<&[u8]>) -> Result<Labelled, DataError> {
-        let mnist = Mnist::load(dir)?;
-        Labelled {
-            train: mnist.train,
-            test: mnist.test,
-            names: digit_names(),
-        }
-        .keep_classes(classes)
+        let data = if is_image_folder(dir) {
+            let folder = ImageFolder::load(dir)?;
+            Labelled {
+                train: folder.train,
+                test: folder.test,
+                validation: folder.validation,
+                names: folder.names,
+            }
+        } else {
+            let mnist = Mnist::load(dir)?;
+            Labelled {
+                train: mnist.train,
+                test: mnist.test,
+                validation: None,
+                names: digit_names(),
+            }
+        };
+        data.keep_classes(classes)
+    }
+
+    /// The test images of the data in `dir` and their class names, as [`Labelled::load`]
+    /// gives them (for MNIST, without reading the training files).
+    pub fn load_test(
+        dir: &Path,
+        classes: Option<&[u8]>,
+    ) -> Result<(MnistDataset, Vec<String>), DataError> {
+        let data = if is_image_folder(dir) {
+            Labelled::load(dir, None)?
+        } else {
+            let test = MnistDataset::load(dir, Split::Test)?;
+            Labelled {
+                train: test.head(0),
+                test,
+                validation: None,
+                names: digit_names(),
+            }
+        };
+        let data = data.keep_classes(classes)?;
+        Ok((data.test, data.names))
     }
 
     /// Only `classes` (all when `None`), relabelled 0..k−1 in the order given.
@@ -69,6 +114,7 @@ impl Labelled {
         Ok(Labelled {
             train: self.train.keep_classes(classes),
             test: self.test.keep_classes(classes),
+            validation: self.validation.map(|v| v.keep_classes(classes)),
             names: classes
                 .iter()
                 .map(|&c| self.names[usize::from(c)].clone())
@@ -101,6 +147,7 @@ mod tests {
         let all = Labelled {
             train: ds.clone(),
             test: ds,
+            validation: None,
             names: digit_names(),
         };
         let kept = all.keep_classes(Some(&[9, 2])).unwrap();

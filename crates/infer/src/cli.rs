@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use clap::Parser;
-use data::{MnistDataset, Split, IMAGE_PIXELS, IMAGE_SIDE};
+use data::{MnistDataset, IMAGE_PIXELS, IMAGE_SIDE};
 use model::run::SavedRun;
 use model::{Backend, Cost, Prediction, Predictor};
 use serde::Serialize;
@@ -309,10 +309,13 @@ fn test_images(args: &Args, run: &SavedRun) -> Result<MnistDataset, InferError> 
     if !dir.is_dir() {
         return Err(InferError::NoTestData { dir });
     }
-    let mut test = MnistDataset::load(&dir, Split::Test)?;
-    if let Some(classes) = &run.spec.classes {
-        data::check_classes(classes, &data::digit_names())?;
-        test = test.keep_classes(classes);
+    let (test, names) = data::Labelled::load_test(&dir, run.spec.classes.as_deref())?;
+    if names != run.spec.class_names() {
+        return Err(InferError::ClassesDiffer {
+            dir,
+            data: names,
+            run: run.spec.class_names(),
+        });
     }
     if test.is_empty() {
         return Err(InferError::EmptyTestSet { dir });

@@ -302,21 +302,22 @@ fn finish_config(mut config: TrainConfig, path: &Path) -> Result<TrainConfig, Tr
             init.from = abs;
         }
     }
-    // The classes the network answers with: the digits, or those `classes` keeps.
-    let digits = data::digit_names();
+    // The classes the network answers with: the data's (the digits, or an image folder's), or
+    // those `classes` keeps.
+    let all = data::class_names(&config.data_dir)?;
     let names = match &config.classes {
         Some(classes) => {
-            data::check_classes(classes, &digits).map_err(|e| TrainError::ConfigValue {
+            data::check_classes(classes, &all).map_err(|e| TrainError::ConfigValue {
                 path: path.to_path_buf(),
                 key: "classes".into(),
                 message: e.to_string().replace("`classes` ", ""),
             })?;
             classes
                 .iter()
-                .map(|&c| digits[usize::from(c)].clone())
+                .map(|&c| all[usize::from(c)].clone())
                 .collect()
         }
-        None => digits,
+        None => all,
     };
     if !config.outputs_given {
         config.model.outputs = names.len();
@@ -589,16 +590,18 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
 
 /// The config's training, validation and test images, and the names of their classes.
 ///
-/// The validation images are held out of the training images first; a few-shot run
-/// (`per_class`) then chooses its training images from those that remain. Validation and test
-/// sets keep every image of the run's classes.
+/// The validation images are the data's own (an image folder's `validation/`), else held
+/// out of the training images (`validation` of them); a few-shot run (`per_class`) then
+/// chooses its training images from those that remain. Validation and test sets keep every
+/// image of the run's classes.
 pub fn load_splits(config: &TrainConfig) -> Result<(Splits, Vec<String>), TrainError> {
     let data = Labelled::load(&config.data_dir, config.classes.as_deref())?;
-    let (train, validation) = if config.validation == 0 {
-        (data.train.clone(), data.train.head(0))
-    } else {
-        data.train
-            .split_validation(config.validation, config.seed)?
+    let (train, validation) = match data.validation {
+        Some(validation) => (data.train, validation),
+        None if config.validation == 0 => (data.train.clone(), data.train.head(0)),
+        None => data
+            .train
+            .split_validation(config.validation, config.seed)?,
     };
     let train = match config.per_class {
         Some(n) => train.per_class(n, &data.names, config.seed)?,

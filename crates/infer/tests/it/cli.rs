@@ -208,7 +208,7 @@ fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
             "config.toml",
             format!(
                 "data_dir = {:?}\ncost = \"quadratic\"\nclasses = [7, 2, 1]\n\
-                 class_names = [\"seven\", \"two\", \"one\"]\n[model]\nhidden = [8]\noutputs = 3\n",
+                 class_names = [\"7\", \"2\", \"1\"]\n[model]\nhidden = [8]\noutputs = 3\n",
                 tests::shipped_data()
             ),
         )
@@ -230,23 +230,33 @@ fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
         .count();
     assert_eq!(json["images"], of_three);
     assert_eq!(json["confusion"].as_array().unwrap().len(), 3);
-    assert_eq!(json["per_digit"][0]["name"], "seven");
+    assert_eq!(json["per_digit"][0]["name"], "7");
+    assert_eq!(json["per_digit"][0]["digit"], 0, "the output index");
     let text = out.to_string();
-    assert!(
-        text.contains("rows: true class") && text.contains("seven"),
-        "{text}"
-    );
+    assert!(text.contains("rows: true class"), "{text}");
 
-    // Test image 0 is a 7: label "seven", and the answer is one of the three names.
+    // Test image 0 is a 7: labelled "7" (not 0, its label in the run), answered by name.
     let shown = infer::cli::run(&args(&["--index", "0"]))
         .unwrap()
         .to_string();
-    assert!(shown.contains("label seven, predicted "), "{shown}");
+    assert!(
+        shown.contains("test image 0: label 7, predicted "),
+        "{shown}"
+    );
     let said = shown.lines().next().unwrap();
     assert!(
-        ["seven", "two", "one"]
+        ["7", "2", "1"]
             .iter()
             .any(|n| said.contains(&format!("predicted {n} ("))),
         "{shown}"
     );
+
+    // Names that are not the data's: the run was trained on other data, and infer says so.
+    let config = dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let renamed = text.replace("[\"7\", \"2\", \"1\"]", "[\"a\", \"b\", \"c\"]");
+    assert_ne!(renamed, text);
+    std::fs::write(&config, renamed).unwrap();
+    let e = infer::cli::run(&args(&[])).unwrap_err().to_string();
+    assert!(e.contains("\"a\"") && e.contains("--data-dir"), "{e}");
 }
