@@ -477,7 +477,7 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
     let started_from = match &config.init {
         Some(init) if resume.is_none() => {
             let source = transfer::load_source(init, &backend.device()?)?;
-            Some(transfer::plan(init, &config.model, &source)?)
+            Some(transfer::plan(init, &config, &source)?)
         }
         Some(init) => Some(StartedFrom::new(init, &config.model)),
         None => None,

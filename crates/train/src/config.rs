@@ -375,6 +375,15 @@ impl Schedule {
 }
 
 impl TrainConfig {
+    /// The name of each of the network's outputs: `class_names`, else the outputs' indices
+    /// (for MNIST, the digits), as `infer` names them (`model::run::RunSpec::class_names`).
+    pub fn names(&self) -> Vec<String> {
+        match &self.class_names {
+            Some(names) => names.clone(),
+            None => (0..self.model.outputs).map(|c| c.to_string()).collect(),
+        }
+    }
+
     /// The CPU threads the training steps run on: one per core, or the `threads` key if it
     /// asks for fewer (more threads than cores only wait on each other).
     pub fn threads(&self) -> usize {
@@ -698,6 +707,20 @@ mod tests {
         std::fs::write(&path, format!("{good}\n[init]\nfrom = \"runs/base\"\n")).unwrap();
         let c = TrainConfig::load(&path).unwrap();
         assert_eq!(c.init.unwrap().from, tmp.path().join("runs/base"));
+    }
+
+    #[test]
+    fn every_shipped_config_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                TrainConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                read += 1;
+            }
+        }
+        assert!(read >= 5, "{read} configs in {}", dir.display());
     }
 
     #[test]

@@ -170,6 +170,17 @@ pub enum TrainError {
     },
 
     #[error(
+        "`init.from` = {from} answers with the classes {theirs:?}, but this run's are {ours:?}: \
+         its output layer would name them wrongly; set `reset_output = true` in [init] to start \
+         the output layer afresh"
+    )]
+    InitClassNames {
+        from: PathBuf,
+        theirs: Vec<String>,
+        ours: Vec<String>,
+    },
+
+    #[error(
         "layer {layer} does not fit: it is {theirs} in `init.from` = {from}, but {ours} in this \
          config; make `[model]` match the source run's config.toml (only the output layer can start \
          afresh, with `reset_output = true`)"

@@ -254,7 +254,7 @@ pub fn fit_from(
         at = checkpoint.position;
     } else if let Some(init) = &config.init {
         let source = transfer::load_source(init, &ad_device)?;
-        network = transfer::start(init, &config.model, network, &source)?;
+        network = transfer::start(init, config, network, &source)?;
     }
     let batcher = MnistBatcher::new(config.model.outputs);
     let earlier_seconds = at.seconds;

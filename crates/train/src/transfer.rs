@@ -17,7 +17,7 @@ use model::run::SavedRun;
 use model::{Mlp, MlpConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::TrainError;
+use crate::{TrainConfig, TrainError};
 
 /// The `[init]` table: where a run's network starts from, and what of it stays fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,9 +118,10 @@ impl StartedFrom {
 /// what will be copied.
 pub fn plan(
     init: &InitConfig,
-    model: &MlpConfig,
+    config: &TrainConfig,
     source: &SavedRun,
 ) -> Result<StartedFrom, TrainError> {
+    let model = &config.model;
     let from = &init.from;
     if source.spec.model.activation != model.activation {
         return Err(TrainError::InitActivation {
@@ -161,6 +162,15 @@ pub fn plan(
             });
         }
     }
+    // A copied output layer answers with the source's classes, in the source's order.
+    let (theirs, ours) = (source.spec.class_names(), config.names());
+    if !init.reset_output && theirs != ours {
+        return Err(TrainError::InitClassNames {
+            from: from.clone(),
+            theirs,
+            ours,
+        });
+    }
     Ok(started)
 }
 
@@ -168,11 +178,11 @@ pub fn plan(
 /// into it as [`plan`] allows, then the first `init.freeze` layers frozen.
 pub fn start(
     init: &InitConfig,
-    model: &MlpConfig,
+    config: &TrainConfig,
     fresh: Mlp,
     source: &SavedRun,
 ) -> Result<Mlp, TrainError> {
-    let plan = plan(init, model, source)?;
+    let plan = plan(init, config, source)?;
     let mut network = fresh;
     for (l, (ours, theirs)) in network
         .layers

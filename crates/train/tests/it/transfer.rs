@@ -224,6 +224,11 @@ fn what_cannot_start_a_run_is_named() {
             .replace("from = \"base\"\n", ""),
         &["missing field `from`"],
     );
+    // The same number of classes in another order: the output layer would name them wrongly.
+    fails(
+        b.fine_tune("classes = [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]", "", 1),
+        &["reset_output = true", "\"9\", \"8\""],
+    );
     // Classes and few-shot limits.
     fails(
         b.fine_tune("classes = [5, 5]", "", 1),
