@@ -291,7 +291,10 @@ fn apply_overrides(args: &Args, config: &mut TrainConfig) {
 
 /// Validates a config with the command line applied, resolves its backend, and makes its data
 /// directory absolute, so that the saved config finds the data from anywhere.
-fn finish_config(mut config: TrainConfig, path: &Path) -> Result<TrainConfig, TrainError> {
+pub(crate) fn finish_config(
+    mut config: TrainConfig,
+    path: &Path,
+) -> Result<TrainConfig, TrainError> {
     config.validate(path)?;
     config.backend = Some(Backend::resolve(config.backend)?);
     if let Ok(abs) = std::path::absolute(&config.data_dir) {

@@ -192,6 +192,20 @@ pub enum TrainError {
         ours: String,
     },
 
+    #[error(
+        "`curve` compares training from scratch with starting from a base run, and {config} \
+         has no [init] table naming one: add `[init] from = \"...\"` (with `reset_output = \
+         true` when the classes differ from the base's)"
+    )]
+    CurveNeedsInit { config: PathBuf },
+
+    #[error("cannot write {path}: {source}")]
+    WriteCurve {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("config {path} is over {limit} bytes: it is not a training config")]
     ConfigTooLarge { path: PathBuf, limit: u64 },
 

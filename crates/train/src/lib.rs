@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod curve;
 mod error;
 pub mod trainer;
 pub mod transfer;

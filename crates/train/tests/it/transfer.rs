@@ -245,3 +245,60 @@ fn what_cannot_start_a_run_is_named() {
         &["fewer than `per_class` = 5000", "training images"],
     );
 }
+
+#[test]
+fn the_curve_trains_every_way_at_every_count_and_draws_it() {
+    use train::curve::{run as curve, Count, CurveArgs, Way};
+    let b = Base::new();
+    let text = b.fine_tune("classes = [5, 6, 7, 8, 9]", "reset_output = true", 2);
+    fs::write(b.path("curve.toml"), &text).unwrap();
+    let mut argv: Vec<String> = ["curve", "--counts", "1,5", "--seeds", "1,2", "--config"]
+        .map(String::from)
+        .to_vec();
+    argv.push(b.path("curve.toml").display().to_string());
+    argv.extend(["--out".into(), b.path("curve").display().to_string()]);
+    argv.extend(tests::backend_args());
+    let args = CurveArgs::parse_from(argv);
+    assert_eq!(args.counts, vec![Count::PerClass(1), Count::PerClass(5)]);
+    let mut told = 0;
+    let c = curve(&args, &mut |_| told += 1).unwrap();
+    assert_eq!((c.points.len(), told), (2 * 2 * 3, 12));
+    assert_eq!(c.classes, vec!["5", "6", "7", "8", "9"]);
+    for p in &c.points {
+        assert_eq!(p.train_images, 5 * p.per_class.unwrap(), "{p:?}");
+        assert!((0.0..=1.0).contains(&p.test_accuracy), "{p:?}");
+    }
+    for way in [Way::Scratch, Way::FineTune, Way::Frozen] {
+        assert_eq!(c.points.iter().filter(|p| p.way == way).count(), 4);
+    }
+    let csv = fs::read_to_string(b.path("curve/curve.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 13, "{csv}");
+    assert!(csv.starts_with("way,per_class,seed,train_images,test_accuracy\n"));
+    assert!(csv.contains("\nfrozen,5,2,25,"), "{csv}");
+    let svg = fs::read_to_string(b.path("curve/curve.svg")).unwrap();
+    assert_eq!(svg.matches("<polyline class=\"mean\"").count(), 3, "{svg}");
+    assert!(svg.contains("hidden layers frozen") && svg.ends_with("</svg>\n"));
+    // The mean at 5 per class of the frozen way is the mean of its two seeds.
+    let frozen: Vec<f64> = c
+        .points
+        .iter()
+        .filter(|p| p.way == Way::Frozen && p.per_class == Some(5))
+        .map(|p| p.test_accuracy)
+        .collect();
+    let mean = (frozen[0] + frozen[1]) / 2.0;
+    assert!(
+        svg.contains(&format!("data-series=\"from the base, hidden layers frozen\" data-per-class=\"5\" data-mean=\"{mean}\"")),
+        "{svg}"
+    );
+
+    // A config without a base run has nothing to compare.
+    fs::write(b.path("plain.toml"), config(&b.data, 1)).unwrap();
+    let plain =
+        CurveArgs::parse_from(["curve", "--config", b.path("plain.toml").to_str().unwrap()]);
+    let e = curve(&plain, &mut |_| ()).unwrap_err().to_string();
+    assert!(e.contains("[init]"), "{e}");
+    // Counts are numbers from 1, or `all`.
+    for bad in ["0", "ten", "5,-1"] {
+        assert!(CurveArgs::try_parse_from(["curve", "--config", "x", "--counts", bad]).is_err());
+    }
+}
