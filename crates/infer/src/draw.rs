@@ -223,7 +223,20 @@ pub fn draw(
     write(dir, HIDDEN_FILE, png)?;
     files.push(HIDDEN_FILE.to_string());
 
-    let (wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
+    let (mut wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
+    // The pictures caption classes with a number: for a run on some of the digits, the digit
+    // each output stands for (for other classes, the output's index; the text output and the
+    // JSON have the names).
+    let names = run.spec.class_names();
+    let digit = |class: u8| {
+        names
+            .get(usize::from(class))
+            .and_then(|n| n.parse::<u8>().ok())
+            .unwrap_or(class)
+    };
+    for m in &mut wrong {
+        (m.truth, m.said) = (digit(m.truth), digit(m.said));
+    }
     let png = pictures::mistakes_png(&wrong, MISTAKES_CAP).map_err(InferError::Draw)?;
     write(dir, MISTAKES_FILE, png)?;
     files.push(MISTAKES_FILE.to_string());
@@ -242,7 +255,7 @@ pub fn draw(
         .per_digit
         .iter()
         .map(|d| DigitRow {
-            digit: d.digit,
+            digit: digit(d.digit),
             precision: d.precision,
             recall: d.recall,
             support: d.support,

@@ -109,7 +109,12 @@ impl fmt::Display for ConfusionReport {
             100.0 * self.accuracy,
             self.correct,
             self.images,
-            if self.digits() { "digit" } else { "class" }
+            // The digits, or some of them: still digits.
+            if self.per_digit.iter().all(|d| d.name.parse::<u8>().is_ok_and(|n| n < 10)) {
+                "digit"
+            } else {
+                "class"
+            }
         )?;
         // Names wider than a column are cut to fit (the JSON has them whole).
         let cut = |name: &str, width: usize| name.chars().take(width - 1).collect::<String>();

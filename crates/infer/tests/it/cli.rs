@@ -233,7 +233,7 @@ fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
     assert_eq!(json["per_digit"][0]["name"], "7");
     assert_eq!(json["per_digit"][0]["digit"], 0, "the output index");
     let text = out.to_string();
-    assert!(text.contains("rows: true class"), "{text}");
+    assert!(text.contains("rows: true digit"), "{text}");
 
     // Test image 0 is a 7: labelled "7" (not 0, its label in the run), answered by name.
     let shown = infer::cli::run(&args(&["--index", "0"]))
