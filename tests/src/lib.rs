@@ -32,6 +32,39 @@ pub fn mnist_slice(dir: &Path, train: usize, test: usize) {
         .expect("write test slice");
 }
 
+/// Writes an image folder into `dir` from the shipped MNIST: for each `(name, digit)`, the
+/// first `train` training images of that digit as `train/<name>/<i>.png` and the first `test`
+/// test images as `test/<name>/<i>.png`, each drawn 3× larger, dark on white, as a person's
+/// picture of a digit would be.
+pub fn image_folder(dir: &Path, classes: &[(&str, u8)], train: usize, test: usize) {
+    let mnist = Mnist::load(&shipped_data()).expect("the shipped MNIST loads");
+    for (part, set, count) in [("train", &mnist.train, train), ("test", &mnist.test, test)] {
+        for &(name, digit) in classes {
+            let folder = dir.join(part).join(name);
+            std::fs::create_dir_all(&folder).expect("create a class folder");
+            let of_digit = (0..set.len()).filter(|&i| set.label(i) == digit);
+            for (k, i) in of_digit.take(count).enumerate() {
+                digit_picture(set.image(i))
+                    .save(folder.join(format!("{k}.png")))
+                    .expect("write a PNG");
+            }
+        }
+    }
+}
+
+/// An MNIST image (784 pixels, ink bright) drawn 3× larger with a margin, dark on white.
+pub fn digit_picture(pixels: &[u8]) -> image::GrayImage {
+    image::GrayImage::from_fn(96, 96, |x, y| {
+        let (px, py) = (x as i64 / 3 - 2, y as i64 / 3 - 2);
+        let v = if (0..28).contains(&px) && (0..28).contains(&py) {
+            pixels[(py * 28 + px) as usize]
+        } else {
+            0
+        };
+        image::Luma([255 - v])
+    })
+}
+
 /// The smallest complete training config: the required keys and defaults for the rest, a
 /// 784-30-10 sigmoid network trained by SGD at η = 3.0, batches of 10.
 pub fn minimal_config(data_dir: &str, epochs: usize) -> String {

@@ -10,7 +10,8 @@
 //! They run in order, as a reader would type them (a command given twice runs once), in a
 //! scratch copy of the workspace's layout (`configs/`, `data/mnist`) whose configs train for
 //! three epochs on a 10,000-image slice (5,000 for `gradcheck`'s commands, which train in f64
-//! loops): the commands are the documents', the training is shortened. `cargo run -p NAME` runs the binary
+//! loops; few-shot configs train 25 epochs): the commands are the documents', the training is
+//! shortened. `cargo run -p NAME` runs the binary
 //! `NAME` of this very build (made by a nested `cargo test --no-run` with this build's profile,
 //! features and target directory: a no-op when the suite built it already). A command that asks
 //! for a backend this build lacks is skipped and said; the wgpu ones run in CI's wgpu step
@@ -131,6 +132,26 @@ const EXPECTED: &[Expect] = &[
         "cargo run --release -p train -- --config configs/best.toml --augmentation-picture docs/augmentation.png",
         &["wrote docs/augmentation.png"],
         &["docs/augmentation.png"],
+    ),
+    ok(
+        "cargo run -p train -- --config configs/digits04.toml",
+        &["784-128-5", "wrote artifacts/digits04"],
+        &["artifacts/digits04/model.bpk"],
+    ),
+    ok(
+        "cargo run -p train -- --config configs/digits59.toml",
+        &["few-shot: 10 training images per class", "wrote artifacts/digits59"],
+        &["artifacts/digits59/model.bpk"],
+    ),
+    ok(
+        "cargo run -p infer -- --model artifacts/digits59",
+        &["accuracy"],
+        &[],
+    ),
+    ok(
+        "cargo run -p train --bin curve -- --config configs/digits59.toml --counts 1,5,10,50,100,500 --seeds 1,2,3",
+        &["scratch", "frozen", "500 per class  seed 3"],
+        &["artifacts/curve-digits59/curve.csv", "artifacts/curve-digits59/curve.svg"],
     ),
     ok("cargo run -p gradcheck", &["PASSED"], &[]),
     ok(
@@ -475,10 +496,17 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let text = fs::read_to_string(&path).unwrap();
+            // A few-shot config (`per_class`) trains on a few dozen images: more of its cheap
+            // epochs, or it learns nothing at all.
+            let few_shot = text.lines().any(|l| {
+                l.split_once('=')
+                    .is_some_and(|(k, _)| k.trim() == "per_class")
+            });
+            let epochs = if few_shot { 25 } else { 3 };
             let short: Vec<String> = text
                 .lines()
                 .map(|line| match line.split_once('=') {
-                    Some((key, _)) if key.trim() == "epochs" => "epochs = 3".to_string(),
+                    Some((key, _)) if key.trim() == "epochs" => format!("epochs = {epochs}"),
                     Some((key, _)) if key.trim() == "validation" => "validation = 200".into(),
                     _ => line.to_string(),
                 })

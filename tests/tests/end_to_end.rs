@@ -340,3 +340,69 @@ fn without_validation_images_nothing_pretends_to_be_measured() {
     let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(!csv.contains("NaN"), "{csv}");
 }
+
+/// An image folder, trained on for one epoch and used through `infer`: the classes are the
+/// folders' names, everywhere a user sees them.
+#[test]
+fn an_image_folder_round_trip_names_its_classes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("pictures");
+    tests::image_folder(&data, &[("one", 1), ("seven", 7), ("zero", 0)], 40, 10);
+    let config = tmp.path().join("folder.toml");
+    let text = small_config(&data, 1).replace("validation = 200", "validation = 12");
+    fs::write(&config, text).unwrap();
+    let out = tmp.path().join("run");
+    let trained = train::cli::run(
+        train_args(&["--config", s(&config), "--out", s(&out), "--quiet"]),
+        &mut train::Silent,
+    )
+    .unwrap();
+    let names = ["one", "seven", "zero"].map(String::from).to_vec();
+    assert_eq!(trained.report.class_names.as_ref(), Some(&names));
+    assert_eq!(trained.report.layers, vec![784, 24, 3]);
+    assert_eq!(
+        (trained.report.train_images, trained.report.test_images),
+        (120 - 12, 30)
+    );
+    assert!(
+        data.join(data::CACHE_FILE).is_file(),
+        "prepared images cached"
+    );
+    let resolved = fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        resolved.contains("class_names = [") && resolved.contains("\"seven\","),
+        "{resolved}"
+    );
+
+    // Evaluation: a 3×3 confusion matrix, rows and columns named.
+    let eval = infer_run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
+    let eval: Value = serde_json::from_str(&eval).unwrap();
+    assert_eq!(eval["images"], 30);
+    let named: Vec<&str> = eval["per_digit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["one", "seven", "zero"]);
+    let text = infer_run(&infer_args(&["--model", s(&out)])).unwrap();
+    assert!(
+        text.contains("rows: true class") && text.contains("seven"),
+        "{text}"
+    );
+
+    // A picture file: the answer is a class name, and the outputs are listed by name.
+    let picture = data.join("test/seven/0.png");
+    let said = infer_run(&infer_args(&["--model", s(&out), s(&picture)])).unwrap();
+    let first = said.lines().next().unwrap();
+    assert!(
+        names
+            .iter()
+            .any(|n| first.ends_with(&format!("predicted {n}"))),
+        "{said}"
+    );
+    assert!(
+        said.contains(" zero: ") && said.contains("seven: "),
+        "{said}"
+    );
+}

@@ -175,7 +175,7 @@ fn infer(backend: model::Backend, configs: &Path, data_dir: &Path) -> Result<Mea
     let predictor = Predictor::new(&network, config.cost, backend)?;
     let test = MnistDataset::load(data_dir, Split::Test)?;
 
-    let images = MnistBatcher
+    let images = MnistBatcher::default()
         .in_order(&test, test.len(), predictor.device())
         .next()
         .context("the test set is empty")?

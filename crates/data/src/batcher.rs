@@ -11,18 +11,38 @@ use crate::{MnistDataset, MnistItem, IMAGE_PIXELS, NUM_CLASSES};
 pub struct MnistBatch {
     /// `[B, 784]` pixel intensities in 0..1 (ink is 1).
     pub images: Tensor<2>,
-    /// `[B]` digits, the class indices used by the cross-entropy cost and by accuracy.
+    /// `[B]` class indices (the digits, for MNIST), used by the cross-entropy cost and by
+    /// accuracy.
     pub labels: Tensor<1, Int>,
-    /// `[B, 10]` one-hot rows: the desired output y(x) of the quadratic cost.
+    /// `[B, classes]` one-hot rows: the desired output y(x) of the quadratic cost.
     pub targets: Tensor<2>,
 }
 
-/// Builds [`MnistBatch`]es from [`MnistItem`]s.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MnistBatcher;
+/// Builds [`MnistBatch`]es from [`MnistItem`]s, with one-hot targets as wide as the number of
+/// classes (10 by default: the digits).
+#[derive(Debug, Clone, Copy)]
+pub struct MnistBatcher {
+    classes: usize,
+}
+
+impl Default for MnistBatcher {
+    fn default() -> Self {
+        MnistBatcher {
+            classes: NUM_CLASSES,
+        }
+    }
+}
 
 impl MnistBatcher {
-    /// Batches images given as raw pixel slices (784 each) with their labels.
+    /// A batcher for labels 0..classes (`classes` is at least 1).
+    pub fn new(classes: usize) -> Self {
+        MnistBatcher {
+            classes: classes.max(1),
+        }
+    }
+
+    /// Batches images given as raw pixel slices (784 each) with their labels. Panics when a
+    /// label is not below the batcher's class count, like slice indexing.
     pub fn batch_pixels<'a>(
         &self,
         images: impl ExactSizeIterator<Item = (&'a [u8], u8)>,
@@ -42,19 +62,21 @@ impl MnistBatcher {
     }
 
     /// Batches inputs already in 0..1 (`[n, 784]` row-major, such as distorted copies: see
-    /// [`crate::augment`]) with their labels. Panics unless there are 784 inputs per label.
+    /// [`crate::augment`]) with their labels. Panics unless there are 784 inputs per label, or
+    /// when a label is not below the batcher's class count.
     pub fn batch_inputs(&self, pixels: Vec<f32>, labels: &[u8], device: &Device) -> MnistBatch {
         let n = labels.len();
         assert_eq!(pixels.len(), n * IMAGE_PIXELS, "784 inputs per label");
-        let mut targets = vec![0f32; n * NUM_CLASSES];
+        let classes = self.classes;
+        let mut targets = vec![0f32; n * classes];
         for (row, &label) in labels.iter().enumerate() {
-            targets[row * NUM_CLASSES + label as usize] = 1.0;
+            targets[row * classes + label as usize] = 1.0;
         }
         let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
         MnistBatch {
             images: Tensor::from_data(TensorData::new(pixels, [n, IMAGE_PIXELS]), device),
             labels: Tensor::from_data(TensorData::new(labels, [n]), device),
-            targets: Tensor::from_data(TensorData::new(targets, [n, NUM_CLASSES]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [n, classes]), device),
         }
     }
 }
@@ -80,7 +102,7 @@ impl MnistBatcher {
     /// The whole of `dataset`, in order, as batches of at most `size` images (the last may be
     /// smaller): how a network is evaluated on a set.
     pub fn in_order<'a>(
-        &self,
+        self,
         dataset: &'a MnistDataset,
         size: usize,
         device: &'a Device,
@@ -88,7 +110,7 @@ impl MnistBatcher {
         let size = size.max(1);
         (0..dataset.len()).step_by(size).map(move |start| {
             let end = (start + size).min(dataset.len());
-            MnistBatcher.batch_pixels(
+            self.batch_pixels(
                 (start..end).map(|i| (dataset.image(i), dataset.label(i))),
                 device,
             )
@@ -122,7 +144,7 @@ mod tests {
                 label: 9,
             },
         ];
-        let batch = MnistBatcher.batch(items, &device);
+        let batch = MnistBatcher::default().batch(items, &device);
         assert_eq!(batch.images.dims(), [2, IMAGE_PIXELS]);
         let px: Vec<f32> = batch.images.into_data().try_to_vec().unwrap();
         assert_eq!((px[0], px[1], px[2]), (1.0, 0.2, 0.0));
@@ -147,14 +169,25 @@ mod tests {
     }
 
     #[test]
+    fn targets_are_as_wide_as_the_classes() {
+        let device = Device::flex();
+        let images = [([0u8; IMAGE_PIXELS], 2u8), ([0u8; IMAGE_PIXELS], 0u8)];
+        let batch =
+            MnistBatcher::new(3).batch_pixels(images.iter().map(|(i, l)| (&i[..], *l)), &device);
+        assert_eq!(batch.targets.dims(), [2, 3]);
+        let t: Vec<f32> = batch.targets.into_data().try_to_vec().unwrap();
+        assert_eq!(t, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
     fn batching_by_index_matches_batching_items() {
         use burn::data::dataset::Dataset;
         let device = Device::flex();
         let pixels: Vec<u8> = (0..3 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
         let ds = MnistDataset::new(pixels, vec![4, 1, 7]).unwrap();
-        let by_index = MnistBatcher.batch_indices(&ds, &[2, 0], &device);
+        let by_index = MnistBatcher::default().batch_indices(&ds, &[2, 0], &device);
         let items = vec![ds.get(2).unwrap(), ds.get(0).unwrap()];
-        let by_items = MnistBatcher.batch(items, &device);
+        let by_items = MnistBatcher::default().batch(items, &device);
         let v = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(v(by_index.images), v(by_items.images));
         assert_eq!(v(by_index.targets), v(by_items.targets));
@@ -167,7 +200,7 @@ mod tests {
             .map(|i| (i / IMAGE_PIXELS) as u8)
             .collect();
         let ds = MnistDataset::new(pixels, vec![0, 1, 2, 3, 4]).unwrap();
-        let batches: Vec<MnistBatch> = MnistBatcher.in_order(&ds, 2, &device).collect();
+        let batches: Vec<MnistBatch> = MnistBatcher::default().in_order(&ds, 2, &device).collect();
         let sizes: Vec<usize> = batches.iter().map(|b| b.images.dims()[0]).collect();
         assert_eq!(sizes, vec![2, 2, 1]);
         let labels: Vec<i64> = batches

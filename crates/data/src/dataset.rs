@@ -19,7 +19,7 @@ pub struct MnistItem {
 }
 
 /// A set of MNIST images and labels, held as raw bytes (70,000 images take 55 MB).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MnistDataset {
     pixels: Vec<u8>,
     labels: Vec<u8>,
@@ -51,6 +51,16 @@ impl Mnist {
 impl MnistDataset {
     /// Builds a dataset from pixels (784 per image) and labels (0–9), checking that they agree.
     pub fn new(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self, DataError> {
+        Self::with_classes(pixels, labels, crate::NUM_CLASSES)
+    }
+
+    /// Builds a dataset of `classes` classes from pixels (784 per image) and labels
+    /// (0..classes), checking that they agree.
+    pub fn with_classes(
+        pixels: Vec<u8>,
+        labels: Vec<u8>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
         let images = pixels.len() / IMAGE_PIXELS;
         if !pixels.len().is_multiple_of(IMAGE_PIXELS) || images != labels.len() {
             return Err(DataError::CountMismatch {
@@ -60,7 +70,11 @@ impl MnistDataset {
                 labels: labels.len(),
             });
         }
-        if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l > 9) {
+        if let Some((index, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| usize::from(l) >= classes)
+        {
             return Err(DataError::BadLabel {
                 path: "<labels>".into(),
                 index,
@@ -161,6 +175,55 @@ impl MnistDataset {
             pixels: self.pixels[..n * IMAGE_PIXELS].to_vec(),
             labels: self.labels[..n].to_vec(),
         }
+    }
+
+    /// The images of `classes` only, relabelled by their place in it: with `[5, 6, 7, 8, 9]`,
+    /// fives become 0 and nines 4. Images of other classes are dropped; the order is kept.
+    pub fn keep_classes(&self, classes: &[u8]) -> MnistDataset {
+        let relabel = |label: u8| classes.iter().position(|&c| c == label);
+        let indices: Vec<usize> = (0..self.len())
+            .filter(|&i| relabel(self.labels[i]).is_some())
+            .collect();
+        let mut kept = self.select(&indices);
+        for label in &mut kept.labels {
+            // Every kept label is in `classes`, and a class list has at most 256 entries.
+            *label = relabel(*label).unwrap_or_default() as u8;
+        }
+        kept
+    }
+
+    /// `n` images of each class, chosen at random from `seed` (a few-shot training set), in
+    /// their original order. `names` names the classes (labels 0..names.len()) in errors.
+    pub fn per_class(
+        &self,
+        n: usize,
+        names: &[String],
+        seed: u64,
+    ) -> Result<MnistDataset, DataError> {
+        if n == 0 {
+            return Err(DataError::PerClassZero);
+        }
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        SplitMix64::new(seed ^ 0xFE75_4075).shuffle(&mut order);
+        let mut taken = vec![0usize; names.len()];
+        let mut chosen = Vec::with_capacity(n * names.len());
+        for i in order {
+            if let Some(count) = taken.get_mut(usize::from(self.labels[i])) {
+                if *count < n {
+                    *count += 1;
+                    chosen.push(i);
+                }
+            }
+        }
+        if let Some((class, &available)) = taken.iter().enumerate().find(|(_, &c)| c < n) {
+            return Err(DataError::TooFewPerClass {
+                class: names[class].clone(),
+                available,
+                requested: n,
+            });
+        }
+        chosen.sort_unstable();
+        Ok(self.select(&chosen))
     }
 
     /// Splits off `validation` images chosen at random from `seed`, returning
@@ -281,6 +344,48 @@ mod tests {
         assert!(err
             .to_string()
             .contains("cannot hold out 10 validation images from a training set of 10"));
+    }
+
+    fn names(k: usize) -> Vec<String> {
+        (0..k).map(|c| format!("class {c}")).collect()
+    }
+
+    #[test]
+    fn keep_classes_relabels_in_the_order_given() {
+        let ds = numbered(30);
+        let kept = ds.keep_classes(&[7, 2]);
+        assert_eq!(kept.len(), 6);
+        // Image i shows digit i % 10: 2, 7, 12, 17, 22, 27 in order.
+        let ids: Vec<u8> = (0..6).map(|i| kept.image(i)[0]).collect();
+        assert_eq!(ids, vec![2, 7, 12, 17, 22, 27]);
+        assert_eq!(kept.labels(), &[1, 0, 1, 0, 1, 0]);
+    }
+
+    #[test]
+    fn per_class_takes_the_same_number_of_each_seeded() {
+        let ds = numbered(200).keep_classes(&[0, 1, 2]);
+        let few = ds.per_class(5, &names(3), 4).unwrap();
+        assert_eq!(few.len(), 15);
+        for class in 0..3 {
+            assert_eq!(few.labels().iter().filter(|&&l| l == class).count(), 5);
+        }
+        assert_eq!(few, ds.per_class(5, &names(3), 4).unwrap(), "same seed");
+        assert_ne!(few, ds.per_class(5, &names(3), 5).unwrap(), "another seed");
+        // The original order is kept.
+        let ids: Vec<u8> = (0..15).map(|i| few.image(i)[0]).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    }
+
+    #[test]
+    fn per_class_refuses_zero_and_more_than_there_are() {
+        let ds = numbered(40).keep_classes(&[0, 1]);
+        let err = ds.per_class(5, &names(2), 1).unwrap_err().to_string();
+        assert!(
+            err.contains("class 0") && err.contains("4 training images") && err.contains("5"),
+            "{err}"
+        );
+        let err = ds.per_class(0, &names(2), 1).unwrap_err().to_string();
+        assert!(err.contains("per_class"), "{err}");
     }
 
     #[test]

@@ -134,6 +134,70 @@ pub enum DataError {
         limit: u64,
     },
 
+    #[error(
+        "class {class} has only {available} training images, fewer than `per_class` = \
+         {requested}: lower `per_class`, or leave it out to train on every image"
+    )]
+    TooFewPerClass {
+        class: String,
+        available: usize,
+        requested: usize,
+    },
+
+    #[error("`classes` is empty: list the classes to keep, e.g. [5, 6, 7, 8, 9], or leave it out for all")]
+    NoClasses,
+
+    #[error(
+        "`classes` lists class {class}, but the data's classes are 0 to {}: remove it",
+        .available - 1
+    )]
+    ClassOutOfRange { class: u8, available: usize },
+
+    #[error("`classes` lists class {class} twice: list each class once")]
+    ClassTwice { class: u8 },
+
+    #[error(
+        "`per_class` is 0: a class needs at least one training image; leave the key out for all"
+    )]
+    PerClassZero,
+
+    #[error(transparent)]
+    Picture(#[from] crate::preprocess::PictureError),
+
+    #[error(
+        "{dir} holds no class folders: an image folder has one folder per class under train/ \
+         (train/cat/*.png, train/dog/*.png, ...)"
+    )]
+    FolderNoClasses { dir: PathBuf },
+
+    #[error("{dir} holds {classes} class folders; at most 256 classes are supported")]
+    FolderTooManyClasses { dir: PathBuf, classes: usize },
+
+    #[error(
+        "{path} is not where it belongs: an image folder holds class folders under train/, \
+         test/ and validation/, and image files inside them; move or remove it"
+    )]
+    FolderStrayFile { path: PathBuf },
+
+    #[error("class folder {dir} is empty: add its images, or remove the folder")]
+    FolderEmptyClass { dir: PathBuf },
+
+    #[error(
+        "{dir} is class `{class}`, which {train} does not have: a network can only be tested \
+         on classes it was trained on; add train/{class}/ or remove {dir}"
+    )]
+    FolderUnknownClass {
+        class: String,
+        dir: PathBuf,
+        train: PathBuf,
+    },
+
+    #[error(
+        "{dir} is missing: an image folder needs test images too, one folder per class \
+         (test/<class>/*.png)"
+    )]
+    FolderNoTest { dir: PathBuf },
+
     #[error("image index {index} is out of range: the dataset has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },
 }

@@ -17,13 +17,18 @@ pub mod augment;
 mod batcher;
 mod dataset;
 mod error;
+mod folder;
 pub mod idx;
+mod labelled;
+pub mod preprocess;
 mod rng;
 pub mod source;
 
 pub use batcher::{MnistBatch, MnistBatcher};
 pub use dataset::{Mnist, MnistDataset, MnistItem};
 pub use error::DataError;
+pub use folder::{folder_class_names, is_image_folder, ImageFolder, CACHE_FILE};
+pub use labelled::{check_class_list, check_classes, class_names, digit_names, Labelled};
 pub use rng::SplitMix64;
 pub use source::Split;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use clap::Parser;
-use data::{MnistDataset, Split, IMAGE_PIXELS, IMAGE_SIDE};
+use data::{MnistDataset, IMAGE_PIXELS, IMAGE_SIDE};
 use model::run::SavedRun;
 use model::{Backend, Cost, Prediction, Predictor};
 use serde::Serialize;
@@ -81,10 +81,17 @@ pub enum Shown {
         index: usize,
         label: u8,
         prediction: usize,
+        /// The predicted class's name (`"7"`, `"sneaker"`).
+        name: String,
+        /// The label's name.
+        label_name: String,
         correct: bool,
         activations: Vec<f32>,
         #[serde(skip)]
         pixels: Vec<f32>,
+        /// Every output's name, in order.
+        #[serde(skip)]
+        names: Vec<String>,
         /// The picture of it `--pictures` drew.
         #[serde(
             skip_serializing_if = "Option::is_none",
@@ -96,6 +103,11 @@ pub enum Shown {
         #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
         prediction: usize,
+        /// The predicted class's name (`"7"`, `"sneaker"`).
+        name: String,
+        /// Every output's name, in order.
+        #[serde(skip)]
+        names: Vec<String>,
         activations: Vec<f32>,
         #[serde(skip)]
         pixels: Vec<f32>,
@@ -130,55 +142,63 @@ fn lossy_optional_path<S: serde::Serializer>(
     }
 }
 
-/// The ten outputs as bars, the predicted one marked.
+/// The outputs as bars, each with its class's name, the predicted one marked.
 fn activations_text(
     f: &mut fmt::Formatter<'_>,
     activations: &[f32],
     predicted: usize,
+    names: &[String],
 ) -> fmt::Result {
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
     for (d, a) in activations.iter().enumerate() {
         let bar = "#".repeat((a.clamp(0.0, 1.0) * 30.0).round() as usize);
         let mark = if d == predicted { " <" } else { "" };
-        writeln!(f, "  {d}: {a:.4} {bar}{mark}")?;
+        let name = names.get(d).map_or_else(|| d.to_string(), String::clone);
+        writeln!(f, "  {name:>width$}: {a:.4} {bar}{mark}")?;
     }
     Ok(())
 }
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (pixels, activations, prediction, picture) = match self {
+        let (pixels, activations, prediction, names, picture) = match self {
             Shown::TestImage {
                 index,
-                label,
                 prediction,
+                name,
+                label_name,
                 correct,
                 activations,
                 pixels,
+                names,
                 picture,
+                ..
             } => {
                 let verdict = if *correct { "right" } else { "wrong" };
                 writeln!(
                     f,
-                    "test image {index}: label {label}, predicted {prediction} ({verdict})"
+                    "test image {index}: label {label_name}, predicted {name} ({verdict})"
                 )?;
-                (pixels, activations, *prediction, picture)
+                (pixels, activations, *prediction, names, picture)
             }
             Shown::ImageFile {
                 path,
                 prediction,
+                name,
+                names,
                 activations,
                 pixels,
                 picture,
             } => {
-                writeln!(f, "{}: predicted {prediction}", path.display())?;
-                (pixels, activations, *prediction, picture)
+                writeln!(f, "{}: predicted {name}", path.display())?;
+                (pixels, activations, *prediction, names, picture)
             }
             Shown::Unreadable { path, error } => {
                 return writeln!(f, "{}: error: {error}", path.display());
             }
         };
         f.write_str(&text_art(pixels))?;
-        activations_text(f, activations, prediction)?;
+        activations_text(f, activations, prediction, names)?;
         if let Some(picture) = picture {
             writeln!(f, "  picture: {}", picture.display())?;
         }
@@ -208,9 +228,10 @@ pub struct Evaluation {
     pub cost: Cost,
     #[serde(flatten)]
     pub report: ConfusionReport,
-    /// Each digit's precision, 0 to 9 (also in `per_digit`).
+    /// Each class's precision, in output order: the digits 0 to 9 for MNIST (also in
+    /// `per_digit`).
     pub precision: Vec<f64>,
-    /// Each digit's recall, 0 to 9 (also in `per_digit`).
+    /// Each class's recall, in output order (also in `per_digit`).
     pub recall: Vec<f64>,
     /// What `--pictures` drew, and where.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -281,13 +302,21 @@ fn data_dir(args: &Args, run: &SavedRun) -> PathBuf {
 }
 
 /// The MNIST test images `infer` evaluates on or shows, with `infer`'s own advice when they are
-/// missing (its fix is `--data-dir`, not a config key).
+/// missing (its fix is `--data-dir`, not a config key). A run trained on some of the classes
+/// is tested on those, labelled as it was trained.
 fn test_images(args: &Args, run: &SavedRun) -> Result<MnistDataset, InferError> {
     let dir = data_dir(args, run);
     if !dir.is_dir() {
         return Err(InferError::NoTestData { dir });
     }
-    let test = MnistDataset::load(&dir, Split::Test)?;
+    let (test, names) = data::Labelled::load_test(&dir, run.spec.classes.as_deref())?;
+    if names != run.spec.class_names() {
+        return Err(InferError::ClassesDiffer {
+            dir,
+            data: names,
+            run: run.spec.class_names(),
+        });
+    }
     if test.is_empty() {
         return Err(InferError::EmptyTestSet { dir });
     }
@@ -315,10 +344,16 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
         });
     }
     let predictor = Predictor::new(&run.network, run.spec.cost, backend)?;
+    let names = run.spec.class_names();
+    let name = |class: usize| {
+        names
+            .get(class)
+            .map_or_else(|| class.to_string(), String::clone)
+    };
 
     if args.index.is_empty() && args.images.is_empty() {
         let test = test_images(args, &run)?;
-        let report = evaluate(&predictor, &test)?;
+        let report = evaluate(&predictor, &test, &names)?;
         let pictures = match &args.pictures {
             Some(asked) => {
                 let dir = pictures_dir(asked.as_deref(), &run.dir)?;
@@ -362,16 +397,23 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             let pixels = dataset_pixels(&test, std::iter::once(index));
             let answer = predict_one(&predictor, &pixels)?;
             let label = test.label(index);
+            let label_name = name(usize::from(label));
             let picture = picture(
                 format!("test-{index}.svg"),
                 &pixels,
                 &answer,
-                format!("test image {index}: label {label}, said {}", answer.class),
+                format!(
+                    "test image {index}: label {label_name}, said {}",
+                    name(answer.class)
+                ),
             )?;
             predictions.push(Shown::TestImage {
                 index,
                 label,
                 prediction: answer.class,
+                name: name(answer.class),
+                label_name,
+                names: names.clone(),
                 correct: usize::from(label) == answer.class,
                 activations: answer.outputs,
                 pixels,
@@ -396,11 +438,13 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             format!("image-{}.svg", k + 1),
             &pixels,
             &answer,
-            format!("{}: said {}", path.to_string_lossy(), answer.class),
+            format!("{}: said {}", path.to_string_lossy(), name(answer.class)),
         )?;
         predictions.push(Shown::ImageFile {
             path: path.clone(),
             prediction: answer.class,
+            name: name(answer.class),
+            names: names.clone(),
             activations: answer.outputs,
             pixels,
             picture,

@@ -110,7 +110,8 @@ pub fn mistakes(
     // (index, said, confidence) of every mistake; pixels only for those drawn.
     let mut wrong: Vec<(usize, usize, f32)> = Vec::new();
     let mut index = 0;
-    for batch in MnistBatcher.in_order(test, predictor.batch_size(), predictor.device()) {
+    let batcher = MnistBatcher::new(predictor.outputs());
+    for batch in batcher.in_order(test, predictor.batch_size(), predictor.device()) {
         for answer in predictor.predict(batch.images)? {
             if answer.class != usize::from(test.label(index)) {
                 let confidence = answer
@@ -198,12 +199,23 @@ pub fn draw(
 
     let precision: Vec<f64> = report.per_digit.iter().map(|d| d.precision).collect();
     let recall: Vec<f64> = report.per_digit.iter().map(|d| d.recall).collect();
-    write(
-        dir,
-        CONFUSION_FILE,
-        pictures::confusion_svg(&report.confusion, &precision, &recall),
-    )?;
-    files.push(CONFUSION_FILE.to_string());
+    // The heatmap is drawn for the ten digits only (for other classes, the text output and the
+    // JSON have the matrix).
+    let ten: Option<[[u32; 10]; 10]> = report.digits().then(|| {
+        let mut cells = [[0u32; 10]; 10];
+        for (row, counts) in cells.iter_mut().zip(&report.confusion) {
+            row.copy_from_slice(counts);
+        }
+        cells
+    });
+    if let Some(confusion) = &ten {
+        write(
+            dir,
+            CONFUSION_FILE,
+            pictures::confusion_svg(confusion, &precision, &recall),
+        )?;
+        files.push(CONFUSION_FILE.to_string());
+    }
 
     let (weights, units) = first_layer(run)?;
     let hidden_drawn = units.min(HIDDEN_CAP);
@@ -211,7 +223,20 @@ pub fn draw(
     write(dir, HIDDEN_FILE, png)?;
     files.push(HIDDEN_FILE.to_string());
 
-    let (wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
+    let (mut wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
+    // The pictures caption classes with a number: for a run on some of the digits, the digit
+    // each output stands for (for other classes, the output's index; the text output and the
+    // JSON have the names).
+    let names = run.spec.class_names();
+    let digit = |class: u8| {
+        names
+            .get(usize::from(class))
+            .and_then(|n| n.parse::<u8>().ok())
+            .unwrap_or(class)
+    };
+    for m in &mut wrong {
+        (m.truth, m.said) = (digit(m.truth), digit(m.said));
+    }
     let png = pictures::mistakes_png(&wrong, MISTAKES_CAP).map_err(InferError::Draw)?;
     write(dir, MISTAKES_FILE, png)?;
     files.push(MISTAKES_FILE.to_string());
@@ -230,7 +255,7 @@ pub fn draw(
         .per_digit
         .iter()
         .map(|d| DigitRow {
-            digit: d.digit,
+            digit: digit(d.digit),
             precision: d.precision,
             recall: d.recall,
             support: d.support,
@@ -246,7 +271,7 @@ pub fn draw(
         images: report.images,
         per_digit: &per_digit,
         curves: curves.then_some(CURVES_FILE),
-        confusion: Some(CONFUSION_FILE),
+        confusion: ten.is_some().then_some(CONFUSION_FILE),
         hidden: Some((HIDDEN_FILE, hidden_drawn, units)),
         mistakes: Some((MISTAKES_FILE, wrong.len(), total)),
         config: config.as_deref(),

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::preprocess::NotADigit;
-
 /// An error from `infer`.
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {
@@ -13,36 +11,24 @@ pub enum InferError {
     #[error(transparent)]
     Data(#[from] data::DataError),
 
-    #[error("cannot read image {path}: {source}")]
-    Image {
-        path: PathBuf,
-        #[source]
-        source: image::ImageError,
-    },
-
-    #[error(
-        "{path} is {width}×{height} pixels, over the limit of {limit} pixels; scale it down (a \
-         digit needs a few hundred pixels a side)"
-    )]
-    ImageTooLarge {
-        path: PathBuf,
-        width: u32,
-        height: u32,
-        limit: u64,
-    },
-
-    #[error("{path} does not look like a picture of a digit: {reason}")]
-    NotADigit {
-        path: PathBuf,
-        #[source]
-        reason: NotADigit,
-    },
+    #[error(transparent)]
+    Picture(#[from] data::preprocess::PictureError),
 
     #[error(
         "there are no MNIST test images in {dir}: it does not exist. Pass the MNIST directory \
          with --data-dir DIR (the project ships it in data/mnist)"
     )]
     NoTestData { dir: PathBuf },
+
+    #[error(
+        "the test images in {dir} are of the classes {data:?}, but the run answers with {run:?}: \
+         it was trained on other data; pass its data with --data-dir"
+    )]
+    ClassesDiffer {
+        dir: PathBuf,
+        data: Vec<String>,
+        run: Vec<String>,
+    },
 
     #[error("the test set in {dir} is empty: there is nothing to evaluate; pass another with --data-dir")]
     EmptyTestSet { dir: PathBuf },

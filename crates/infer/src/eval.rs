@@ -3,16 +3,19 @@
 
 use std::fmt;
 
-use data::{MnistBatcher, MnistDataset, NUM_CLASSES};
+use data::{MnistBatcher, MnistDataset};
 use model::Predictor;
 use serde::Serialize;
 
 use crate::InferError;
 
-/// Precision and recall of one digit.
+/// Precision and recall of one class (a digit, for MNIST).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DigitScore {
+    /// The class's output index (the digit itself for MNIST's ten classes).
     pub digit: u8,
+    /// The class's name (`"7"`, `"sneaker"`).
+    pub name: String,
     /// Of the images predicted as this digit, the fraction that are (NaN if none was).
     pub precision: f64,
     /// Of the images of this digit, the fraction predicted as it.
@@ -28,21 +31,25 @@ pub struct ConfusionReport {
     pub images: usize,
     pub correct: usize,
     pub accuracy: f64,
-    /// `confusion[true][predicted]`: counts of images of digit `true` predicted as `predicted`.
-    pub confusion: [[u32; NUM_CLASSES]; NUM_CLASSES],
+    /// `confusion[true][predicted]`: counts of images of class `true` predicted as `predicted`
+    /// (k × k for k classes).
+    pub confusion: Vec<Vec<u32>>,
     pub per_digit: Vec<DigitScore>,
 }
 
-/// Runs `predictor` over every image of `dataset` and scores its answers.
+/// Runs `predictor` over every image of `dataset` and scores its answers; `names` names the
+/// network's outputs.
 pub fn evaluate(
     predictor: &Predictor,
     dataset: &MnistDataset,
+    names: &[String],
 ) -> Result<ConfusionReport, InferError> {
     let mut predicted = Vec::with_capacity(dataset.len());
-    for batch in MnistBatcher.in_order(dataset, predictor.batch_size(), predictor.device()) {
+    let batcher = MnistBatcher::new(names.len());
+    for batch in batcher.in_order(dataset, predictor.batch_size(), predictor.device()) {
         predicted.extend(predictor.classes(batch.images)?);
     }
-    Ok(ConfusionReport::score(dataset.labels(), &predicted))
+    Ok(ConfusionReport::score(dataset.labels(), &predicted, names))
 }
 
 /// Pixels of a dataset's images scaled to 0..1, one 784-value row per image.
@@ -53,20 +60,25 @@ pub fn dataset_pixels(dataset: &MnistDataset, indices: impl Iterator<Item = usiz
 }
 
 impl ConfusionReport {
-    /// Scores predicted classes against labels.
-    pub fn score(labels: &[u8], predictions: &[usize]) -> ConfusionReport {
-        let mut confusion = [[0u32; NUM_CLASSES]; NUM_CLASSES];
+    /// Scores predicted classes against labels, for the classes `names` names (labels and
+    /// predictions outside them are not counted).
+    pub fn score(labels: &[u8], predictions: &[usize], names: &[String]) -> ConfusionReport {
+        let k = names.len();
+        let mut confusion = vec![vec![0u32; k]; k];
         for (&l, &p) in labels.iter().zip(predictions) {
-            confusion[l as usize][p] += 1;
+            if let Some(cell) = confusion.get_mut(usize::from(l)).and_then(|r| r.get_mut(p)) {
+                *cell += 1;
+            }
         }
-        let correct: usize = (0..NUM_CLASSES).map(|d| confusion[d][d] as usize).sum();
-        let per_digit = (0..NUM_CLASSES)
+        let correct: usize = (0..k).map(|d| confusion[d][d] as usize).sum();
+        let per_digit = (0..k)
             .map(|d| {
-                let predicted: u32 = (0..NUM_CLASSES).map(|t| confusion[t][d]).sum();
+                let predicted: u32 = (0..k).map(|t| confusion[t][d]).sum();
                 let actual: u32 = confusion[d].iter().sum();
                 let hit = f64::from(confusion[d][d]);
                 DigitScore {
                     digit: d as u8,
+                    name: names[d].clone(),
                     precision: hit / f64::from(predicted),
                     recall: hit / f64::from(actual),
                     support: actual,
@@ -93,18 +105,26 @@ impl fmt::Display for ConfusionReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "accuracy {:.2}% ({} of {} test images)\n\nconfusion matrix (rows: true digit, columns: predicted)",
+            "accuracy {:.2}% ({} of {} test images)\n\nconfusion matrix (rows: true {}, columns: predicted)",
             100.0 * self.accuracy,
             self.correct,
-            self.images
+            self.images,
+            // The digits, or some of them: still digits.
+            if self.per_digit.iter().all(|d| d.name.parse::<u8>().is_ok_and(|n| n < 10)) {
+                "digit"
+            } else {
+                "class"
+            }
         )?;
+        // Names wider than a column are cut to fit (the JSON has them whole).
+        let cut = |name: &str, width: usize| name.chars().take(width - 1).collect::<String>();
         write!(f, "{:LABEL$}", "")?;
-        for d in 0..NUM_CLASSES {
-            write!(f, "{d:>COLUMN$}")?;
+        for d in &self.per_digit {
+            write!(f, "{:>COLUMN$}", cut(&d.name, COLUMN))?;
         }
         writeln!(f, "    recall")?;
         for (t, row) in self.confusion.iter().enumerate() {
-            write!(f, "{t:>LABEL$}")?;
+            write!(f, "{:>LABEL$}", cut(&self.per_digit[t].name, LABEL))?;
             for c in row {
                 write!(f, "{c:>COLUMN$}")?;
             }
@@ -122,15 +142,29 @@ impl fmt::Display for ConfusionReport {
     }
 }
 
+impl ConfusionReport {
+    /// Whether the classes are MNIST's ten digits, in order.
+    pub fn digits(&self) -> bool {
+        self.per_digit
+            .iter()
+            .map(|d| d.name.as_str())
+            .eq(data::digit_names().iter().map(String::as_str))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn digits() -> Vec<String> {
+        data::digit_names()
+    }
 
     #[test]
     fn scores_count_right_and_wrong() {
         let labels = [0, 0, 1, 1, 1, 2];
         let preds = [0, 1, 1, 1, 2, 2];
-        let e = ConfusionReport::score(&labels, &preds);
+        let e = ConfusionReport::score(&labels, &preds, &digits());
         assert_eq!((e.images, e.correct), (6, 4));
         assert!((e.accuracy - 4.0 / 6.0).abs() < 1e-12);
         assert_eq!(e.confusion[0][1], 1);
@@ -152,7 +186,7 @@ mod tests {
         // 100% precision is the widest figure a column holds.
         let labels: Vec<u8> = (0..10).collect();
         let preds: Vec<usize> = (0..10).collect();
-        let text = ConfusionReport::score(&labels, &preds).to_string();
+        let text = ConfusionReport::score(&labels, &preds, &digits()).to_string();
         let table: Vec<&str> = text.lines().skip(3).collect();
         let precision = table.last().unwrap();
         assert!(precision.starts_with("precision  100.0"), "{text}");
@@ -167,5 +201,23 @@ mod tests {
         };
         let precision_ends = ends(precision);
         assert_eq!(&ends(header)[..10], &precision_ends[1..11], "{text}");
+    }
+
+    #[test]
+    fn k_classes_are_scored_and_named() {
+        let names: Vec<String> = ["five", "six", "seven"].map(String::from).to_vec();
+        let e = ConfusionReport::score(&[0, 1, 2, 2], &[0, 1, 2, 0], &names);
+        assert_eq!(
+            e.confusion,
+            vec![vec![1, 0, 0], vec![0, 1, 0], vec![1, 0, 1]]
+        );
+        assert_eq!((e.correct, e.per_digit.len()), (3, 3));
+        assert!(!e.digits());
+        let text = e.to_string();
+        assert!(text.contains("rows: true class"), "{text}");
+        assert!(
+            text.contains("   seven") && text.contains("  six"),
+            "{text}"
+        );
     }
 }

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod draw;
 mod error;
 pub mod eval;
-pub mod preprocess;
+/// The preprocessing of image files, which lives in `data` (image-folder datasets prepare
+/// their images the same way).
+pub use data::preprocess;
 
 pub use error::InferError;

@@ -76,6 +76,11 @@ impl<'a> Predictor<'a> {
         self.network.eval_batch()
     }
 
+    /// The network's outputs: one per class.
+    pub fn outputs(&self) -> usize {
+        self.network.sizes().last().copied().unwrap_or(0)
+    }
+
     /// The device the network runs on, where inputs go.
     pub fn device(&self) -> &Device {
         &self.device

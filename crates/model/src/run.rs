@@ -64,6 +64,25 @@ pub struct RunSpec {
     pub cost: Cost,
     /// The data directory it was trained on (absolute once resolved by `train`).
     pub data_dir: Option<PathBuf>,
+    /// The classes of the data it was trained on, when not all (`classes` in the config):
+    /// its test images are those of these classes, relabelled 0..k−1 in this order.
+    #[serde(default)]
+    pub classes: Option<Vec<u8>>,
+    /// The names of its outputs, when not the ten digits (runs written before the key
+    /// existed were trained on the digits).
+    #[serde(default)]
+    pub class_names: Option<Vec<String>>,
+}
+
+impl RunSpec {
+    /// The name of each of the network's outputs: the config's `class_names`, else the
+    /// outputs' indices, which for MNIST are the digits.
+    pub fn class_names(&self) -> Vec<String> {
+        match &self.class_names {
+            Some(names) if names.len() == self.model.outputs => names.clone(),
+            _ => (0..self.model.outputs).map(|c| c.to_string()).collect(),
+        }
+    }
 }
 
 /// A trained network loaded from a run directory.
@@ -105,6 +124,19 @@ impl SavedRun {
             source,
         })?;
         spec.model.validate()?;
+        if let Some(names) = spec
+            .class_names
+            .as_ref()
+            .filter(|n| n.len() != spec.model.outputs)
+        {
+            return Err(ModelError::InvalidConfig(format!(
+                "{}: `class_names` names {} classes, but the network has {} outputs; restore \
+                 the file `train` wrote",
+                config_path.display(),
+                names.len(),
+                spec.model.outputs
+            )));
+        }
         let bytes = fs::read(&weights_path).map_err(|source| ModelError::Io {
             path: weights_path.clone(),
             source,

@@ -14,6 +14,7 @@ mod error;
 pub mod font;
 mod heatmap;
 mod html;
+mod labels;
 mod raster;
 mod seen;
 
@@ -21,6 +22,7 @@ pub use curves::{curves_svg, EpochRow};
 pub use error::PictureError;
 pub use heatmap::confusion_svg;
 pub use html::{index_html, DigitRow, Page};
+pub use labels::{labels_curve_svg, LabelPoint, LabelSeries};
 pub use raster::{
     augmentation_png, grid_columns, hidden_png, mistakes_png, most_confident_first, Mistake,
     AUGMENT_GAP, AUGMENT_SCALE, HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W,

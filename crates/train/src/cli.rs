@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use data::{Mnist, IMAGE_PIXELS, NUM_CLASSES};
+use data::{Labelled, IMAGE_PIXELS};
 use model::place::RunPlace;
 use model::run::{RunWriter, CONFIG_FILE, CURVES_FILE, METRICS_FILE, REPORT_FILE};
 use model::{Backend, Score};
@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::config::{default_out_dir, Keep};
 use crate::trainer::{evaluate, fit_from, EpochMetrics, Fitted, Observer, Splits};
+use crate::transfer::{self, StartedFrom};
 use crate::{TrainConfig, TrainError};
 
 /// Train the digits network on MNIST, as a TOML config describes.
@@ -75,7 +76,8 @@ pub struct Args {
 const PICTURE_COPIES: usize = 8;
 
 /// `--augmentation-picture FILE`: draws the config's distortions of the first training image of
-/// each digit, as epochs 1 to 8 would, into FILE (written aside, then moved into place).
+/// each class (each digit), as epochs 1 to 8 would, into FILE (written aside, then moved into
+/// place).
 pub fn augmentation_picture(args: &Args, file: &Path) -> Result<PathBuf, TrainError> {
     let config = resolve_config(args)?;
     let path = args.config.clone().unwrap_or_default();
@@ -86,13 +88,14 @@ pub fn augmentation_picture(args: &Args, file: &Path) -> Result<PathBuf, TrainEr
                   (configs/best.toml has one)"
             .to_string(),
     })?;
-    let splits = load_splits(&config)?;
+    let (splits, names) = load_splits(&config)?;
     let train = &splits.train;
     let distorter = data::augment::Distorter::new(augment.distortion(), config.seed);
     let mut scratch = data::augment::Scratch::default();
     let mut rows = Vec::new();
-    for digit in 0..NUM_CLASSES as u8 {
-        let Some(index) = (0..train.len()).find(|&i| train.label(i) == digit) else {
+    // The first training image of each class (each digit, for MNIST).
+    for class in 0..names.len().min(usize::from(u8::MAX)) as u8 {
+        let Some(index) = (0..train.len()).find(|&i| train.label(i) == class) else {
             continue;
         };
         let image = train.image(index);
@@ -168,6 +171,15 @@ pub struct Report {
     pub validation_images: usize,
     pub test_images: usize,
     pub seed: u64,
+    /// The names of the network's outputs, when the data's classes are not the ten digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_names: Option<Vec<String>>,
+    /// Training images per class, when the config chose a few of each (`per_class`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_class: Option<usize>,
+    /// The run whose network this one started from (`[init]`), and what it copied and froze.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_from: Option<StartedFrom>,
 }
 
 /// What a run is about to do, known once its config is resolved and its data loaded: what
@@ -197,6 +209,12 @@ pub struct Plan {
     pub optimizer_copies: usize,
     /// The distortions of the training images, described (`None` without `[augment]`).
     pub augment: Option<String>,
+    /// The classes' names, when they are not the ten digits.
+    pub class_names: Option<Vec<String>>,
+    /// Training images per class, when the config chose a few of each.
+    pub per_class: Option<usize>,
+    /// The run this one starts from (`[init]`).
+    pub started_from: Option<StartedFrom>,
 }
 
 /// Parameters of a network with these layer sizes.
@@ -234,6 +252,18 @@ impl fmt::Display for Plan {
                 f,
                 "augment: {augment}, drawn afresh for each training image every epoch"
             )?;
+        }
+        if let Some(names) = &self.class_names {
+            writeln!(f, "classes: {}", names.join(", "))?;
+        }
+        if let Some(n) = self.per_class {
+            writeln!(
+                f,
+                "few-shot: {n} training images per class, chosen from the seed"
+            )?;
+        }
+        if let Some(from) = &self.started_from {
+            writeln!(f, "{from}")?;
         }
         write!(f, "backend: {}", self.backend)?;
         if let Some(step) = self.resumed_at {
@@ -344,11 +374,53 @@ fn apply_overrides(args: &Args, config: &mut TrainConfig) {
 
 /// Validates a config with the command line applied, resolves its backend, and makes its data
 /// directory absolute, so that the saved config finds the data from anywhere.
-fn finish_config(mut config: TrainConfig, path: &Path) -> Result<TrainConfig, TrainError> {
+pub(crate) fn finish_config(
+    mut config: TrainConfig,
+    path: &Path,
+) -> Result<TrainConfig, TrainError> {
     config.validate(path)?;
     config.backend = Some(Backend::resolve(config.backend)?);
     if let Ok(abs) = std::path::absolute(&config.data_dir) {
         config.data_dir = abs;
+    }
+    if let Some(init) = &mut config.init {
+        if let Ok(abs) = std::path::absolute(&init.from) {
+            init.from = abs;
+        }
+    }
+    // The classes the network answers with: the data's (the digits, or an image folder's), or
+    // those `classes` keeps.
+    let all = data::class_names(&config.data_dir)?;
+    let names = match &config.classes {
+        Some(classes) => {
+            data::check_classes(classes, &all).map_err(|e| TrainError::ConfigValue {
+                path: path.to_path_buf(),
+                key: "classes".into(),
+                message: e.to_string().replace("`classes` ", ""),
+            })?;
+            classes
+                .iter()
+                .map(|&c| all[usize::from(c)].clone())
+                .collect()
+        }
+        None => all,
+    };
+    if !config.outputs_given {
+        config.model.outputs = names.len();
+    }
+    let ten_digits = names == data::digit_names();
+    match &config.class_names {
+        Some(given) if *given != names => {
+            return Err(TrainError::ConfigValue {
+                path: path.to_path_buf(),
+                key: "class_names".into(),
+                message: format!(
+                    "is {given:?}, but the data's classes are {names:?}; remove the key (train \
+                     writes it)"
+                ),
+            })
+        }
+        _ => config.class_names = (!ten_digits).then_some(names),
     }
     Ok(config)
 }
@@ -486,12 +558,22 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         }
     }
     writer.write(CONFIG_FILE, &config_toml)?;
+    // A run that starts from another is checked against it before the data is read. A resumed
+    // one continues from its checkpoint and never reads the source again (it may have changed).
+    let started_from = match &config.init {
+        Some(init) if resume.is_none() => {
+            let source = transfer::load_source(init, &backend.device()?)?;
+            Some(transfer::plan(init, &config, &source)?)
+        }
+        Some(init) => Some(StartedFrom::new(init, &config.model)),
+        None => None,
+    };
 
     let load_start = Instant::now();
-    let splits = load_splits(&config)?;
+    let (splits, names) = load_splits(&config)?;
     for (key, value, data) in [
         ("model.inputs", config.model.inputs, IMAGE_PIXELS),
-        ("model.outputs", config.model.outputs, NUM_CLASSES),
+        ("model.outputs", config.model.outputs, names.len()),
     ] {
         if value != data {
             return Err(TrainError::DoesNotFitData { key, value, data });
@@ -515,6 +597,9 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
         parameters: parameters(&config.model.sizes()),
         optimizer_copies: config.optimizer.state_copies(),
         augment: config.augment.as_ref().map(|a| a.describe()),
+        class_names: config.class_names.clone(),
+        per_class: config.per_class,
+        started_from: started_from.clone(),
     });
 
     let fitted = fit_from(&config, &splits, backend, observer, resume, Some(&store)).map_err(
@@ -560,7 +645,8 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
             advice: config.optimizer.suspect(),
         });
     }
-    let report = Report::new(&config, &splits, &fitted, test, backend);
+    let mut report = Report::new(&config, &splits, &fitted, test, backend);
+    report.started_from = started_from;
     writer.write_network(&fitted.network, config.cost)?;
     writer.write(METRICS_FILE, metrics_csv(&fitted.history))?;
     writer.write(CURVES_FILE, curves_svg(&fitted.history))?;
@@ -589,24 +675,36 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
     })
 }
 
-/// The config's training, validation and test images.
-fn load_splits(config: &TrainConfig) -> Result<Splits, TrainError> {
-    let mnist = Mnist::load(&config.data_dir)?;
-    let (train, validation) = if config.validation == 0 {
-        (mnist.train.clone(), mnist.train.head(0))
-    } else {
-        mnist
+/// The config's training, validation and test images, and the names of their classes.
+///
+/// The validation images are the data's own (an image folder's `validation/`), else held
+/// out of the training images (`validation` of them); a few-shot run (`per_class`) then
+/// chooses its training images from those that remain. Validation and test sets keep every
+/// image of the run's classes.
+pub fn load_splits(config: &TrainConfig) -> Result<(Splits, Vec<String>), TrainError> {
+    let data = Labelled::load(&config.data_dir, config.classes.as_deref())?;
+    let (train, validation) = match data.validation {
+        Some(validation) => (data.train, validation),
+        None if config.validation == 0 => (data.train.clone(), data.train.head(0)),
+        None => data
             .train
-            .split_validation(config.validation, config.seed)?
+            .split_validation(config.validation, config.seed)?,
     };
-    if mnist.test.is_empty() {
+    let train = match config.per_class {
+        Some(n) => train.per_class(n, &data.names, config.seed)?,
+        None => train,
+    };
+    if data.test.is_empty() {
         return Err(TrainError::EmptyDataset("test set"));
     }
-    Ok(Splits {
-        train,
-        validation,
-        test: mnist.test,
-    })
+    Ok((
+        Splits {
+            train,
+            validation,
+            test: data.test,
+        },
+        data.names,
+    ))
 }
 
 impl Report {
@@ -638,6 +736,9 @@ impl Report {
             validation_images: splits.validation.len(),
             test_images: splits.test.len(),
             seed: config.seed,
+            class_names: config.class_names.clone(),
+            per_class: config.per_class,
+            started_from: None,
         }
     }
 }
@@ -665,6 +766,9 @@ mod tests {
             parameters,
             optimizer_copies,
             augment: None,
+            class_names: None,
+            per_class: None,
+            started_from: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use model::{Backend, Cost, MlpConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::transfer::InitConfig;
 use crate::TrainError;
 
 /// A value that parses but cannot be used: the key (dotted for tables) and what is wrong.
@@ -52,6 +53,16 @@ pub struct TrainConfig {
     /// Training images held out to measure generalisation during training.
     #[serde(default = "default_validation")]
     pub validation: usize,
+    /// Only these classes of the data, relabelled 0..k−1 in this order (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<u8>>,
+    /// Train on this many images of each class, chosen from the seed (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_class: Option<usize>,
+    /// The names of the network's outputs, in order: written by `train` into a run's config
+    /// when the data's classes are not the ten digits in order. Given, it must match the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_names: Option<Vec<String>>,
     /// CPU threads for the training steps on the CPU backends; absent: see [`TrainConfig::threads`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
@@ -74,6 +85,13 @@ pub struct TrainConfig {
     /// Distortions of the training images, drawn afresh every epoch (none if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<Augment>,
+    /// Start from another run's network instead of a random one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitConfig>,
+    /// Whether the config file set `[model] outputs` itself; if not, it follows the data's
+    /// number of classes.
+    #[serde(skip)]
+    pub outputs_given: bool,
 }
 
 fn default_elastic_sigma() -> f64 {
@@ -462,6 +480,15 @@ impl Schedule {
 }
 
 impl TrainConfig {
+    /// The name of each of the network's outputs: `class_names`, else the outputs' indices
+    /// (for MNIST, the digits), as `infer` names them (`model::run::RunSpec::class_names`).
+    pub fn names(&self) -> Vec<String> {
+        match &self.class_names {
+            Some(names) => names.clone(),
+            None => (0..self.model.outputs).map(|c| c.to_string()).collect(),
+        }
+    }
+
     /// The CPU threads the training steps run on: one per core, or the `threads` key if it
     /// asks for fewer (more threads than cores only wait on each other).
     pub fn threads(&self) -> usize {
@@ -492,16 +519,21 @@ impl TrainConfig {
             let base = path.parent().unwrap_or(Path::new("."));
             config.data_dir = base.join(&config.data_dir);
         }
+        if let Some(init) = &mut config.init {
+            crate::transfer::resolve_from(init, path);
+        }
         Ok(config)
     }
 
     /// Parses and validates config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<TrainConfig, TrainError> {
-        let config: TrainConfig =
-            toml::from_str(text).map_err(|source| TrainError::ConfigSyntax {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let syntax = |source| TrainError::ConfigSyntax {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut config: TrainConfig = toml::from_str(text).map_err(syntax)?;
+        let table: toml::Table = toml::from_str(text).map_err(syntax)?;
+        config.outputs_given = table.get("model").and_then(|m| m.get("outputs")).is_some();
         config.validate(path)?;
         Ok(config)
     }
@@ -545,6 +577,21 @@ impl TrainConfig {
         if let Err(e) = self.model.validate() {
             return Err(Invalid::new("model", e.to_string()));
         }
+        if let Some(classes) = &self.classes {
+            if let Err(e) = data::check_class_list(classes) {
+                return Err(Invalid::new("classes", e.to_string()));
+            }
+        }
+        if self.per_class == Some(0) {
+            return Err(Invalid::new(
+                "per_class",
+                "is 0: a class needs at least one training image; leave the key out for all",
+            ));
+        }
+        if let Some(init) = &self.init {
+            init.check(&self.model)
+                .map_err(|(key, message)| Invalid::new(key, message))?;
+        }
         self.optimizer.check()?;
         if let Some(schedule) = &self.schedule {
             schedule.check(self.optimizer.learning_rate())?;
@@ -560,7 +607,7 @@ impl TrainConfig {
         let body = toml::to_string_pretty(self).map_err(TrainError::EncodeConfig)?;
         Ok(format!(
             "# The resolved config of this run, written by `train`: the file it was given, with\n\
-             # command-line overrides applied and data_dir made absolute. `infer` reads [model]\n\
+             # command-line overrides applied and data_dir (and init.from) made absolute. `infer` reads [model]\n\
              # and `cost` from it; `train --config` accepts it as it is.\n\n{body}"
         ))
     }
@@ -600,7 +647,16 @@ mod tests {
         assert_eq!(c.model.sizes(), vec![784, 30, 10]);
         assert_eq!(c.optimizer.learning_rate(), 3.0);
         // The resolved form parses back to the same config.
-        assert_eq!(parse(&c.to_toml().unwrap()).unwrap(), c);
+        assert!(!c.outputs_given, "the output count follows the data");
+        let back = parse(&c.to_toml().unwrap()).unwrap();
+        assert!(back.outputs_given, "a resolved config writes it");
+        assert_eq!(
+            TrainConfig {
+                outputs_given: false,
+                ..back
+            },
+            c
+        );
     }
 
     #[test]
@@ -725,6 +781,54 @@ mod tests {
             "{good}\n[schedule]\nkind = \"cosine\"\nwarmup = 1\n"
         ));
         assert!(e.contains("unknown field `warmup`"), "{e}");
+    }
+
+    #[test]
+    fn classes_per_class_and_init_are_read_and_checked() {
+        let good = good();
+        let c = parse(&format!(
+            "classes = [5, 6, 7]\nper_class = 10\n{good}\n[init]\nfrom = \"../artifacts/mlp\"\nfreeze = 1\n"
+        ))
+        .unwrap();
+        assert_eq!(c.classes, Some(vec![5, 6, 7]));
+        assert_eq!(c.per_class, Some(10));
+        let init = c.init.unwrap();
+        assert_eq!((init.freeze, init.reset_output), (1, false));
+        let e = err(&format!("classes = [1, 1]\n{good}"));
+        assert!(e.contains("`classes`") && e.contains("twice"), "{e}");
+        let e = err(&format!("per_class = 0\n{good}"));
+        assert!(e.contains("`per_class`"), "{e}");
+        let e = err(&format!("{good}\n[init]\nfrom = \"x\"\nfreeze = 2\n"));
+        assert!(
+            e.contains("`init.freeze`") && e.contains("at most 1"),
+            "{e}"
+        );
+        let e = err(&format!("{good}\n[init]\nfrom = \"x\"\nreset = true\n"));
+        assert!(e.contains("unknown field `reset`"), "{e}");
+    }
+
+    #[test]
+    fn init_from_is_resolved_against_the_config() {
+        let good = good();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.toml");
+        std::fs::write(&path, format!("{good}\n[init]\nfrom = \"runs/base\"\n")).unwrap();
+        let c = TrainConfig::load(&path).unwrap();
+        assert_eq!(c.init.unwrap().from, tmp.path().join("runs/base"));
+    }
+
+    #[test]
+    fn every_shipped_config_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                TrainConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                read += 1;
+            }
+        }
+        assert!(read >= 5, "{read} configs in {}", dir.display());
     }
 
     #[test]

@@ -130,6 +130,82 @@ pub enum TrainError {
         checkpoint: PathBuf,
     },
 
+    #[error("`init.from` = {dir} cannot start this run: {source}")]
+    InitFrom {
+        dir: PathBuf,
+        #[source]
+        source: Box<ModelError>,
+    },
+
+    #[error(
+        "`init.from` = {from} has {theirs} hidden layers, but this config's `[model] activation` \
+         is {ours}: weights learned through one activation mean nothing through another; set \
+         activation = \"{theirs}\""
+    )]
+    InitActivation {
+        from: PathBuf,
+        theirs: &'static str,
+        ours: &'static str,
+    },
+
+    #[error(
+        "`init.from` = {from} is a {theirs} network, too few layers to copy {copied} into this \
+         {ours} network; start from a deeper run, or change `[model] hidden`"
+    )]
+    InitLayers {
+        from: PathBuf,
+        theirs: String,
+        ours: String,
+        copied: usize,
+    },
+
+    #[error(
+        "`init.from` = {from} has {theirs} outputs, but this run has {ours} classes: set \
+         `reset_output = true` in [init] to start the output layer afresh"
+    )]
+    InitClasses {
+        from: PathBuf,
+        theirs: usize,
+        ours: usize,
+    },
+
+    #[error(
+        "`init.from` = {from} answers with the classes {theirs:?}, but this run's are {ours:?}: \
+         its output layer would name them wrongly; set `reset_output = true` in [init] to start \
+         the output layer afresh"
+    )]
+    InitClassNames {
+        from: PathBuf,
+        theirs: Vec<String>,
+        ours: Vec<String>,
+    },
+
+    #[error(
+        "layer {layer} does not fit: it is {theirs} in `init.from` = {from}, but {ours} in this \
+         config; make `[model]` match the source run's config.toml (only the output layer can start \
+         afresh, with `reset_output = true`)"
+    )]
+    InitShape {
+        from: PathBuf,
+        layer: usize,
+        theirs: String,
+        ours: String,
+    },
+
+    #[error(
+        "`curve` compares training from scratch with starting from a base run, and {config} \
+         has no [init] table naming one: add `[init] from = \"...\"` (with `reset_output = \
+         true` when the classes differ from the base's)"
+    )]
+    CurveNeedsInit { config: PathBuf },
+
+    #[error("cannot write {path}: {source}")]
+    WriteCurve {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("config {path} is over {limit} bytes: it is not a training config")]
     ConfigTooLarge { path: PathBuf, limit: u64 },
 

@@ -8,8 +8,10 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod curve;
 mod error;
 pub mod trainer;
+pub mod transfer;
 
 pub use config::{Keep, OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;

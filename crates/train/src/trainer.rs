@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{BestEpoch, Checkpoint, CheckpointStore, Position};
 use crate::cli::Plan;
 use crate::config::{Keep, OptimizerConfig, TrainConfig};
+use crate::transfer;
 use crate::TrainError;
 
 /// The images a run uses: training, validation (held out of training) and test.
@@ -143,7 +144,7 @@ pub fn evaluate(
         return Err(TrainError::EmptyDataset("evaluation set"));
     }
     let predictor = Predictor::new(network, cost, backend)?;
-    let batches = MnistBatcher
+    let batches = MnistBatcher::new(network.sizes().last().copied().unwrap_or(1))
         .in_order(dataset, predictor.batch_size(), predictor.device())
         .map(|b| (b.images, b.labels, b.targets));
     Ok(predictor.score(batches)?)
@@ -244,15 +245,22 @@ pub fn fit_from(
     let mut optim = optimizer(&config.optimizer);
     let mut best_network = None;
     let mut at = Position::default();
+    let frozen = config.init.as_ref().map_or(0, |init| init.freeze);
     if let Some(checkpoint) = resume {
+        // A resumed run continues from its own weights: `init.from` is not read again.
         network = network_from_bytes(&config.model, checkpoint.network, &ad_device)
             .map_err(|e| TrainError::Model(ModelError::Encode(e)))?;
+        network = transfer::freeze(network, frozen);
         optim = optim
             .from_bytes(burn::tensor::Bytes::from_bytes_vec(checkpoint.optimizer))
             .map_err(|e| TrainError::Model(ModelError::Encode(e)))?;
         best_network = checkpoint.best_network;
         at = checkpoint.position;
+    } else if let Some(init) = &config.init {
+        let source = transfer::load_source(init, &ad_device)?;
+        network = transfer::start(init, config, network, &source)?;
     }
+    let batcher = MnistBatcher::new(config.model.outputs);
     let earlier_seconds = at.seconds;
     let base_rate = config.optimizer.learning_rate();
 
@@ -345,9 +353,9 @@ pub fn fit_from(
                             });
                             let labels: Vec<u8> =
                                 chunk.iter().map(|&i| splits.train.label(i)).collect();
-                            MnistBatcher.batch_inputs(pixels, &labels, &ad_device)
+                            batcher.batch_inputs(pixels, &labels, &ad_device)
                         }
-                        _ => MnistBatcher.batch_indices(&splits.train, chunk, &ad_device),
+                        _ => batcher.batch_indices(&splits.train, chunk, &ad_device),
                     };
                     let z = network.forward(batch.images);
                     let loss = config

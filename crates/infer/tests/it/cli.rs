@@ -188,3 +188,75 @@ fn a_run_whose_inputs_do_not_fit_mnist_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let backend = model::Backend::resolve(None).unwrap();
+    let config = model::MlpConfig {
+        outputs: 3,
+        ..model::MlpConfig::new([8])
+    };
+    let network = config.init(&backend.device().unwrap());
+    let writer = model::run::RunWriter::create(&dir).unwrap();
+    writer
+        .write_network(&network, model::Cost::Quadratic)
+        .unwrap();
+    writer
+        .write(
+            "config.toml",
+            format!(
+                "data_dir = {:?}\ncost = \"quadratic\"\nclasses = [7, 2, 1]\n\
+                 class_names = [\"7\", \"2\", \"1\"]\n[model]\nhidden = [8]\noutputs = 3\n",
+                tests::shipped_data()
+            ),
+        )
+        .unwrap();
+    writer.commit().unwrap();
+
+    let args = |extra: &[&str]| {
+        let mut argv = vec!["infer", "--model", dir.to_str().unwrap()];
+        argv.extend(extra);
+        <infer::cli::Args as clap::Parser>::parse_from(argv)
+    };
+    let out = infer::cli::run(&args(&[])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&out.to_json().unwrap()).unwrap();
+    let test = data::MnistDataset::load(&tests::shipped_data(), data::Split::Test).unwrap();
+    let of_three = test
+        .labels()
+        .iter()
+        .filter(|&&l| [7, 2, 1].contains(&l))
+        .count();
+    assert_eq!(json["images"], of_three);
+    assert_eq!(json["confusion"].as_array().unwrap().len(), 3);
+    assert_eq!(json["per_digit"][0]["name"], "7");
+    assert_eq!(json["per_digit"][0]["digit"], 0, "the output index");
+    let text = out.to_string();
+    assert!(text.contains("rows: true digit"), "{text}");
+
+    // Test image 0 is a 7: labelled "7" (not 0, its label in the run), answered by name.
+    let shown = infer::cli::run(&args(&["--index", "0"]))
+        .unwrap()
+        .to_string();
+    assert!(
+        shown.contains("test image 0: label 7, predicted "),
+        "{shown}"
+    );
+    let said = shown.lines().next().unwrap();
+    assert!(
+        ["7", "2", "1"]
+            .iter()
+            .any(|n| said.contains(&format!("predicted {n} ("))),
+        "{shown}"
+    );
+
+    // Names that are not the data's: the run was trained on other data, and infer says so.
+    let config = dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let renamed = text.replace("[\"7\", \"2\", \"1\"]", "[\"a\", \"b\", \"c\"]");
+    assert_ne!(renamed, text);
+    std::fs::write(&config, renamed).unwrap();
+    let e = infer::cli::run(&args(&[])).unwrap_err().to_string();
+    assert!(e.contains("\"a\"") && e.contains("--data-dir"), "{e}");
+}

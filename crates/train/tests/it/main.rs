@@ -4,3 +4,4 @@
 mod cli;
 mod props;
 mod runs;
+mod transfer;

@@ -510,3 +510,45 @@ fn the_curves_show_metrics_csv_and_a_run_with_pictures_is_replaced() {
     assert!(dir.join("curves.svg").is_file() && !dir.join("pictures").exists());
     assert!(loads(&dir));
 }
+
+#[test]
+fn a_resumed_fine_tuning_keeps_its_frozen_layer_and_never_rereads_its_source() {
+    let s = Setup::new(5_000, 8, |c| {
+        format!("{c}\n[init]\nfrom = \"base\"\nfreeze = 1\n")
+    });
+    // The base run, from the same config without [init].
+    let base_config = s.path("base.toml");
+    let text = fs::read_to_string(&s.config).unwrap();
+    fs::write(&base_config, text.split("\n[init]").next().unwrap()).unwrap();
+    let mut base = train();
+    base.args(["--quiet", "--epochs", "1", "--config"])
+        .arg(&base_config)
+        .arg("--out")
+        .arg(s.path("base"));
+    let out = run(base);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let whole = run(s.train("whole", &["--quiet"]));
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let (mut child, _out) = start_and_wait_for(s.train("parts", &["--plain"]), "epoch   2/8");
+    signal(&child, "INT");
+    let (status, err) = wait(&mut child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    // The source run goes away: a resumed run continues from its checkpoint alone.
+    fs::remove_dir_all(s.path("base")).unwrap();
+    let mut resume = train();
+    resume.args([
+        "--resume",
+        &s.path("parts").display().to_string(),
+        "--quiet",
+    ]);
+    let out = run(resume);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        fs::read(s.path("whole/model.bpk")).unwrap(),
+        fs::read(s.path("parts/model.bpk")).unwrap(),
+        "the resumed fine-tuning ends with the same weights, its frozen layer included"
+    );
+    let report = fs::read_to_string(s.path("parts/report.json")).unwrap();
+    assert!(report.contains("\"frozen_layers\": 1"), "{report}");
+}

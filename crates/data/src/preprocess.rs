@@ -1,4 +1,6 @@
-//! Turning an arbitrary picture of a digit into an MNIST-style 28×28 input.
+//! Turning an arbitrary picture of a digit into an MNIST-style 28×28 input: what `infer` does
+//! to an image file, and what an image-folder dataset does to each of its images (one
+//! implementation for both, so a network reads a picture the way it was trained on pictures).
 //!
 //! MNIST's digits were made this way: the ink is bright on a dark background, the digit is
 //! scaled (keeping its aspect ratio) to fit a 20×20 box, and the box is placed in a 28×28 image
@@ -16,11 +18,41 @@
 
 use std::path::Path;
 
-use data::{IMAGE_PIXELS, IMAGE_SIDE};
+use std::path::PathBuf;
+
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, ImageError, ImageReader, Limits, Luma};
 
-use crate::InferError;
+use crate::{IMAGE_PIXELS, IMAGE_SIDE};
+
+/// Why an image file cannot be read as a digit, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    #[error("cannot read image {path}: {source}")]
+    Image {
+        path: PathBuf,
+        #[source]
+        source: ImageError,
+    },
+
+    #[error(
+        "{path} is {width}×{height} pixels, over the limit of {limit} pixels; scale it down (a \
+         digit needs a few hundred pixels a side)"
+    )]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
+
+    #[error("{path} does not look like a picture of a digit: {reason}")]
+    NotADigit {
+        path: PathBuf,
+        #[source]
+        reason: NotADigit,
+    },
+}
 
 /// Side of the box the digit is scaled into.
 const BOX: u32 = 20;
@@ -54,8 +86,13 @@ const MIN_INK_SPAN: u32 = 3;
 /// Reads an image file (PNG or JPEG, told apart by their content, not their names) and
 /// prepares it as [`to_mnist`] does, in bounded memory: pictures over [`MAX_PIXELS`] are
 /// refused before decoding.
-pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], InferError> {
-    let image_error = |source| InferError::Image {
+pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], PictureError> {
+    Ok(load_digit_bytes(path)?.map(crate::scale_pixel))
+}
+
+/// [`load_digit`] as stored pixels (0 = background, 255 = full ink), the form a dataset holds.
+pub fn load_digit_bytes(path: &Path) -> Result<[u8; IMAGE_PIXELS], PictureError> {
+    let image_error = |source| PictureError::Image {
         path: path.to_path_buf(),
         source,
     };
@@ -66,11 +103,11 @@ pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], InferError> {
         let mut limits = Limits::default();
         limits.max_alloc = Some(MAX_DECODE_BYTES);
         reader.limits(limits);
-        Ok::<_, InferError>(reader)
+        Ok::<_, PictureError>(reader)
     };
     let (width, height) = open()?.into_dimensions().map_err(image_error)?;
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(InferError::ImageTooLarge {
+        return Err(PictureError::TooLarge {
             path: path.to_path_buf(),
             width,
             height,
@@ -78,7 +115,7 @@ pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], InferError> {
         });
     }
     let image = open()?.decode().map_err(image_error)?;
-    to_mnist(&image).map_err(|reason| InferError::NotADigit {
+    to_mnist_bytes(&image).map_err(|reason| PictureError::NotADigit {
         path: path.to_path_buf(),
         reason,
     })
@@ -233,6 +270,12 @@ fn ink(gray: &GrayImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
 /// `Err` says why the picture cannot be a digit picture (too small or thin, blank, a speck, or
 /// no plain background).
 pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], NotADigit> {
+    Ok(to_mnist_bytes(image)?.map(crate::scale_pixel))
+}
+
+/// [`to_mnist`] as stored pixels (0 = background, 255 = full ink): the inputs are these,
+/// scaled by [`crate::scale_pixel`].
+pub fn to_mnist_bytes(image: &DynamicImage) -> Result<[u8; IMAGE_PIXELS], NotADigit> {
     let (width, height) = (image.width(), image.height());
     if width == 0 || height == 0 {
         return Err(NotADigit::Empty);
@@ -305,10 +348,10 @@ pub fn to_mnist(image: &DynamicImage) -> Result<[f32; IMAGE_PIXELS], NotADigit> 
         ((centre - com).round() as i64).clamp(0, side - i64::from(len))
     };
     let (dx, dy) = (place(mx / mass, sw), place(my / mass, sh));
-    let mut out = [0f32; IMAGE_PIXELS];
+    let mut out = [0u8; IMAGE_PIXELS];
     for (x, y, p) in scaled.enumerate_pixels() {
         let (tx, ty) = (i64::from(x) + dx, i64::from(y) + dy);
-        out[(ty * side + tx) as usize] = data::scale_pixel(p.0[0]);
+        out[(ty * side + tx) as usize] = p.0[0];
     }
     Ok(out)
 }

@@ -1,0 +1,228 @@
+//! Transfer learning: a run that starts from another run's trained network (the `[init]`
+//! table), keeps its first layers' weights fixed (`freeze`), and may start its output layer
+//! afresh (`reset_output`), for new classes or new data.
+//!
+//! Freezing is Burn's own: a frozen layer's parameters stop requiring gradients
+//! ([`burn::module::Module::no_grad`]), so autodiff computes none for them and the optimizer,
+//! which only moves parameters that have a gradient, leaves them as they are: no step, no
+//! momentum, no weight decay. They come out of training byte for byte as they went in.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use burn::module::{Module, Param, ParamId};
+use burn::nn::Linear;
+use burn::prelude::*;
+use model::run::SavedRun;
+use model::{Mlp, MlpConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::{TrainConfig, TrainError};
+
+/// The `[init]` table: where a run's network starts from, and what of it stays fixed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitConfig {
+    /// A run directory written by `train`, relative to the config file or absolute.
+    pub from: PathBuf,
+    /// The first `freeze` layers (input side) keep their weights and biases.
+    #[serde(default)]
+    pub freeze: usize,
+    /// Start the output layer afresh (drawn from the seed) instead of copying it: needed when
+    /// the number of classes differs from the source run's.
+    #[serde(default)]
+    pub reset_output: bool,
+}
+
+impl InitConfig {
+    /// Checks `freeze` against the network's layers: at least one layer must train.
+    pub(crate) fn check(&self, model: &MlpConfig) -> Result<(), (&'static str, String)> {
+        let layers = model.sizes().len() - 1;
+        if self.freeze >= layers {
+            return Err((
+                "init.freeze",
+                format!(
+                    "is {}, but the network has {layers} layer{} ({}): freezing them all would \
+                     train nothing; freeze at most {}",
+                    self.freeze,
+                    if layers == 1 { "" } else { "s" },
+                    model.shape(),
+                    layers - 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where a run started from, as its report records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StartedFrom {
+    /// The source run's directory.
+    pub run: PathBuf,
+    /// Layers copied from it (all but the output layer when it was reset).
+    pub copied_layers: usize,
+    /// Layers that kept their weights during training (the first ones).
+    pub frozen_layers: usize,
+    pub reset_output: bool,
+}
+
+impl fmt::Display for StartedFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "starting from {}: {} layer{} copied",
+            self.run.display(),
+            self.copied_layers,
+            if self.copied_layers == 1 { "" } else { "s" }
+        )?;
+        if self.reset_output {
+            write!(f, ", output layer afresh")?;
+        }
+        match self.frozen_layers {
+            0 => Ok(()),
+            1 => write!(f, ", layer 1 frozen"),
+            n => write!(f, ", layers 1–{n} frozen"),
+        }
+    }
+}
+
+/// A layer's shape as `784→128`.
+fn shape(layer: &Linear) -> String {
+    let [inputs, outputs] = layer.weight.dims();
+    format!("{inputs}→{outputs}")
+}
+
+/// Loads the source run of `init` onto `device`, naming `init.from` when it cannot.
+pub fn load_source(init: &InitConfig, device: &Device) -> Result<SavedRun, TrainError> {
+    SavedRun::load(&init.from, device).map_err(|source| TrainError::InitFrom {
+        dir: init.from.clone(),
+        source: Box::new(source),
+    })
+}
+
+impl StartedFrom {
+    /// What a run with this `[init]` table and `[model]` copies and freezes.
+    pub fn new(init: &InitConfig, model: &MlpConfig) -> StartedFrom {
+        let layers = model.sizes().len() - 1;
+        StartedFrom {
+            run: init.from.clone(),
+            copied_layers: layers - usize::from(init.reset_output),
+            frozen_layers: init.freeze,
+            reset_output: init.reset_output,
+        }
+    }
+}
+
+/// Checks that the source run's network can start the network `model` describes, and says
+/// what will be copied.
+pub fn plan(
+    init: &InitConfig,
+    config: &TrainConfig,
+    source: &SavedRun,
+) -> Result<StartedFrom, TrainError> {
+    let model = &config.model;
+    let from = &init.from;
+    if source.spec.model.activation != model.activation {
+        return Err(TrainError::InitActivation {
+            from: from.clone(),
+            theirs: source.spec.model.activation.name(),
+            ours: model.activation.name(),
+        });
+    }
+    let ours = model.sizes();
+    let theirs = source.network.sizes();
+    let layers = ours.len() - 1;
+    let started = StartedFrom::new(init, model);
+    let copied = started.copied_layers;
+    if theirs.len() - 1 < copied {
+        return Err(TrainError::InitLayers {
+            from: from.clone(),
+            theirs: source.spec.model.shape(),
+            ours: model.shape(),
+            copied,
+        });
+    }
+    for (l, layer) in source.network.layers.iter().take(copied).enumerate() {
+        let want = [ours[l], ours[l + 1]];
+        if layer.weight.dims() != want {
+            let output = l + 1 == layers;
+            if output && theirs.len() == ours.len() && want[0] == theirs[l] {
+                return Err(TrainError::InitClasses {
+                    from: from.clone(),
+                    theirs: layer.weight.dims()[1],
+                    ours: want[1],
+                });
+            }
+            return Err(TrainError::InitShape {
+                from: from.clone(),
+                layer: l + 1,
+                theirs: shape(layer),
+                ours: format!("{}→{}", want[0], want[1]),
+            });
+        }
+    }
+    // A copied output layer answers with the source's classes, in the source's order.
+    let (theirs, ours) = (source.spec.class_names(), config.names());
+    if !init.reset_output && theirs != ours {
+        return Err(TrainError::InitClassNames {
+            from: from.clone(),
+            theirs,
+            ours,
+        });
+    }
+    Ok(started)
+}
+
+/// The network a run starts from: `fresh` (drawn from the seed) with the source's layers copied
+/// into it as [`plan`] allows, then the first `init.freeze` layers frozen.
+pub fn start(
+    init: &InitConfig,
+    config: &TrainConfig,
+    fresh: Mlp,
+    source: &SavedRun,
+) -> Result<Mlp, TrainError> {
+    let plan = plan(init, config, source)?;
+    let mut network = fresh;
+    for (l, (ours, theirs)) in network
+        .layers
+        .iter_mut()
+        .zip(&source.network.layers)
+        .take(plan.copied_layers)
+        .enumerate()
+    {
+        // The fixed ids of a fresh network (see `MlpConfig::init`): the same config then writes
+        // the same weights file whatever run it started from.
+        ours.weight = copy(&theirs.weight, 2 * l);
+        if let (Some(ours), Some(theirs)) = (ours.bias.as_mut(), theirs.bias.as_ref()) {
+            *ours = copy(theirs, 2 * l + 1);
+        }
+    }
+    Ok(freeze(network, init.freeze))
+}
+
+/// A trainable parameter holding `from`'s values, with id `id`.
+fn copy<const D: usize>(from: &Param<Tensor<D>>, id: usize) -> Param<Tensor<D>> {
+    let mut param = Param::from_tensor(from.val().detach());
+    param.id = ParamId::from(id as u64);
+    param
+}
+
+/// `network` with its first `layers` layers frozen (Burn's [`Module::no_grad`]).
+pub fn freeze(mut network: Mlp, layers: usize) -> Mlp {
+    network.layers = network
+        .layers
+        .into_iter()
+        .enumerate()
+        .map(|(l, layer)| if l < layers { layer.no_grad() } else { layer })
+        .collect();
+    network
+}
+
+/// Resolves a relative `from` against the directory of the config file at `path`.
+pub(crate) fn resolve_from(init: &mut InitConfig, path: &Path) {
+    if init.from.is_relative() {
+        let base = path.parent().unwrap_or(Path::new("."));
+        init.from = base.join(&init.from);
+    }
+}
