@@ -76,7 +76,7 @@ impl Distortion {
             return Vec::new();
         }
         let sigma = f64::from(self.elastic_sigma);
-        let radius = (2.0 * sigma).ceil() as i64;
+        let radius = ((2.0 * sigma).ceil() as i64).min(MAX_RADIUS as i64);
         let weights: Vec<f64> = (-radius..=radius)
             .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp())
             .collect();
@@ -201,8 +201,15 @@ impl Distorter {
         out: &mut [f32],
         scratch: &mut Scratch,
     ) {
-        let mut rng = self.rng(epoch, index);
         let d = &self.distortion;
+        if d.is_identity() {
+            // Nothing to move: the image exactly as training scales it without `[augment]`.
+            for (o, &p) in out.iter_mut().zip(image) {
+                *o = crate::scale_pixel(p);
+            }
+            return;
+        }
+        let mut rng = self.rng(epoch, index);
         let mut uniform = |range: f32| range * (2.0 * unit(&mut rng) - 1.0);
         let rotation = uniform(d.rotation);
         let scale = [1.0 + uniform(d.scale), 1.0 + uniform(d.scale)];
@@ -307,45 +314,51 @@ fn unit(rng: &mut SplitMix64) -> f32 {
     (rng.next_u64() >> 40) as f32 / (1u32 << 24) as f32
 }
 
+/// The largest kernel radius: ⌈2σ⌉ for the largest σ a config allows (14 pixels).
+const MAX_RADIUS: usize = 28;
+
 /// `out` = `field` (28×28) convolved with the separable Gaussian `kernel`, rows then columns,
 /// with zero outside the image.
 fn gaussian_blur(field: &[f32], kernel: &[f32], out: &mut [f32]) {
     let radius = kernel.len() / 2;
+    // Along each row: h[x] = Σ_t k_t · in[x + t − r]. The rows are laid out with r zeros on
+    // each side (a stride of 28 + 2r), so that each tap is one scaled add over the whole buffer:
+    // a long loop the compiler turns into vector instructions. (What it computes in the padding
+    // columns is never read.)
+    let stride = SIDE + 2 * radius;
+    let len = SIDE * stride;
+    let mut wide = [0f32; SIDE * (SIDE + 2 * MAX_RADIUS)];
+    let mut across = [0f32; SIDE * (SIDE + 2 * MAX_RADIUS)];
+    for (y, row) in field.chunks_exact(SIDE).enumerate() {
+        wide[y * stride + radius..y * stride + radius + SIDE].copy_from_slice(row);
+    }
+    for (t, &k) in kernel.iter().enumerate() {
+        for (d, s) in across[..len - t].iter_mut().zip(&wide[t..len]) {
+            *d += k * s;
+        }
+    }
     let mut rows = [0f32; SIDE * SIDE];
-    // Along each row: out[x] = Σ_t k_t · in[x + t − r], written as one scaled add per tap over
-    // the overlapping run of x, which the compiler turns into vector instructions.
-    for (src, dst) in field.chunks_exact(SIDE).zip(rows.chunks_exact_mut(SIDE)) {
-        for (t, &k) in kernel.iter().enumerate() {
-            let (from, to) = overlap(t, radius);
-            for (d, s) in dst[from..to]
-                .iter_mut()
-                .zip(&src[from + t - radius..to + t - radius])
-            {
-                *d += k * s;
-            }
-        }
+    for (y, row) in rows.chunks_exact_mut(SIDE).enumerate() {
+        row.copy_from_slice(&across[y * stride..y * stride + SIDE]);
     }
-    // Along each column: the same, a whole row at a time.
+    // Along each column: for tap t, output row y reads row y + t − r, so the rows that have one
+    // are a contiguous block: again one scaled add per tap.
     out.fill(0.0);
-    for y in 0..SIDE {
-        let dst = &mut out[y * SIDE..(y + 1) * SIDE];
-        for (t, &k) in kernel.iter().enumerate() {
-            let Some(src_y) = (y + t).checked_sub(radius).filter(|&v| v < SIDE) else {
-                continue;
-            };
-            for (d, s) in dst.iter_mut().zip(&rows[src_y * SIDE..(src_y + 1) * SIDE]) {
-                *d += k * s;
-            }
+    for (t, &k) in kernel.iter().enumerate() {
+        let first = radius.saturating_sub(t);
+        let end = (SIDE + radius).saturating_sub(t).min(SIDE);
+        if first >= end {
+            continue;
+        }
+        let from = first + t - radius;
+        let dst = &mut out[first * SIDE..end * SIDE];
+        for (d, s) in dst
+            .iter_mut()
+            .zip(&rows[from * SIDE..(from + end - first) * SIDE])
+        {
+            *d += k * s;
         }
     }
-}
-
-/// For tap `t` of a kernel of radius `radius`, the outputs x whose input x + t − radius is
-/// inside the image: `from..to`.
-fn overlap(t: usize, radius: usize) -> (usize, usize) {
-    let from = radius.saturating_sub(t);
-    let to = (SIDE + radius).saturating_sub(t).min(SIDE);
-    (from, to.max(from))
 }
 
 /// The image seen through `affine` and the displacement `field` (see the [module docs](self)),
@@ -374,16 +387,19 @@ pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32
                 sy += field[SIDE * SIDE + i];
             }
             // Beyond −1 or 28 every neighbour is background: clamping there keeps the value 0.
-            let sx = sx.clamp(-1.0, SIDE as f32);
-            let sy = sy.clamp(-1.0, SIDE as f32);
-            let (x0, y0) = (sx.floor(), sy.floor());
-            let (fx, fy) = (sx - x0, sy - y0);
-            let at = (y0 as isize + 1) as usize * PADDED + (x0 as isize + 1) as usize;
+            // In the padded image the point is at (sx + 1, sy + 1), never negative, so a cast
+            // (which truncates) is its floor: no call to `floor`, which SSE2 lacks.
+            let qx = sx.clamp(-1.0, SIDE as f32) + 1.0;
+            let qy = sy.clamp(-1.0, SIDE as f32) + 1.0;
+            let (xi, yi) = (qx as usize, qy as usize);
+            let (fx, fy) = (qx - xi as f32, qy - yi as f32);
+            let at = yi * PADDED + xi;
             let next_row = at + PADDED;
             let top = padded[at] * (1.0 - fx) + padded[at + 1] * fx;
             let bottom = padded[next_row] * (1.0 - fx) + padded[next_row + 1] * fx;
-            // In byte units, then scaled as every input is: no change gives scale_pixel's value.
-            out[i] = (top * (1.0 - fy) + bottom * fy) / 255.0;
+            // In byte units, then scaled to 0..1 (by a product: a division here would cost as
+            // much as the rest of the pixel).
+            out[i] = (top * (1.0 - fy) + bottom * fy) * (1.0 / 255.0);
         }
     }
 }
@@ -429,10 +445,13 @@ mod tests {
         distorter.distort(&image, 1, 0, &mut out, &mut Scratch::default());
         let plain: Vec<f32> = image.iter().map(|&p| scale_pixel(p)).collect();
         assert_eq!(out, plain);
-        // And the warp with an all-zero field is the identity too.
+        // And the warp with an all-zero field moves nothing: each pixel keeps its value (to
+        // f32's last bit: it scales by a product, not scale_pixel's quotient).
         let zeros = vec![0f32; 2 * IMAGE_PIXELS];
         warp(&image, &Affine::IDENTITY, Some(&zeros), &mut out);
-        assert_eq!(out, plain);
+        for (o, p) in out.iter().zip(&plain) {
+            assert!((o - p).abs() <= f32::EPSILON * p, "{o} vs {p}");
+        }
     }
 
     #[test]
