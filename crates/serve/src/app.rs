@@ -62,7 +62,7 @@ struct Shared {
     runs: Runs,
     limits: Limits,
     /// One permit per decoding or prediction under way.
-    workers: Semaphore,
+    workers: Arc<Semaphore>,
 }
 
 impl App {
@@ -70,7 +70,7 @@ impl App {
         App(Arc::new(Shared {
             runs,
             limits,
-            workers: Semaphore::new(limits.workers.max(1)),
+            workers: Arc::new(Semaphore::new(limits.workers.max(1))),
         }))
     }
 
@@ -89,17 +89,19 @@ impl App {
         &self,
         work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = self
-            .0
-            .workers
-            .acquire()
+        let permit = Arc::clone(&self.0.workers)
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::internal("the server is shutting down"))?;
-        let result = tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| ApiError::internal("the prediction failed unexpectedly"))?;
-        drop(permit);
-        result
+        // The permit goes with the work: a request that times out or whose client leaves
+        // stops waiting, but its work holds its place until it is done.
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|_| ApiError::internal("the prediction failed unexpectedly"))?
     }
 }
 

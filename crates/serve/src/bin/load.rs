@@ -65,8 +65,12 @@ enum Payload {
 
 /// Test image 0 as the page would send it (280×280 PNG, black on white), or as JSON pixels.
 fn payload(args: &Args) -> anyhow::Result<(Bytes, &'static str)> {
-    let test = MnistDataset::load(&args.data_dir, Split::Test)
-        .with_context(|| format!("reading the MNIST test images in {}", args.data_dir.display()))?;
+    let test = MnistDataset::load(&args.data_dir, Split::Test).with_context(|| {
+        format!(
+            "reading the MNIST test images in {}",
+            args.data_dir.display()
+        )
+    })?;
     if test.is_empty() {
         bail!("{} has no test images", args.data_dir.display());
     }
@@ -122,9 +126,15 @@ async fn main() -> anyhow::Result<()> {
         Some(url) => {
             let host = url.host().unwrap_or("");
             if !matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1") {
-                bail!("--url must be on this machine (127.0.0.1, localhost or [::1]), not {host:?}");
+                bail!(
+                    "--url must be on this machine (127.0.0.1, localhost or [::1]), not {host:?}"
+                );
             }
-            (url.to_string().trim_end_matches('/').to_string(), None, None)
+            (
+                url.to_string().trim_end_matches('/').to_string(),
+                None,
+                None,
+            )
         }
         None => {
             let serve_args = serve::cli::Args::try_parse_from([
@@ -154,7 +164,11 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "load: {} requests ({}, {} bytes each), {} in flight, to {uri}",
         args.requests,
-        if args.body == Payload::Png { "png" } else { "json" },
+        if args.body == Payload::Png {
+            "png"
+        } else {
+            "json"
+        },
         body.len(),
         args.concurrency
     );
@@ -238,7 +252,11 @@ async fn main() -> anyhow::Result<()> {
         running.await??;
     }
     if let Some(e) = all.first_error {
-        bail!("{} of {} requests failed; the first: {e}", all.errors, args.requests);
+        bail!(
+            "{} of {} requests failed; the first: {e}",
+            all.errors,
+            args.requests
+        );
     }
     Ok(())
 }

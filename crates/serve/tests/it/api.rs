@@ -120,7 +120,14 @@ async fn the_page_is_one_file_that_fetches_nothing_from_elsewhere() {
     let page = &reply.text;
     assert!(page.contains("<canvas id=\"canvas\""), "the drawing canvas");
     assert!(page.contains("/api/predict") && page.contains("/api/runs"));
-    for outside in ["http://", "https://", "//cdn", "<script src", "@import", "url("] {
+    for outside in [
+        "http://",
+        "https://",
+        "//cdn",
+        "<script src",
+        "@import",
+        "url(",
+    ] {
         assert!(!page.contains(outside), "the page refers to {outside}");
     }
     // Its one link, the icon, is empty data (so the browser asks for no /favicon.ico).

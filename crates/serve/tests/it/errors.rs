@@ -175,3 +175,21 @@ async fn wrong_methods_and_queries_get_json_errors() {
     assert_error(&reply, 400, &["run"]);
     assert_eq!(StatusCode::BAD_REQUEST, reply.status);
 }
+
+#[tokio::test]
+async fn a_request_slower_than_the_timeout_is_408() {
+    use futures_util::StreamExt;
+    let app = app_with(Limits {
+        timeout: std::time::Duration::from_millis(200),
+        ..Limits::default()
+    });
+    // A body that starts and never finishes.
+    let stalled = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![0x89u8, b'P'])])
+        .chain(futures_util::stream::pending());
+    let request = Request::post("/api/predict")
+        .header("content-type", "image/png")
+        .body(Body::from_stream(stalled))
+        .unwrap();
+    let reply = call_app(app, request).await;
+    assert_error(&reply, 408, &["took longer than 0.2 s"]);
+}
