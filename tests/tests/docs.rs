@@ -153,6 +153,33 @@ const EXPECTED: &[Expect] = &[
         &["scratch", "frozen", "500 per class  seed 3"],
         &["artifacts/curve-digits59/curve.csv", "artifacts/curve-digits59/curve.svg"],
     ),
+    Expect {
+        command: "cargo run -p serve",
+        status: 0,
+        says: &["serve: artifacts/mlp (784-128-10 network, quadratic cost)"],
+        writes: &[],
+        needs_f64: false,
+        server: true,
+    },
+    ok(
+        "curl -s --data-binary @seven.png -H 'Content-Type: image/png' http://127.0.0.1:8000/api/predict",
+        // (The README's run reads this 7 as a 7; the 3-epoch run here need not.)
+        &["\"prediction\":", "\"outputs_kind\":\"sigmoid\"", "\"run\":\"mlp\""],
+        &[],
+    ),
+    ok(
+        "cargo run --release -p serve --bin load",
+        &["load: 20000 requests", "(20000 requests in", "errors 0\n"],
+        &[],
+    ),
+    Expect {
+        command: "cargo run -p serve --features wgpu -- --backend wgpu",
+        status: 0,
+        says: &["on wgpu"],
+        writes: &[],
+        needs_f64: false,
+        server: true,
+    },
     ok("cargo run -p gradcheck", &["PASSED"], &[]),
     ok(
         "cargo run -p gradcheck -- trace --mazur",
@@ -528,6 +555,11 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
     big.save(tmp.path().join("my-digit.png")).unwrap();
     let small = image::GrayImage::from_raw(side, side, test.image(1).to_vec()).unwrap();
     small.save(tmp.path().join("photo.jpg")).unwrap();
+    // The README's `seven.png`: test image 0 (a 7) drawn 280×280, black on white.
+    let seven = image::GrayImage::from_fn(10 * side, 10 * side, |x, y| {
+        image::Luma([255 - test.image(0)[((y / 10) * side + x / 10) as usize]])
+    });
+    seven.save(tmp.path().join("seven.png")).unwrap();
     tmp
 }
 

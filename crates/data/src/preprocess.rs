@@ -16,9 +16,9 @@
 //! 4. scale the crop to fit 20×20, keeping its aspect ratio (averaging areas when shrinking);
 //! 5. paste it into 28×28 with its centre of mass at the centre.
 
-use std::path::Path;
-
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Seek};
+use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, ImageError, ImageReader, Limits, Luma};
@@ -92,33 +92,78 @@ pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], PictureError> {
 
 /// [`load_digit`] as stored pixels (0 = background, 255 = full ink), the form a dataset holds.
 pub fn load_digit_bytes(path: &Path) -> Result<[u8; IMAGE_PIXELS], PictureError> {
-    let image_error = |source| PictureError::Image {
-        path: path.to_path_buf(),
-        source,
-    };
-    let open = || {
-        let mut reader = ImageReader::open(path)
-            .and_then(ImageReader::with_guessed_format)
-            .map_err(|e| image_error(ImageError::IoError(e)))?;
+    read_digit(|| File::open(path).map(BufReader::new)).map_err(|e| e.at(path))
+}
+
+/// Prepares an image held in memory (PNG or JPEG bytes: what `serve` receives) exactly as
+/// [`load_digit`] prepares a file, with the same limits: the same picture gives the same 784
+/// pixels either way.
+pub fn decode_digit(bytes: &[u8]) -> Result<[f32; IMAGE_PIXELS], DigitError> {
+    Ok(read_digit(|| Ok(Cursor::new(bytes)))?.map(crate::scale_pixel))
+}
+
+/// Why a picture given as bytes cannot be prepared as a digit (a file's errors name it: see
+/// [`PictureError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DigitError {
+    #[error("cannot decode the image: {0}")]
+    Decode(#[source] ImageError),
+
+    #[error(
+        "the image is {width}×{height} pixels, over the limit of {limit} pixels; scale it down \
+         (a digit needs a few hundred pixels a side)"
+    )]
+    TooLarge { width: u32, height: u32, limit: u64 },
+
+    #[error("the image does not look like a picture of a digit: {0}")]
+    NotADigit(#[source] NotADigit),
+}
+
+impl DigitError {
+    /// This error for the image file `path`.
+    pub fn at(self, path: &Path) -> PictureError {
+        let path = path.to_path_buf();
+        match self {
+            DigitError::Decode(source) => PictureError::Image { path, source },
+            DigitError::TooLarge {
+                width,
+                height,
+                limit,
+            } => PictureError::TooLarge {
+                path,
+                width,
+                height,
+                limit,
+            },
+            DigitError::NotADigit(reason) => PictureError::NotADigit { path, reason },
+        }
+    }
+}
+
+/// Decodes the picture `open` gives (opened twice: once for its size, which is checked before
+/// any pixel is decoded, then to decode it) and prepares it with [`to_mnist_bytes`].
+fn read_digit<R: BufRead + Seek>(
+    open: impl Fn() -> std::io::Result<R>,
+) -> Result<[u8; IMAGE_PIXELS], DigitError> {
+    let reader = || {
+        let mut reader = open()
+            .and_then(|r| ImageReader::new(r).with_guessed_format())
+            .map_err(|e| DigitError::Decode(ImageError::IoError(e)))?;
         let mut limits = Limits::default();
         limits.max_alloc = Some(MAX_DECODE_BYTES);
         reader.limits(limits);
-        Ok::<_, PictureError>(reader)
+        Ok::<_, DigitError>(reader)
     };
-    let (width, height) = open()?.into_dimensions().map_err(image_error)?;
+    let (width, height) = reader()?.into_dimensions().map_err(DigitError::Decode)?;
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(PictureError::TooLarge {
-            path: path.to_path_buf(),
+        return Err(DigitError::TooLarge {
             width,
             height,
             limit: MAX_PIXELS,
         });
     }
-    let image = open()?.decode().map_err(image_error)?;
-    to_mnist_bytes(&image).map_err(|reason| PictureError::NotADigit {
-        path: path.to_path_buf(),
-        reason,
-    })
+    let image = reader()?.decode().map_err(DigitError::Decode)?;
+    to_mnist_bytes(&image).map_err(DigitError::NotADigit)
 }
 
 /// Why a picture cannot be read as a digit.

@@ -24,7 +24,7 @@ pub use backend::Backend;
 pub use cost::Cost;
 pub use error::{describe as describe_error, ModelError};
 pub use network::{Activation, Init, Mlp, MlpConfig};
-pub use predict::{Prediction, Predictor, Score};
+pub use predict::{Prediction, Predictor, Score, Traced};
 
 #[cfg(test)]
 mod tests {

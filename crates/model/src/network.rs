@@ -293,6 +293,23 @@ impl Mlp {
         }
     }
 
+    /// Every hidden layer's activations, first to last (none for a network without hidden
+    /// layers), and the output layer's weighted inputs z^L, from one forward pass over a batch
+    /// of inputs: what a picture of the network at work shows (`serve`'s page).
+    pub fn forward_with_hidden(&self, x: Tensor<2>) -> (Vec<Tensor<2>>, Tensor<2>) {
+        let (last, layers) = self
+            .layers
+            .split_last()
+            .expect("a network has at least its output layer");
+        let mut hidden: Vec<Tensor<2>> = Vec::with_capacity(layers.len());
+        for layer in layers {
+            let a = hidden.last().cloned().unwrap_or_else(|| x.clone());
+            hidden.push(self.hidden_layer(layer, a));
+        }
+        let z = last.forward(hidden.last().cloned().unwrap_or(x));
+        (hidden, z)
+    }
+
     /// Images per forward pass when evaluating without gradients (`train`'s validation and
     /// test, `infer`, through [`crate::Predictor`]): the whole test set at once, which
     /// [`Mlp::forward_parts`] then spreads over the cores.
@@ -383,6 +400,33 @@ mod tests {
         assert!(no_hidden
             .first_hidden(Tensor::<2>::zeros([1, 3], &dev))
             .is_none());
+    }
+
+    #[test]
+    fn forward_with_hidden_keeps_every_layer_and_ends_where_forward_does() {
+        let dev = device();
+        let net = MlpConfig::new([6, 4]).init_seeded(5, &dev);
+        let x: Vec<f32> = (0..3 * 784).map(|k| (k % 11) as f32 / 11.0).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(x, [3, 784]), &dev);
+        let (hidden, z) = net.forward_with_hidden(x.clone());
+        let dims: Vec<[usize; 2]> = hidden.iter().map(|a| a.dims()).collect();
+        assert_eq!(dims, vec![[3, 6], [3, 4]]);
+        let z: Vec<f32> = z.into_data().try_to_vec().unwrap();
+        let forward: Vec<f32> = net.forward(x.clone()).into_data().try_to_vec().unwrap();
+        assert_eq!(z, forward);
+        let first: Vec<f32> = net
+            .first_hidden(x)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let kept: Vec<f32> = hidden[0].clone().into_data().try_to_vec().unwrap();
+        assert_eq!(kept, first);
+
+        let linear = MlpConfig::new([]).init_seeded(5, &dev);
+        let (hidden, z) = linear.forward_with_hidden(Tensor::zeros([2, 784], &dev));
+        assert!(hidden.is_empty());
+        assert_eq!(z.dims(), [2, 10]);
     }
 
     #[test]

@@ -32,6 +32,16 @@ pub struct Prediction {
     pub outputs: Vec<f32>,
 }
 
+/// The network's answer for one image with what led to it: every hidden layer's activations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Traced {
+    /// The class and the output layer's activations, as [`Predictor::predict`] gives them.
+    pub prediction: Prediction,
+    /// Each hidden layer's activations, first to last (none for a network without hidden
+    /// layers).
+    pub hidden: Vec<Vec<f32>>,
+}
+
 /// Mean loss and accuracy of a network over a set of labelled images.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Score {
@@ -118,6 +128,45 @@ impl<'a> Predictor<'a> {
             .map(|row| Prediction {
                 class: row[width] as usize,
                 outputs: row[..width].to_vec(),
+            })
+            .collect())
+    }
+
+    /// The answer for each image of a batch with every hidden layer's activations, from one
+    /// forward pass and one read back to the host. The answers are [`Predictor::predict`]'s.
+    pub fn trace(&self, images: Tensor<2>) -> Result<Vec<Traced>, ModelError> {
+        let (hidden, z) = self.network.forward_with_hidden(images);
+        let widths: Vec<usize> = hidden.iter().map(|a| a.dims()[1]).collect();
+        let outputs = z.dims()[1];
+        let class = classes(z.clone()).float().unsqueeze_dim::<2>(1);
+        let mut columns = hidden;
+        columns.push(self.cost.output(z));
+        columns.push(class);
+        let row_len = widths.iter().sum::<usize>() + outputs + 1;
+        let rows: Vec<f32> = Tensor::cat(columns, 1)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .map_err(ModelError::Readback)?;
+        Ok(rows
+            .chunks_exact(row_len)
+            .map(|row| {
+                let mut rest = row;
+                let hidden = widths
+                    .iter()
+                    .map(|&w| {
+                        let (layer, tail) = rest.split_at(w);
+                        rest = tail;
+                        layer.to_vec()
+                    })
+                    .collect();
+                Traced {
+                    prediction: Prediction {
+                        class: rest[outputs] as usize,
+                        outputs: rest[..outputs].to_vec(),
+                    },
+                    hidden,
+                }
             })
             .collect())
     }
@@ -210,6 +259,17 @@ mod tests {
             assert!(pred.outputs.iter().all(|&o| o <= pred.outputs[class]));
             assert!((pred.outputs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         }
+        let traced = p.trace(x.clone().slice(0..5)).unwrap();
+        let five = p.predict(x.clone().slice(0..5)).unwrap();
+        assert_eq!(traced.len(), 5);
+        for (t, pred) in traced.iter().zip(&five) {
+            assert_eq!(&t.prediction, pred);
+            assert_eq!(t.hidden.len(), 1);
+            assert_eq!(t.hidden[0].len(), 8);
+        }
+        let first = p.first_hidden(x.clone().slice(0..5)).unwrap();
+        let traced_first: Vec<Vec<f32>> = traced.into_iter().map(|t| t.hidden[0].clone()).collect();
+        assert_eq!(traced_first, first);
         // Label every image with its predicted class, except the first 30.
         let labels: Vec<i64> = classes
             .iter()

@@ -131,3 +131,22 @@ fn a_picture_too_large_is_refused_before_it_is_decoded() {
         "{err}"
     );
 }
+
+#[test]
+fn a_picture_in_memory_is_prepared_as_its_file_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("seven.png");
+    seven().save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(
+        infer::preprocess::decode_digit(&bytes).unwrap(),
+        load_digit(&path).unwrap()
+    );
+    let err = infer::preprocess::decode_digit(b"not a picture").unwrap_err();
+    assert!(err.to_string().contains("cannot decode the image"), "{err}");
+    // The same error for a file names it.
+    let garbage = tmp.path().join("garbage.png");
+    std::fs::write(&garbage, b"not a picture").unwrap();
+    let err = load_digit(&garbage).unwrap_err().to_string();
+    assert!(err.contains("garbage.png"), "{err}");
+}

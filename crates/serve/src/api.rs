@@ -1,0 +1,215 @@
+//! The JSON API: what `POST /api/predict` accepts and answers, and `GET /api/runs` and
+//! `GET /health`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use burn::prelude::*;
+use data::IMAGE_PIXELS;
+use infer::preprocess::{decode_digit, DigitError};
+use model::{Predictor, Traced};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::runs::{outputs_kind, Loaded, RunInfo};
+use crate::ApiError;
+
+/// `POST /api/predict`'s query: which run answers (the default when absent).
+#[derive(Debug, Deserialize)]
+pub struct RunQuery {
+    pub run: Option<String>,
+}
+
+/// A JSON request: the network's input itself, 28×28 values row by row, 0 for background and
+/// 1 for ink (as `input` in an answer). No preprocessing is applied.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelsRequest {
+    pub pixels: Vec<f64>,
+}
+
+/// The answer to `POST /api/predict`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The digit read: the largest output.
+    pub prediction: usize,
+    /// The ten outputs, digit 0 to 9.
+    pub outputs: Vec<f32>,
+    /// What the outputs are: `sigmoid` activations (each in 0..1 on its own; the quadratic
+    /// cost) or `softmax` probabilities (summing to 1; cross-entropy).
+    pub outputs_kind: String,
+    /// The 784 pixels the network was given (the picture after preprocessing), row by row.
+    pub input: Vec<f32>,
+    /// Each hidden layer's activations, first to last.
+    pub hidden: Vec<Vec<f32>>,
+    /// The hidden layers' activation: `sigmoid` or `relu`.
+    pub hidden_activation: String,
+    /// The run that answered.
+    pub run: String,
+}
+
+/// `GET /health`'s answer.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    /// The default run.
+    pub run: String,
+    pub backend: &'static str,
+}
+
+/// `GET /api/runs`'s answer.
+#[derive(Debug, Serialize)]
+pub struct RunList {
+    pub runs: Vec<RunInfo>,
+}
+
+/// The 784 network inputs from a JSON request's body, each checked.
+pub fn pixels_from_json(body: &[u8]) -> Result<Vec<f32>, ApiError> {
+    let request: PixelsRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not JSON of the form {{\"pixels\": [784 numbers from 0 to 1]}}: {e}"
+        ))
+    })?;
+    let pixels = request.pixels;
+    if pixels.len() != IMAGE_PIXELS {
+        return Err(ApiError::bad_request(format!(
+            "expected {IMAGE_PIXELS} pixels (28×28, row by row), got {}",
+            pixels.len()
+        )));
+    }
+    if let Some((i, v)) = pixels
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(0.0..=1.0).contains(*v))
+    {
+        return Err(ApiError::bad_request(format!(
+            "pixel {i} is {v}; pixels must be numbers from 0 (background) to 1 (ink)"
+        )));
+    }
+    if pixels.iter().all(|&v| v == 0.0) {
+        return Err(ApiError::unreadable(
+            "the pixels are blank (all 0): there is no digit to read",
+        ));
+    }
+    Ok(pixels.into_iter().map(|v| v as f32).collect())
+}
+
+/// The 784 network inputs from a picture's bytes, prepared exactly as `infer IMAGE` prepares
+/// a file.
+pub fn pixels_from_image(body: &[u8]) -> Result<Vec<f32>, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "the request has no body: send a PNG or JPEG picture, or JSON {\"pixels\": [...]}",
+        ));
+    }
+    decode_digit(body).map(|px| px.to_vec()).map_err(|e| {
+        let message = model::describe_error(&e);
+        match e {
+            DigitError::Decode(_) => ApiError::bad_request(format!(
+                "{message} (send a PNG or JPEG picture, or JSON with Content-Type: \
+                 application/json)"
+            )),
+            DigitError::TooLarge { .. } | DigitError::NotADigit(_) => ApiError::unreadable(message),
+        }
+    })
+}
+
+/// Whether a request's body is JSON: said by its content type, or seen from its first
+/// character (no picture format starts with `{`).
+fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
+    let said = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    said || body.trim_ascii_start().first() == Some(&b'{')
+}
+
+/// The answer of `loaded`'s network for one image's 784 inputs (blocking).
+pub fn answer(loaded: &Loaded, input: Vec<f32>, app: &App) -> Result<Answer, ApiError> {
+    let run = &loaded.run;
+    let predictor = Predictor::new(&run.network, run.spec.cost, app.runs().backend())
+        .map_err(|e| ApiError::internal(model::describe_error(&e)))?;
+    let x = Tensor::<2>::from_data(
+        TensorData::new(input.clone(), [1, IMAGE_PIXELS]),
+        predictor.device(),
+    );
+    let Traced { prediction, hidden } = predictor
+        .trace(x)
+        .map_err(|e| ApiError::internal(model::describe_error(&e)))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("the network gave no answer"))?;
+    Ok(Answer {
+        prediction: prediction.class,
+        outputs: prediction.outputs,
+        outputs_kind: outputs_kind(run.spec.cost).to_string(),
+        input,
+        hidden,
+        hidden_activation: run.spec.model.activation.name().to_string(),
+        run: loaded.name.clone(),
+    })
+}
+
+/// `POST /api/predict`.
+pub async fn predict(
+    State(app): State<App>,
+    query: Result<Query<RunQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Answer>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let body = body.map_err(|e| body_error(&app, &e))?;
+    let json = is_json(&headers, &body);
+    let worker = app.clone();
+    let answer = app
+        .blocking(move || {
+            let loaded = match &query.run {
+                Some(name) => worker.runs().get(name)?,
+                None => Arc::clone(worker.runs().default_run()),
+            };
+            let input = if json {
+                pixels_from_json(&body)?
+            } else {
+                pixels_from_image(&body)?
+            };
+            answer(&loaded, input, &worker)
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+/// A body that could not be read: over the limit (413), or cut off.
+fn body_error(app: &App, e: &BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        app.limits().too_large()
+    } else {
+        ApiError::new(
+            e.status(),
+            format!("cannot read the request body: {}", e.body_text()),
+        )
+    }
+}
+
+/// `GET /api/runs`.
+pub async fn runs(State(app): State<App>) -> Result<Json<RunList>, ApiError> {
+    let worker = app.clone();
+    let runs = app.blocking(move || Ok(worker.runs().list())).await?;
+    Ok(Json(RunList { runs }))
+}
+
+/// `GET /health`.
+pub async fn health(State(app): State<App>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        run: app.runs().default_run().name.clone(),
+        backend: app.runs().backend().name(),
+    })
+}
