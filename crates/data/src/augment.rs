@@ -209,6 +209,19 @@ impl Distorter {
             }
             return;
         }
+        let (affine, field) = self.draw(epoch, index, scratch);
+        warp(image, &affine, field, out);
+    }
+
+    /// The distortion of image `index` in epoch `epoch`: its affine map, then its elastic field
+    /// (`None` without elastic distortion), drawn in that order from the image's generator.
+    fn draw<'s>(
+        &self,
+        epoch: usize,
+        index: usize,
+        scratch: &'s mut Scratch,
+    ) -> (Affine, Option<&'s [f32]>) {
+        let d = &self.distortion;
         let mut rng = self.rng(epoch, index);
         let mut uniform = |range: f32| range * (2.0 * unit(&mut rng) - 1.0);
         let rotation = uniform(d.rotation);
@@ -216,8 +229,7 @@ impl Distorter {
         let shear = uniform(d.shear);
         let shift = [uniform(d.translate), uniform(d.translate)];
         let affine = Affine::new(rotation, scale, shear, shift);
-        let field = self.elastic_field(&mut rng, scratch);
-        warp(image, &affine, field, out);
+        (affine, self.elastic_field(&mut rng, scratch))
     }
 
     /// The elastic displacement field, `[2, 28, 28]` (x components, then y), in pixels: `None`
@@ -296,13 +308,8 @@ impl Distorter {
     /// The elastic field of image `index` in epoch `epoch`, `[2, 28, 28]` in pixels (all zero
     /// without elastic distortion): for tests and pictures.
     pub fn elastic_field_of(&self, epoch: usize, index: usize) -> Vec<f32> {
-        let mut rng = self.rng(epoch, index);
-        // The affine draws come first, as in `distort`.
-        for _ in 0..6 {
-            unit(&mut rng);
-        }
         let mut scratch = Scratch::default();
-        match self.elastic_field(&mut rng, &mut scratch) {
+        match self.draw(epoch, index, &mut scratch).1 {
             Some(field) => field.to_vec(),
             None => vec![0.0; 2 * SIDE * SIDE],
         }

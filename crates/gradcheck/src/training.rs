@@ -172,6 +172,14 @@ impl Agreement {
         }
     }
 
+    /// Takes another stretch of steps into account.
+    fn merge(&mut self, other: &Agreement) {
+        self.steps += other.steps;
+        self.max_abs_diff = self.max_abs_diff.max(other.max_abs_diff);
+        self.max_rel_diff = self.max_rel_diff.max(other.max_rel_diff);
+        self.max_cost_rel_diff = self.max_cost_rel_diff.max(other.max_cost_rel_diff);
+    }
+
     /// Takes one step's comparison of every parameter, and of the costs, into account.
     fn record(&mut self, hand: &Network, burn: &Network, cost_hand: f64, cost_burn: f64) {
         self.steps += 1;
@@ -412,10 +420,7 @@ pub fn train(
             autodiff: agreement,
         };
         if let (Some(all), Some(this)) = (overall.as_mut(), &record.autodiff) {
-            all.steps += this.steps;
-            all.max_abs_diff = all.max_abs_diff.max(this.max_abs_diff);
-            all.max_rel_diff = all.max_rel_diff.max(this.max_rel_diff);
-            all.max_cost_rel_diff = all.max_cost_rel_diff.max(this.max_cost_rel_diff);
+            all.merge(this);
         }
         on_epoch(&record);
         epochs.push(record);

@@ -32,6 +32,23 @@ impl Setup {
         self.tmp.path().join(name)
     }
 
+    /// Starts `train` into `out` and stops it with SIGINT once it has printed `line`; it must
+    /// exit with 130, having saved a checkpoint.
+    fn interrupt_after(&self, out: &str, line: &str) {
+        let (mut child, _out) = start_and_wait_for(self.train(out, &["--plain"]), line);
+        signal(&child, "INT");
+        let (status, err) = wait(&mut child);
+        assert_eq!(status.code(), Some(130), "{err}");
+    }
+
+    /// `train --resume <out> --quiet`, which must succeed.
+    fn resume(&self, out: &str) {
+        let mut resume = train();
+        resume.args(["--resume", &self.path(out).display().to_string(), "--quiet"]);
+        let done = run(resume);
+        assert!(done.status.success(), "{}", stderr(&done));
+    }
+
     /// `train --config <the config> --out <name>` and more arguments, not yet started.
     fn train(&self, out: &str, extra: &[&str]) -> Command {
         let mut cmd = train();
@@ -202,18 +219,8 @@ fn an_interrupted_run_with_distortions_resumes_to_the_same_bits() {
     let whole = run(s.train("whole", &["--quiet"]));
     assert!(whole.status.success(), "{}", stderr(&whole));
 
-    let (mut child, _out) = start_and_wait_for(s.train("parts", &["--plain"]), "epoch   2/6");
-    signal(&child, "INT");
-    let (status, err) = wait(&mut child);
-    assert_eq!(status.code(), Some(130), "{err}");
-    let mut resume = train();
-    resume.args([
-        "--resume",
-        &s.path("parts").display().to_string(),
-        "--quiet",
-    ]);
-    let out = run(resume);
-    assert!(out.status.success(), "{}", stderr(&out));
+    s.interrupt_after("parts", "epoch   2/6");
+    s.resume("parts");
     if tests::bit_reproducible() {
         assert_eq!(
             fs::read(s.path("whole/model.bpk")).unwrap(),
@@ -530,20 +537,10 @@ fn a_resumed_fine_tuning_keeps_its_frozen_layer_and_never_rereads_its_source() {
 
     let whole = run(s.train("whole", &["--quiet"]));
     assert!(whole.status.success(), "{}", stderr(&whole));
-    let (mut child, _out) = start_and_wait_for(s.train("parts", &["--plain"]), "epoch   2/8");
-    signal(&child, "INT");
-    let (status, err) = wait(&mut child);
-    assert_eq!(status.code(), Some(130), "{err}");
+    s.interrupt_after("parts", "epoch   2/8");
     // The source run goes away: a resumed run continues from its checkpoint alone.
     fs::remove_dir_all(s.path("base")).unwrap();
-    let mut resume = train();
-    resume.args([
-        "--resume",
-        &s.path("parts").display().to_string(),
-        "--quiet",
-    ]);
-    let out = run(resume);
-    assert!(out.status.success(), "{}", stderr(&out));
+    s.resume("parts");
     assert_eq!(
         fs::read(s.path("whole/model.bpk")).unwrap(),
         fs::read(s.path("parts/model.bpk")).unwrap(),
