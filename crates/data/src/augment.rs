@@ -201,6 +201,19 @@ impl Distorter {
         out: &mut [f32],
         scratch: &mut Scratch,
     ) {
+        self.distort_inline(image, epoch, index, out, scratch);
+    }
+
+    /// [`distort`](Self::distort), inlined wherever it is called.
+    #[inline(always)]
+    fn distort_inline(
+        &self,
+        image: &[u8],
+        epoch: usize,
+        index: usize,
+        out: &mut [f32],
+        scratch: &mut Scratch,
+    ) {
         let d = &self.distortion;
         if d.is_identity() {
             // Nothing to move: the image exactly as training scales it without `[augment]`.
@@ -215,6 +228,7 @@ impl Distorter {
 
     /// The distortion of image `index` in epoch `epoch`: its affine map, then its elastic field
     /// (`None` without elastic distortion), drawn in that order from the image's generator.
+    #[inline(always)]
     fn draw<'s>(
         &self,
         epoch: usize,
@@ -234,6 +248,7 @@ impl Distorter {
 
     /// The elastic displacement field, `[2, 28, 28]` (x components, then y), in pixels: `None`
     /// without elastic distortion.
+    #[inline(always)]
     fn elastic_field<'s>(
         &self,
         rng: &mut SplitMix64,
@@ -264,6 +279,11 @@ impl Distorter {
 
     /// The distorted copies of `dataset`'s images at `indices` for epoch `epoch`, `[n, 784]`
     /// row-major, each seeded by its index in `dataset`.
+    ///
+    /// On x86-64 processors with AVX2 the same code runs compiled for AVX2 (eight lanes, not
+    /// SSE2's four), about a third faster. The values are the same to the bit: each one is the
+    /// same IEEE operations in the same order (no fused multiply-adds), which a test checks
+    /// against [`distort`](Self::distort), always compiled for the baseline.
     pub fn batch(
         &self,
         dataset: &MnistDataset,
@@ -272,10 +292,43 @@ impl Distorter {
         scratch: &mut Scratch,
     ) -> Vec<f32> {
         let mut pixels = vec![0f32; indices.len() * IMAGE_PIXELS];
-        for (&i, out) in indices.iter().zip(pixels.chunks_exact_mut(IMAGE_PIXELS)) {
-            self.distort(dataset.image(i), epoch, i, out, scratch);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, checked just above.
+            unsafe { self.batch_avx2(dataset, indices, epoch, scratch, &mut pixels) };
+            return pixels;
         }
+        self.batch_into(dataset, indices, epoch, scratch, &mut pixels);
         pixels
+    }
+
+    /// [`batch_into`](Self::batch_into) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn batch_avx2(
+        &self,
+        dataset: &MnistDataset,
+        indices: &[usize],
+        epoch: usize,
+        scratch: &mut Scratch,
+        pixels: &mut [f32],
+    ) {
+        self.batch_into(dataset, indices, epoch, scratch, pixels);
+    }
+
+    /// The work of [`batch`](Self::batch), inlined into each of its two compilations.
+    #[inline(always)]
+    fn batch_into(
+        &self,
+        dataset: &MnistDataset,
+        indices: &[usize],
+        epoch: usize,
+        scratch: &mut Scratch,
+        pixels: &mut [f32],
+    ) {
+        for (&i, out) in indices.iter().zip(pixels.chunks_exact_mut(IMAGE_PIXELS)) {
+            self.distort_inline(dataset.image(i), epoch, i, out, scratch);
+        }
     }
 
     /// Makes the batches `chunks` of epoch `epoch` on a thread of `scope`, in order, up to
@@ -317,6 +370,7 @@ impl Distorter {
 }
 
 /// A uniform number in [0, 1), a multiple of 2⁻²⁴.
+#[inline(always)]
 fn unit(rng: &mut SplitMix64) -> f32 {
     (rng.next_u64() >> 40) as f32 / (1u32 << 24) as f32
 }
@@ -326,55 +380,55 @@ const MAX_RADIUS: usize = 28;
 
 /// `out` = `field` (28×28) convolved with the separable Gaussian `kernel`, rows then columns,
 /// with zero outside the image.
+#[inline(always)]
 fn gaussian_blur(field: &[f32], kernel: &[f32], out: &mut [f32]) {
     let radius = kernel.len() / 2;
-    // Along each row: h[x] = Σ_t k_t · in[x + t − r]. The rows are laid out with r zeros on
-    // each side (a stride of 28 + 2r), so that each tap is one scaled add over the whole buffer:
-    // a long loop the compiler turns into vector instructions. (What it computes in the padding
-    // columns is never read.)
+    // Each output row is summed tap by tap in a row of registers (28 values) and stored once:
+    // h[x] = Σ_t k_t · in[x + t − r], t in order from 0, so every value is the same sum in the
+    // same order however the compiler splits the row into vector instructions.
+    //
+    // Along each row: the rows are laid out with r zeros on each side, so that every tap reads
+    // 28 consecutive values without a test.
     let stride = SIDE + 2 * radius;
-    let len = SIDE * stride;
     let mut wide = [0f32; SIDE * (SIDE + 2 * MAX_RADIUS)];
-    let mut across = [0f32; SIDE * (SIDE + 2 * MAX_RADIUS)];
     for (y, row) in field.chunks_exact(SIDE).enumerate() {
         wide[y * stride + radius..y * stride + radius + SIDE].copy_from_slice(row);
     }
-    for (t, &k) in kernel.iter().enumerate() {
-        for (d, s) in across[..len - t].iter_mut().zip(&wide[t..len]) {
-            *d += k * s;
-        }
-    }
     let mut rows = [0f32; SIDE * SIDE];
-    for (y, row) in rows.chunks_exact_mut(SIDE).enumerate() {
-        row.copy_from_slice(&across[y * stride..y * stride + SIDE]);
+    for (y, dst) in rows.chunks_exact_mut(SIDE).enumerate() {
+        let mut sum = [0f32; SIDE];
+        for (t, &k) in kernel.iter().enumerate() {
+            let src = &wide[y * stride + t..y * stride + t + SIDE];
+            for (s, &v) in sum.iter_mut().zip(src) {
+                *s += k * v;
+            }
+        }
+        dst.copy_from_slice(&sum);
     }
-    // Along each column: for tap t, output row y reads row y + t − r, so the rows that have one
-    // are a contiguous block: again one scaled add per tap.
-    out.fill(0.0);
-    for (t, &k) in kernel.iter().enumerate() {
-        let first = radius.saturating_sub(t);
-        let end = (SIDE + radius).saturating_sub(t).min(SIDE);
-        if first >= end {
-            continue;
+    // Along each column: output row y sums the taps t whose row y + t − r is in the image.
+    for (y, dst) in out.chunks_exact_mut(SIDE).enumerate() {
+        let mut sum = [0f32; SIDE];
+        let first = radius.saturating_sub(y);
+        let end = kernel.len().min(SIDE + radius - y);
+        for (t, &k) in kernel[..end].iter().enumerate().skip(first) {
+            let from = (y + t - radius) * SIDE;
+            for (s, &v) in sum.iter_mut().zip(&rows[from..from + SIDE]) {
+                *s += k * v;
+            }
         }
-        let from = first + t - radius;
-        let dst = &mut out[first * SIDE..end * SIDE];
-        for (d, s) in dst
-            .iter_mut()
-            .zip(&rows[from * SIDE..(from + end - first) * SIDE])
-        {
-            *d += k * s;
-        }
+        dst.copy_from_slice(&sum);
     }
 }
 
 /// The image seen through `affine` and the displacement `field` (see the [module docs](self)),
 /// bilinear between pixels, 0 outside: intensities in 0..1 into `out`.
+#[inline(always)]
 pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32]) {
     // The image inside a frame of background (one pixel left and above, two right and below),
     // so that the four neighbours of any source point clamped to [−1, 28] are read without a
     // test: pixel (x, y) is at (x + 1, y + 1), and x + 2 ≤ 30 < PADDED.
     const PADDED: usize = SIDE + 3;
+    const N: usize = SIDE * SIDE;
     let mut padded = [0f32; PADDED * PADDED];
     for (y, row) in image.chunks_exact(SIDE).enumerate() {
         for (p, &v) in padded[(y + 1) * PADDED + 1..].iter_mut().zip(row) {
@@ -383,31 +437,63 @@ pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32
     }
     let [a, b, c, d] = affine.inverse_matrix();
     let [tx, ty] = affine.shift;
+    // In three passes over the pixels, so that the first and the last, plain arithmetic on
+    // arrays, become vector instructions; only the middle one (reading four neighbours at
+    // computed places) is a pixel at a time. Each pixel's arithmetic is the same either way.
+    //
+    // 1. Where each pixel's value comes from, in the padded image: the corner `at` of its four
+    //    neighbours and the fractions `fx`, `fy` between them.
+    let mut at = [0u32; N];
+    let (mut fx, mut fy) = ([0f32; N], [0f32; N]);
+    static NO_FIELD: [f32; 2 * N] = [0.0; 2 * N];
+    let (field_x, field_y) = field.unwrap_or(&NO_FIELD).split_at(N);
     for y in 0..SIDE {
-        for x in 0..SIDE {
-            let i = y * SIDE + x;
-            let (px, py) = (x as f32 - CENTRE - tx, y as f32 - CENTRE - ty);
-            let mut sx = a * px + b * py + CENTRE;
-            let mut sy = c * px + d * py + CENTRE;
-            if let Some(field) = field {
-                sx += field[i];
-                sy += field[SIDE * SIDE + i];
-            }
+        let py = y as f32 - CENTRE - ty;
+        let row = y * SIDE..(y + 1) * SIDE;
+        for (x, ((((at, fx), fy), &ux), &uy)) in at[row.clone()]
+            .iter_mut()
+            .zip(&mut fx[row.clone()])
+            .zip(&mut fy[row.clone()])
+            .zip(&field_x[row.clone()])
+            .zip(&field_y[row])
+            .enumerate()
+        {
+            let px = x as f32 - CENTRE - tx;
+            // Adding a zero displacement changes nothing: x + 0 = x.
+            let sx = a * px + b * py + CENTRE + ux;
+            let sy = c * px + d * py + CENTRE + uy;
             // Beyond −1 or 28 every neighbour is background: clamping there keeps the value 0.
             // In the padded image the point is at (sx + 1, sy + 1), never negative, so a cast
             // (which truncates) is its floor: no call to `floor`, which SSE2 lacks.
-            let qx = sx.clamp(-1.0, SIDE as f32) + 1.0;
-            let qy = sy.clamp(-1.0, SIDE as f32) + 1.0;
-            let (xi, yi) = (qx as usize, qy as usize);
-            let (fx, fy) = (qx - xi as f32, qy - yi as f32);
-            let at = yi * PADDED + xi;
-            let next_row = at + PADDED;
-            let top = padded[at] * (1.0 - fx) + padded[at + 1] * fx;
-            let bottom = padded[next_row] * (1.0 - fx) + padded[next_row + 1] * fx;
-            // In byte units, then scaled to 0..1 (by a product: a division here would cost as
-            // much as the rest of the pixel).
-            out[i] = (top * (1.0 - fy) + bottom * fy) * (1.0 / 255.0);
+            let qx = sx.max(-1.0).min(SIDE as f32) + 1.0;
+            let qy = sy.max(-1.0).min(SIDE as f32) + 1.0;
+            // SAFETY: qx and qy are in [0, 29] (clamped above, and never NaN: every term is
+            // finite), where the conversion is exact truncation. (`as` would test for NaN and
+            // overflow a pixel at a time, which keeps this loop from being vector code.)
+            let (xi, yi): (i32, i32) = unsafe { (qx.to_int_unchecked(), qy.to_int_unchecked()) };
+            *fx = qx - xi as f32;
+            *fy = qy - yi as f32;
+            *at = (yi * PADDED as i32 + xi) as u32;
         }
+    }
+    // 2. The four neighbours.
+    let (mut top_left, mut top_right) = ([0f32; N], [0f32; N]);
+    let (mut bottom_left, mut bottom_right) = ([0f32; N], [0f32; N]);
+    for (i, &at) in at.iter().enumerate() {
+        let at = at as usize;
+        let [tl, tr] = [padded[at], padded[at + 1]];
+        let [bl, br] = [padded[at + PADDED], padded[at + PADDED + 1]];
+        (top_left[i], top_right[i]) = (tl, tr);
+        (bottom_left[i], bottom_right[i]) = (bl, br);
+    }
+    // 3. Bilinear between them.
+    for i in 0..N {
+        let (fx, fy) = (fx[i], fy[i]);
+        let top = top_left[i] * (1.0 - fx) + top_right[i] * fx;
+        let bottom = bottom_left[i] * (1.0 - fx) + bottom_right[i] * fx;
+        // In byte units, then scaled to 0..1 (by a product: a division here would cost as
+        // much as the rest of the pixel).
+        out[i] = (top * (1.0 - fy) + bottom * fy) * (1.0 / 255.0);
     }
 }
 
@@ -584,6 +670,53 @@ mod tests {
             &mut out,
         );
         assert_eq!(out[IMAGE_PIXELS - 1], 0.25);
+    }
+
+    #[test]
+    fn a_batch_is_its_images_distorted_one_by_one_to_the_bit() {
+        // `batch` may run code compiled for AVX2; `distort` is compiled for the baseline. Both
+        // must make the same values, elastic and affine-only, strong and mild.
+        let images: Vec<u8> = (0..40)
+            .flat_map(|n| {
+                let mut image = blob();
+                image.rotate_right(n * 17);
+                image
+            })
+            .collect();
+        let dataset = MnistDataset::new(images, vec![0; 40]).unwrap();
+        let indices: Vec<usize> = (0..40).rev().collect();
+        for d in [
+            Distortion {
+                rotation: 12.0,
+                scale: 0.12,
+                shear: 0.0,
+                translate: 0.0,
+                elastic_alpha: 34.0,
+                elastic_sigma: 4.0,
+            },
+            Distortion {
+                rotation: 30.0,
+                scale: 0.3,
+                shear: 20.0,
+                translate: 4.0,
+                elastic_alpha: 60.0,
+                elastic_sigma: 9.0,
+            },
+            Distortion {
+                rotation: 12.0,
+                elastic_alpha: 0.0,
+                ..Distortion::default()
+            },
+        ] {
+            let distorter = Distorter::new(d, 5);
+            let batch = distorter.batch(&dataset, &indices, 3, &mut Scratch::default());
+            for (&i, got) in indices.iter().zip(batch.chunks_exact(IMAGE_PIXELS)) {
+                let mut one = vec![0f32; IMAGE_PIXELS];
+                distorter.distort(dataset.image(i), 3, i, &mut one, &mut Scratch::default());
+                let same = one.iter().zip(got).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "image {i} differs with {d:?}");
+            }
+        }
     }
 
     #[test]
