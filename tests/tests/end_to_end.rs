@@ -341,6 +341,21 @@ fn without_validation_images_nothing_pretends_to_be_measured() {
     assert!(!csv.contains("NaN"), "{csv}");
 }
 
+/// MNIST's files number their classes; a config may name them (configs/fashion.toml names
+/// Fashion-MNIST's clothes), and `infer` evaluates the run on the same files by those names.
+#[test]
+fn named_classes_of_mnist_files_are_named_by_infer() {
+    let names = "class_names = [\"zero\", \"one\", \"two\", \"three\", \"four\", \"five\", \
+                 \"six\", \"seven\", \"eight\", \"nine\"]\n";
+    let (_tmp, out, trained) = trained_with(2, |c| format!("{names}{c}"));
+    assert_eq!(trained.report.class_names.as_ref().unwrap()[7], "seven");
+    let eval = infer_run(&infer_args(&["--model", s(&out), "--json"])).unwrap();
+    let eval: Value = serde_json::from_str(&eval).unwrap();
+    assert_eq!(eval["per_digit"][9]["name"], "nine", "{eval}");
+    let text = infer_run(&infer_args(&["--model", s(&out), "--index", "0"])).unwrap();
+    assert!(text.contains("seven"), "{text}");
+}
+
 /// An image folder, trained on for one epoch and used through `infer`: the classes are the
 /// folders' names, everywhere a user sees them.
 #[test]

@@ -408,6 +408,38 @@ pub(crate) fn finish_config(
     if !config.outputs_given {
         config.model.outputs = names.len();
     }
+    // MNIST's files number their classes; a config may name them (Fashion-MNIST's clothes,
+    // stored in the same files). An image folder's classes are named by its folders.
+    let names = match &config.class_names {
+        Some(given) if !data::is_image_folder(&config.data_dir) => {
+            if given.len() != names.len() {
+                return Err(TrainError::ConfigValue {
+                    path: path.to_path_buf(),
+                    key: "class_names".into(),
+                    message: format!(
+                        "names {} classes, but the network answers {} ({names:?}): give one \
+                         name for each, in label order",
+                        given.len(),
+                        names.len()
+                    ),
+                });
+            }
+            if let Some(bad) = given.iter().enumerate().find_map(|(i, n)| {
+                (n.trim().is_empty() || n.chars().any(char::is_control) || given[..i].contains(n))
+                    .then_some(n)
+            }) {
+                return Err(TrainError::ConfigValue {
+                    path: path.to_path_buf(),
+                    key: "class_names".into(),
+                    message: format!(
+                        "has {bad:?}: each name must be printable text, not empty, and given once"
+                    ),
+                });
+            }
+            given.clone()
+        }
+        _ => names,
+    };
     let ten_digits = names == data::digit_names();
     match &config.class_names {
         Some(given) if *given != names => {

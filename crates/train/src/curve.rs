@@ -2,7 +2,8 @@
 //! and an `[init]` table naming the base run), test accuracy against labelled examples per
 //! class, for three ways of training: from scratch, fine-tuning every layer of the base, and
 //! fine-tuning with the base's hidden layers frozen. Each count of examples is trained with
-//! several seeds; nothing is written but `curve.csv` and `curve.svg`.
+//! several seeds; nothing is written but `curve.csv` and `curve.svg`. The table is rewritten
+//! after every training, so an interrupted curve keeps what it had measured.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,11 @@ pub struct CurveArgs {
     /// Override the config's number of epochs.
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
+
+    /// Epochs for the `all` count [default: as the others]: a few-shot config trains many
+    /// cheap epochs, which on every image would take hours.
+    #[arg(long, value_name = "N")]
+    pub all_epochs: Option<usize>,
 
     /// Backend to run on (must be compiled in).
     #[arg(long, value_name = "NAME")]
@@ -131,6 +137,8 @@ pub struct CurvePoint {
     pub seed: u64,
     /// Training images used (all classes together).
     pub train_images: usize,
+    /// Epochs trained.
+    pub epochs: usize,
     pub test_accuracy: f64,
 }
 
@@ -141,10 +149,12 @@ impl fmt::Display for CurvePoint {
             .map_or_else(|| "all".to_string(), |n| n.to_string());
         write!(
             f,
-            "{:<9} {count:>5} per class  seed {:<3} {:>6} images  test accuracy {:6.2}%",
+            "{:<9} {count:>5} per class  seed {:<3} {:>6} images  {:>3} epochs  test accuracy \
+             {:6.2}%",
             self.way.name(),
             self.seed,
             self.train_images,
+            self.epochs,
             100.0 * self.test_accuracy
         )
     }
@@ -181,6 +191,13 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
     }
+    if args.all_epochs == Some(0) || args.epochs == Some(0) {
+        return Err(TrainError::ConfigValue {
+            path: args.config.clone(),
+            key: "epochs".into(),
+            message: "is 0 on the command line: give at least 1".into(),
+        });
+    }
     if args.backend.is_some() {
         config.backend = args.backend;
     }
@@ -204,6 +221,10 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     if data.test.is_empty() {
         return Err(TrainError::EmptyDataset("test set"));
     }
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&args.config));
     let mut points = Vec::new();
     for &count in &args.counts {
         for &seed in &args.seeds {
@@ -219,6 +240,9 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
             for way in Way::ALL {
                 let mut run = way.apply(&config);
                 run.seed = seed;
+                if count == Count::All {
+                    run.epochs = args.all_epochs.unwrap_or(run.epochs);
+                }
                 let fitted = fit(&run, &splits, backend, &mut Silent)?;
                 let score = evaluate(&fitted.network, run.cost, &splits.test, backend)?;
                 let point = CurvePoint {
@@ -229,17 +253,15 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
                     },
                     seed,
                     train_images: splits.train.len(),
+                    epochs: run.epochs,
                     test_accuracy: score.accuracy,
                 };
+                points.push(point.clone());
+                write_atomically(&out_dir, CSV_FILE, &csv(&points))?;
                 progress(&point);
-                points.push(point);
             }
         }
     }
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&args.config));
     let title = format!(
         "{}: classes {}, {} seed{}",
         args.config
@@ -266,19 +288,20 @@ fn default_out_dir(config: &Path) -> PathBuf {
     Path::new("artifacts").join(format!("curve-{stem}"))
 }
 
-/// One row per training: `way,per_class,seed,train_images,test_accuracy` (`per_class` is
-/// `all` for every image).
+/// One row per training: `way,per_class,seed,train_images,epochs,test_accuracy` (`per_class`
+/// is `all` for every image).
 pub fn csv(points: &[CurvePoint]) -> String {
-    let mut csv = String::from("way,per_class,seed,train_images,test_accuracy\n");
+    let mut csv = String::from("way,per_class,seed,train_images,epochs,test_accuracy\n");
     for p in points {
         let count = p
             .per_class
             .map_or_else(|| "all".to_string(), |n| n.to_string());
         csv.push_str(&format!(
-            "{},{count},{},{},{}\n",
+            "{},{count},{},{},{},{}\n",
             p.way.name(),
             p.seed,
             p.train_images,
+            p.epochs,
             p.test_accuracy
         ));
     }

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let quiet = args.quiet;
     let mut progress = |point: &train::curve::CurvePoint| {
         if !quiet {
-            // A closed pipe loses nothing: the curve is written at the end regardless.
+            // A closed pipe loses nothing: the table is written after each training regardless.
             let _ = writeln!(std::io::stdout(), "{point}");
         }
     };

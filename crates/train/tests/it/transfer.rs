@@ -148,6 +148,20 @@ fn new_classes_get_a_fresh_output_layer_and_their_names() {
     assert_eq!(layers(&run)[0], layers(&b.load("base"))[0]);
     assert_eq!(run.network.layers[2].weight.dims(), [16, 5]);
 
+    // MNIST's files number their classes; a config may name them, as configs/fashion.toml
+    // names Fashion-MNIST's clothes. The names travel with the run, and `infer` uses them.
+    let named = "classes = [7, 3]\nclass_names = [\"seven\", \"three\"]\n";
+    let text = b.fine_tune(named, "reset_output = true", 5);
+    let tuned = b.train("named.toml", &text, "named").unwrap();
+    let names = ["seven", "three"].map(String::from);
+    assert_eq!(tuned.report.class_names.as_deref(), Some(&names[..]));
+    assert_eq!(b.load("named").spec.class_names(), names);
+    // Names for the numbered classes that the base answers with differ from its own:
+    // reset_output is needed, as for other classes.
+    let text = b.fine_tune(named, "", 1);
+    let e = b.train("renamed.toml", &text, "renamed").unwrap_err();
+    assert!(e.to_string().contains("reset_output = true"), "{e}");
+
     // Without reset_output the class counts clash, and the error says what to set.
     let text = b.fine_tune(top, "", 1);
     let e = b
@@ -240,6 +254,27 @@ fn what_cannot_start_a_run_is_named() {
     );
     fails(b.fine_tune("classes = []", "", 1), &["`classes`", "empty"]);
     fails(b.fine_tune("per_class = 0", "", 1), &["`per_class`", "0"]);
+    // Names for classes that MNIST's files only number: one each, printable, none twice.
+    fails(
+        b.fine_tune("class_names = [\"cat\", \"dog\"]", "reset_output = true", 1),
+        &["`class_names`", "names 2 classes", "answers 10"],
+    );
+    fails(
+        b.fine_tune(
+            "classes = [0, 1]\nclass_names = [\"cat\", \"cat\"]",
+            "reset_output = true",
+            1,
+        ),
+        &["`class_names`", "\"cat\"", "given once"],
+    );
+    fails(
+        b.fine_tune(
+            "classes = [0, 1]\nclass_names = [\"cat\", \" \"]",
+            "reset_output = true",
+            1,
+        ),
+        &["`class_names`", "not empty"],
+    );
     fails(
         b.fine_tune("per_class = 5000", "", 1),
         &["fewer than `per_class` = 5000", "training images"],
@@ -273,8 +308,8 @@ fn the_curve_trains_every_way_at_every_count_and_draws_it() {
     }
     let csv = fs::read_to_string(b.path("curve/curve.csv")).unwrap();
     assert_eq!(csv.lines().count(), 13, "{csv}");
-    assert!(csv.starts_with("way,per_class,seed,train_images,test_accuracy\n"));
-    assert!(csv.contains("\nfrozen,5,2,25,"), "{csv}");
+    assert!(csv.starts_with("way,per_class,seed,train_images,epochs,test_accuracy\n"));
+    assert!(csv.contains("\nfrozen,5,2,25,2,"), "{csv}");
     let svg = fs::read_to_string(b.path("curve/curve.svg")).unwrap();
     assert_eq!(svg.matches("<polyline class=\"mean\"").count(), 3, "{svg}");
     assert!(svg.contains("hidden layers frozen") && svg.ends_with("</svg>\n"));
@@ -289,6 +324,37 @@ fn the_curve_trains_every_way_at_every_count_and_draws_it() {
     assert!(
         svg.contains(&format!("data-series=\"from the base, hidden layers frozen\" data-per-class=\"5\" data-mean=\"{mean}\"")),
         "{svg}"
+    );
+
+    // `all` trains on every image, for `--all-epochs`; the table grows after each training.
+    let mut argv: Vec<String> = ["curve", "--counts", "1,all", "--seeds", "3", "--config"]
+        .map(String::from)
+        .to_vec();
+    argv.push(b.path("curve.toml").display().to_string());
+    argv.extend(["--all-epochs".into(), "1".into(), "--out".into()]);
+    argv.push(b.path("curve-all").display().to_string());
+    argv.extend(tests::backend_args());
+    let mut rows = Vec::new();
+    let c = curve(&CurveArgs::parse_from(argv), &mut |_| {
+        let csv = fs::read_to_string(b.path("curve-all/curve.csv")).unwrap();
+        rows.push(csv.lines().count() - 1);
+    })
+    .unwrap();
+    assert_eq!(rows, (1..=6).collect::<Vec<_>>());
+    let all: Vec<_> = c.points.iter().filter(|p| p.per_class.is_none()).collect();
+    assert_eq!(all.len(), 3);
+    let train = data::MnistDataset::load(&b.data, data::Split::Train).unwrap();
+    let fives = train.labels().iter().filter(|&&l| l >= 5).count();
+    assert!(all.iter().all(|p| p.epochs == 1 && p.train_images == fives));
+    assert!(c
+        .points
+        .iter()
+        .filter(|p| p.per_class == Some(1))
+        .all(|p| p.epochs == 2));
+    let csv = fs::read_to_string(b.path("curve-all/curve.csv")).unwrap();
+    assert!(
+        csv.contains(&format!("\nscratch,all,3,{fives},1,")),
+        "{csv}"
     );
 
     // A config without a base run has nothing to compare.
