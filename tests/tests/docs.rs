@@ -24,6 +24,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Where Debian's `dataset-fashion-mnist` puts Fashion-MNIST, which configs/fashion.toml reads:
+/// the scratch workspace gets a slice of it, and its commands are skipped where it is not
+/// installed (not in CI: `.ci/run` installs it).
+const FASHION: &str = "/usr/share/datasets/fashion-mnist";
+
 /// The documents whose commands must work, relative to the workspace root.
 const DOCUMENTS: [&str; 2] = ["README.md", "docs/learn.md"];
 
@@ -469,6 +474,21 @@ fn skip_reason(cargo: &[String]) -> Option<String> {
     }
 }
 
+/// Why a command that reads Fashion-MNIST is skipped: it is not installed here. In CI (`CI`
+/// set), which installs it, that fails instead.
+fn fashion_missing(command: &str) -> Option<String> {
+    if !command.contains("fashion") || Path::new(FASHION).is_dir() {
+        return None;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "`{command}` needs {FASHION}, which .ci/run installs (apt install dataset-fashion-mnist)"
+    );
+    Some(format!(
+        "Fashion-MNIST is not installed ({FASHION}): apt install dataset-fashion-mnist"
+    ))
+}
+
 /// The binaries of this build, by name: a nested `cargo test --no-run` with this build's
 /// profile, features and target directory reports them (and builds any that are missing).
 fn binaries() -> BTreeMap<String, PathBuf> {
@@ -535,6 +555,9 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
                 .map(|line| match line.split_once('=') {
                     Some((key, _)) if key.trim() == "epochs" => format!("epochs = {epochs}"),
                     Some((key, _)) if key.trim() == "validation" => "validation = 200".into(),
+                    Some((key, value)) if key.trim() == "data_dir" && value.contains(FASHION) => {
+                        "data_dir = \"../data/fashion-mnist\"".into()
+                    }
                     _ => line.to_string(),
                 })
                 .collect();
@@ -544,6 +567,21 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
             )
             .unwrap();
         }
+    }
+    // Fashion-MNIST, if installed: 600 training images of each class, 1,000 test images.
+    if Path::new(FASHION).is_dir() {
+        let fashion = data::Mnist::load(Path::new(FASHION)).unwrap();
+        let dir = tmp.path().join("data/fashion-mnist");
+        fashion
+            .train
+            .head(6_000)
+            .save(&dir, data::Split::Train)
+            .unwrap();
+        fashion
+            .test
+            .head(1_000)
+            .save(&dir, data::Split::Test)
+            .unwrap();
     }
     // Two pictures of digits: test image 0 (a 7) as dark ink on white paper, four times MNIST's
     // size, as a PNG, and test image 1 (a 2) as it is, as a JPEG.
@@ -693,7 +731,10 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
             "it needs f64, and Flex, the backend that computes in f64, is not compiled in"
                 .to_string()
         });
-        if let Some(reason) = skip_reason(cargo_flags).or(f64_missing) {
+        if let Some(reason) = skip_reason(cargo_flags)
+            .or(f64_missing)
+            .or_else(|| fashion_missing(&d.command))
+        {
             eprintln!("{}: skipped `{}`: {reason}", d.place, d.command);
             continue;
         }

@@ -715,6 +715,8 @@ pub fn run(args: Args, observer: &mut dyn Observer) -> Result<Trained, TrainErro
 /// image of the run's classes.
 pub fn load_splits(config: &TrainConfig) -> Result<(Splits, Vec<String>), TrainError> {
     let data = Labelled::load(&config.data_dir, config.classes.as_deref())?;
+    // The data's names, or those the config gives classes that MNIST's files only number.
+    let names = config.class_names.clone().unwrap_or(data.names);
     let (train, validation) = match data.validation {
         Some(validation) => (data.train, validation),
         None if config.validation == 0 => (data.train.clone(), data.train.head(0)),
@@ -723,7 +725,7 @@ pub fn load_splits(config: &TrainConfig) -> Result<(Splits, Vec<String>), TrainE
             .split_validation(config.validation, config.seed)?,
     };
     let train = match config.per_class {
-        Some(n) => train.per_class(n, &data.names, config.seed)?,
+        Some(n) => train.per_class(n, &names, config.seed)?,
         None => train,
     };
     if data.test.is_empty() {
@@ -735,7 +737,7 @@ pub fn load_splits(config: &TrainConfig) -> Result<(Splits, Vec<String>), TrainE
             validation,
             test: data.test,
         },
-        data.names,
+        names,
     ))
 }
 

@@ -221,6 +221,8 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     if data.test.is_empty() {
         return Err(TrainError::EmptyDataset("test set"));
     }
+    // The config's names: those of the data, or those it gives classes the files only number.
+    let names = config.class_names.clone().unwrap_or(data.names);
     let out_dir = args
         .out
         .clone()
@@ -229,7 +231,7 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     for &count in &args.counts {
         for &seed in &args.seeds {
             let train = match count {
-                Count::PerClass(n) => data.train.per_class(n, &data.names, seed)?,
+                Count::PerClass(n) => data.train.per_class(n, &names, seed)?,
                 Count::All => data.train.clone(),
             };
             let splits = Splits {
@@ -263,21 +265,33 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
         }
     }
     let title = format!(
-        "{}: classes {}, {} seed{}",
+        "{}: {}, {} seed{}",
         args.config
             .file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
-        data.names.join(", "),
+        classes_title(&names),
         args.seeds.len(),
         if args.seeds.len() == 1 { "" } else { "s" }
     );
     write_atomically(&out_dir, CSV_FILE, &csv(&points))?;
-    write_atomically(&out_dir, SVG_FILE, &svg(&title, &points, data.names.len()))?;
+    write_atomically(&out_dir, SVG_FILE, &svg(&title, &points, names.len()))?;
     Ok(Curve {
         out_dir,
-        classes: data.names,
+        classes: names,
         points,
     })
+}
+
+/// The classes in the picture's title: all of them when short (`classes 5, 6, 7, 8, 9`), else
+/// the count and the first and last (`10 classes, T-shirt/top to Ankle boot`).
+fn classes_title(names: &[String]) -> String {
+    let all = names.join(", ");
+    match (names.first(), names.last()) {
+        (Some(first), Some(last)) if all.chars().count() > 40 => {
+            format!("{} classes, {first} to {last}", names.len())
+        }
+        _ => format!("classes {all}"),
+    }
 }
 
 /// `artifacts/curve-NAME` for a config `NAME.toml`.
@@ -359,4 +373,30 @@ fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<(), TrainError
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, text).map_err(io(&tmp))?;
     std::fs::rename(&tmp, dir.join(name)).map_err(io(&dir.join(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_title_names_few_classes_and_counts_many() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            classes_title(&names(&["5", "6", "7", "8", "9"])),
+            "classes 5, 6, 7, 8, 9"
+        );
+        let clothes = [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+        ];
+        assert_eq!(
+            classes_title(&names(&[&clothes[..], &["Ankle boot"]].concat())),
+            "7 classes, T-shirt/top to Ankle boot"
+        );
+    }
 }
