@@ -154,9 +154,24 @@ const EXPECTED: &[Expect] = &[
         &[],
     ),
     ok(
-        "cargo run -p train --bin curve -- --config configs/digits59.toml --counts 1,5,10,50,100,500 --seeds 1,2,3",
-        &["scratch", "frozen", "500 per class  seed 3"],
+        "cargo run -p train --bin curve -- --config configs/digits59.toml --counts 1,5,10,50,100,500,all --seeds 1,2,3 --all-epochs 10",
+        &["scratch", "frozen", "500 per class  seed 3", "all per class  seed 3"],
         &["artifacts/curve-digits59/curve.csv", "artifacts/curve-digits59/curve.svg"],
+    ),
+    ok(
+        "cargo run -p train -- --config configs/fashion.toml",
+        &["classes: T-shirt/top, Trouser", "few-shot: 10", "wrote artifacts/fashion"],
+        &["artifacts/fashion/model.bpk"],
+    ),
+    ok(
+        "cargo run -p infer -- --model artifacts/fashion",
+        &["accuracy", "Ankle bo"],
+        &[],
+    ),
+    ok(
+        "cargo run -p train --bin curve -- --config configs/fashion.toml --counts 1,5,10,50,100,500,all --seeds 1,2,3 --all-epochs 10",
+        &["fine_tune", "all per class  seed 3     6000 images   10 epochs"],
+        &["artifacts/curve-fashion/curve.csv", "artifacts/curve-fashion/curve.svg"],
     ),
     Expect {
         command: "cargo run -p serve",
