@@ -104,7 +104,13 @@ pub fn load_digit_bytes(path: &Path) -> Result<[u8; IMAGE_PIXELS], PictureError>
 /// [`load_digit`] prepares a file, with the same limits: the same picture gives the same 784
 /// pixels either way.
 pub fn decode_digit(bytes: &[u8]) -> Result<[f32; IMAGE_PIXELS], DigitError> {
-    Ok(read_digit(|| Ok(Cursor::new(bytes)))?.map(crate::scale_pixel))
+    Ok(decode_digit_bytes(bytes)?.map(crate::scale_pixel))
+}
+
+/// [`decode_digit`] as stored pixels (0 = background, 255 = full ink): what `serve` saves as
+/// a 28×28 PNG when it is taught a digit.
+pub fn decode_digit_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], DigitError> {
+    read_digit(|| Ok(Cursor::new(bytes)))
 }
 
 /// Why a picture given as bytes cannot be prepared as a digit (a file's errors name it: see
