@@ -616,12 +616,12 @@ mod tests {
                         (y.saturating_sub(off)) / scale,
                     );
                     let inked = x >= off && y >= off && px < 28 && py < 28;
-                    Luma([255
-                        - if inked {
-                            digit[(py * 28 + px) as usize]
-                        } else {
-                            0
-                        }])
+                    let ink = if inked {
+                        digit[(py * 28 + px) as usize]
+                    } else {
+                        0
+                    };
+                    Luma([255 - ink])
                 });
                 let drawing = image::imageops::blur(&drawing, sigma);
                 let once = to_mnist_bytes(&DynamicImage::ImageLuma8(drawing)).unwrap();
