@@ -7,7 +7,7 @@ use clap::Parser;
 use data::{MnistDataset, Split};
 use serve::api::Answer;
 use serve::runs::Runs;
-use serve::teach::{Folder, Taught, TeachDir, TEST_EVERY};
+use serve::teach::{Folder, Taught, TeachDir, MAX_PER_DIGIT, TEST_EVERY};
 use serve::{App, Limits};
 
 use crate::{backend, call_app, canvas_png, fixture, get, png, post, post_png, s, train};
@@ -235,6 +235,28 @@ async fn an_unusable_folder_is_a_json_error_naming_it() {
         );
     }
     set_mode(&locked, 0o755);
+}
+
+#[tokio::test]
+async fn a_digit_with_the_most_drawings_takes_no_more() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mine");
+    let full = dir.join("train/3");
+    std::fs::create_dir_all(&full).unwrap();
+    for k in 0..MAX_PER_DIGIT {
+        std::fs::write(full.join(format!("{k}.png")), "").unwrap();
+    }
+    let app = teaching(Some(&dir), Limits::default());
+    let reply = call_app(app.clone(), post_png("/api/teach?label=3", drawn_png(0))).await;
+    assert_eq!(reply.status, 507, "{}", reply.text);
+    assert!(
+        reply.error().contains("1000 drawings of 3"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(files(&dir).len(), MAX_PER_DIGIT, "nothing added");
+    // Other digits still take drawings.
+    taught(&call_app(app, post_png("/api/teach?label=4", drawn_png(0))).await);
 }
 
 #[cfg(unix)]
