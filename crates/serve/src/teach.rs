@@ -175,7 +175,10 @@ fn write_new(
                 // move the written file onto it (the name is ours, so nothing is replaced).
                 Err(_) => match fs::File::create_new(&path) {
                     Ok(_) => {
-                        fs::rename(&tmp, &path)?;
+                        if let Err(e) = fs::rename(&tmp, &path) {
+                            let _ = fs::remove_file(&path);
+                            return Err(e);
+                        }
                         return Ok(name);
                     }
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
