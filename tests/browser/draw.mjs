@@ -229,6 +229,8 @@ try {
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(`saved ${screenshot}`);
   }
+  // Phone-sized, teach mode's digit buttons included.
+  await page.check("#teach-mode");
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(outDir, "phone.png"), fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
