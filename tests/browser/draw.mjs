@@ -2,13 +2,15 @@
 // driven by playwright-core, which downloads nothing) draws digits on the canvas with mouse
 // events, waits for the page to answer, and checks the digit shown, the ten bars, the 28×28
 // preview and the hidden layers; then a drawing sent back as a chosen file must read the same.
+// In teach mode it draws a 7 and clicks "7": the count on the page and the files in the teach
+// folder (a temporary one) must show it. A run added to the artifacts folder while the page is
+// open must appear in the run picker without a reload.
 //
-// Environment: SERVE_BIN (the serve binary), MODEL (a trained run), ARTIFACTS (its folder),
-// OUT_DIR (screenshots go here), SCREENSHOT (optional: also save the page with the last digit
+// Environment: SERVE_BIN (the serve binary), MODEL (a trained run), OUT_DIR (screenshots go here), SCREENSHOT (optional: also save the page with the last digit
 // there, as the README's picture), CHROMIUM (default /usr/bin/chromium).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -20,7 +22,12 @@ const env = (name, fallback) => {
 };
 const serveBin = env("SERVE_BIN");
 const model = env("MODEL");
-const artifacts = env("ARTIFACTS");
+// The server's folders of its own: the runs it lists (the model is the default one; a copy of
+// it is added while the page is open) and the teach folder.
+const scratch = mkdtempSync(join(tmpdir(), "digits-browser-"));
+const artifacts = join(scratch, "artifacts");
+const teachDir = join(scratch, "mine");
+mkdirSync(artifacts);
 const outDir = env("OUT_DIR", join(tmpdir(), "digits-browser"));
 const screenshot = process.env.SCREENSHOT;
 const executablePath = env("CHROMIUM", "/usr/bin/chromium");
@@ -41,7 +48,7 @@ function startServer() {
   return new Promise((resolve, reject) => {
     const child = spawn(
       serveBin,
-      ["--model", model, "--artifacts", artifacts, "--addr", "127.0.0.1:0"],
+      ["--model", model, "--artifacts", artifacts, "--teach-dir", teachDir, "--addr", "127.0.0.1:0"],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     let said = "";
@@ -174,6 +181,45 @@ try {
   check(fromFile.prediction === String(lastDigit), `the file reads ${fromFile.prediction}, not ${lastDigit}`);
   console.log(`chose the drawing of ${lastDigit} as a file: the page says ${fromFile.prediction}`);
 
+  // Teach mode: draw a 7, click "7"; the page counts it and the teach folder holds it.
+  await page.click("#clear");
+  await page.check("#teach-mode");
+  await page.waitForSelector("#teach:not([hidden])");
+  const count7 = '#digits button[data-digit="7"] .count';
+  await page.waitForFunction((sel) => document.querySelector(sel).textContent === "0 drawn", count7);
+  check(await page.isDisabled('#digits button[data-digit="7"]'), "nothing drawn: the digit buttons wait");
+  const asked = Number(await page.evaluate(() => document.body.dataset.answers));
+  await draw(page, DIGITS[1].strokes);
+  await answered(page, asked);
+  await page.click('#digits button[data-digit="7"]');
+  await page.waitForFunction(() => document.body.dataset.taught === "1", null, { timeout: 20_000 });
+  const taught = await page.evaluate((sel) => ({
+    count: document.querySelector(sel).textContent,
+    status: document.getElementById("status").textContent,
+    next: document.getElementById("teach-next").textContent,
+    prediction: document.getElementById("prediction").textContent.trim(),
+  }), count7);
+  await page.screenshot({ path: join(outDir, "teach.png"), fullPage: true });
+  console.log(`taught a 7: "${taught.status}"; button 7: ${taught.count}`);
+  check(taught.count === "1 drawn", `the 7 button says ${taught.count}`);
+  check(taught.status.includes("saved as a 7"), `the page says ${taught.status}`);
+  check(taught.next.includes("still missing: 0, 1, 2, 3, 4, 5, 6, 8 and 9"), `next: ${taught.next}`);
+  check(taught.prediction === "–", "the canvas is cleared for the next drawing");
+  for (const file of ["train/7/0001.png", "originals/7/0001.png"]) {
+    check(existsSync(join(teachDir, file)), `${file} is not in the teach folder`);
+  }
+  await page.uncheck("#teach-mode");
+
+  // A run trained while the page is open is offered once the picker is opened again.
+  cpSync(model, join(artifacts, "mine"), { recursive: true });
+  await page.focus("#run");
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("#run option")].some((o) => o.value === "mine"),
+    null,
+    { timeout: 10_000 },
+  );
+  console.log("a run added meanwhile (mine) is offered");
+
   // The page for the README: the 7 drawn, on a phone-sized and a desktop page alike.
   if (screenshot) {
     await page.click("#clear");
@@ -183,6 +229,8 @@ try {
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(`saved ${screenshot}`);
   }
+  // Phone-sized, teach mode's digit buttons included.
+  await page.check("#teach-mode");
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(outDir, "phone.png"), fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -197,5 +245,6 @@ try {
   if (browser) await browser.close();
   child.kill("SIGINT");
   rmSync(profile, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

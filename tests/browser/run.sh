@@ -44,6 +44,6 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-SERVE_BIN="$target/debug/serve" MODEL="$model" ARTIFACTS="$(dirname "$model")" \
+SERVE_BIN="$target/debug/serve" MODEL="$model" \
     OUT_DIR="${OUT_DIR:-$target/browser-test}" SCREENSHOT="$screenshot" \
     node tests/browser/draw.mjs

@@ -188,6 +188,17 @@ const EXPECTED: &[Expect] = &[
         &[],
     ),
     ok(
+        "curl -s --data-binary @seven.png -H 'Content-Type: image/png' 'http://127.0.0.1:8000/api/teach?label=7'",
+        // The scratch's data/mine holds ten drawings of each digit (train/7/0.png ...).
+        &["\"digit\":7", "\"file\":\"train/7/0011.png\"", "\"ready\":true"],
+        &["data/mine/train/7/0011.png", "data/mine/originals/7/0011.png"],
+    ),
+    ok(
+        "cargo run -p train -- --config configs/mine.toml",
+        &["data: 80 training, 0 validation, 20 test images", "starting from", "wrote artifacts/mine"],
+        &["artifacts/mine/model.bpk"],
+    ),
+    ok(
         "cargo run --release -p serve --bin load",
         &["load: 20000 requests", "(20000 requests in", "errors 0\n"],
         &[],
@@ -548,7 +559,7 @@ fn binaries() -> BTreeMap<String, PathBuf> {
 
 /// A scratch workspace: the shipped configs shortened to three epochs on a slice of MNIST (the
 /// first `train_images` training images and 1,000 test images), the pictures the README reads,
-/// and nothing else.
+/// a `data/mine` image folder as teach mode makes one, and nothing else.
 fn scratch(train_images: usize) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data/mnist");
@@ -569,7 +580,11 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
                 .lines()
                 .map(|line| match line.split_once('=') {
                     Some((key, _)) if key.trim() == "epochs" => format!("epochs = {epochs}"),
-                    Some((key, _)) if key.trim() == "validation" => "validation = 200".into(),
+                    // A config that holds out no validation images keeps none (configs/mine.toml
+                    // trains on a few dozen drawings).
+                    Some((key, value)) if key.trim() == "validation" && value.trim() != "0" => {
+                        "validation = 200".into()
+                    }
                     Some((key, value)) if key.trim() == "data_dir" && value.contains(FASHION) => {
                         "data_dir = \"../data/fashion-mnist\"".into()
                     }
@@ -613,6 +628,11 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
         image::Luma([255 - test.image(0)[((y / 10) * side + x / 10) as usize]])
     });
     seven.save(tmp.path().join("seven.png")).unwrap();
+    // `data/mine`, as the page's teach mode would leave it after ten drawings of each digit:
+    // eight for training and two for testing (MNIST's own digits, drawn 3× larger).
+    let digits: Vec<(String, u8)> = (0..10u8).map(|d| (d.to_string(), d)).collect();
+    let classes: Vec<(&str, u8)> = digits.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+    tests::image_folder(&tmp.path().join("data/mine"), &classes, 8, 2);
     tmp
 }
 

@@ -15,6 +15,11 @@
 //! 3. crop to the ink;
 //! 4. scale the crop to fit 20×20, keeping its aspect ratio (averaging areas when shrinking);
 //! 5. paste it into 28×28 with its centre of mass at the centre.
+//!
+//! A picture in that form already (28×28, light ink on black: MNIST's own images, and what
+//! these steps make) passes the checks of step 0–2 and is then used as it is, so that a
+//! prepared picture saved as a PNG (as `serve`'s teach mode saves the digits drawn on its page)
+//! reads back as the same 784 values.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Seek};
@@ -99,7 +104,13 @@ pub fn load_digit_bytes(path: &Path) -> Result<[u8; IMAGE_PIXELS], PictureError>
 /// [`load_digit`] prepares a file, with the same limits: the same picture gives the same 784
 /// pixels either way.
 pub fn decode_digit(bytes: &[u8]) -> Result<[f32; IMAGE_PIXELS], DigitError> {
-    Ok(read_digit(|| Ok(Cursor::new(bytes)))?.map(crate::scale_pixel))
+    Ok(decode_digit_bytes(bytes)?.map(crate::scale_pixel))
+}
+
+/// [`decode_digit`] as stored pixels (0 = background, 255 = full ink): what `serve` saves as
+/// a 28×28 PNG when it is taught a digit.
+pub fn decode_digit_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], DigitError> {
+    read_digit(|| Ok(Cursor::new(bytes)))
 }
 
 /// Why a picture given as bytes cannot be prepared as a digit (a file's errors name it: see
@@ -310,6 +321,22 @@ fn ink(gray: &GrayImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
     Ok((ink, w, h))
 }
 
+/// Whether a grey picture is in MNIST's form already: 28×28, its ink light on a black
+/// background (the median of its edge is 0), as MNIST's own images and [`to_mnist_bytes`]'s
+/// output are. Such a picture is used as it is: cropping and scaling it again would move its
+/// faint edge pixels (below the noise floor they are dropped) and change it a little each time.
+fn is_prepared(gray: &GrayImage) -> bool {
+    let side = IMAGE_SIDE as u32;
+    if gray.dimensions() != (side, side) {
+        return false;
+    }
+    let mut edge: Vec<u8> = border(side, side)
+        .map(|(x, y)| gray.get_pixel(x, y).0[0])
+        .collect();
+    edge.sort_unstable();
+    edge[edge.len() / 2] == 0
+}
+
 /// Prepares any picture of a digit as an MNIST input: 784 values in 0..1, row-major.
 ///
 /// `Err` says why the picture cannot be a digit picture (too small or thin, blank, a speck, or
@@ -354,6 +381,13 @@ pub fn to_mnist_bytes(image: &DynamicImage) -> Result<[u8; IMAGE_PIXELS], NotADi
             height: y1 - y0 + 1,
             side: w.max(h),
         });
+    }
+    if is_prepared(&gray) {
+        // Already MNIST's form (this function's own output among such pictures): used as it
+        // is, so that preparing a prepared picture changes nothing.
+        let mut out = [0u8; IMAGE_PIXELS];
+        out.copy_from_slice(gray.as_raw());
+        return Ok(out);
     }
     let (cw, ch) = (x1 - x0 + 1, y1 - y0 + 1);
     let crop = GrayImage::from_fn(cw, ch, |x, y| {
@@ -564,6 +598,45 @@ mod tests {
         }));
         let err = to_mnist(&halves).unwrap_err().to_string();
         assert!(err.contains("of its edge differs"), "{err}");
+    }
+
+    #[test]
+    fn a_prepared_picture_reads_back_as_itself() {
+        // MNIST's test digits drawn at several sizes and places, blurred (anti-aliased edges,
+        // as a canvas draws them): cropping and scaling the result again would change each.
+        let mnist = crate::Mnist::load(&::tests::shipped_data()).unwrap();
+        for i in 0..20 {
+            let digit = mnist.test.image(i);
+            for (scale, off, side, sigma) in
+                [(10, 0, 280, 0.6), (3, 5, 120, 1.3), (7, 90, 400, 2.0)]
+            {
+                let drawing = GrayImage::from_fn(side, side, |x, y| {
+                    let (px, py) = (
+                        (x.saturating_sub(off)) / scale,
+                        (y.saturating_sub(off)) / scale,
+                    );
+                    let inked = x >= off && y >= off && px < 28 && py < 28;
+                    let ink = if inked {
+                        digit[(py * 28 + px) as usize]
+                    } else {
+                        0
+                    };
+                    Luma([255 - ink])
+                });
+                let drawing = image::imageops::blur(&drawing, sigma);
+                let once = to_mnist_bytes(&DynamicImage::ImageLuma8(drawing)).unwrap();
+                let saved = GrayImage::from_raw(28, 28, once.to_vec()).unwrap();
+                let again = to_mnist_bytes(&DynamicImage::ImageLuma8(saved)).unwrap();
+                assert_eq!(again, once, "test image {i} at scale {scale}, blur {sigma}");
+            }
+        }
+        // The checks still apply: a black 28×28 square is blank, not a prepared digit.
+        let black = DynamicImage::ImageLuma8(GrayImage::new(28, 28));
+        assert!(to_mnist(&black).unwrap_err().to_string().contains("blank"));
+        // Dark ink on light paper at 28×28 is prepared as any picture is.
+        let small = one(28, 28, 0, 255);
+        let px = to_mnist(&small).unwrap();
+        assert_eq!(ink_box(&px).0, 20, "scaled into the 20×20 box");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The JSON API: what `POST /api/predict` accepts and answers, and `GET /api/runs` and
-//! `GET /health`.
+//! The JSON API: what `POST /api/predict` accepts and answers, `POST /api/teach` and
+//! `GET /api/teach` (teach mode: [`crate::teach`]), and `GET /api/runs` and `GET /health`.
 
 use std::sync::Arc;
 
@@ -11,12 +11,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use burn::prelude::*;
 use data::IMAGE_PIXELS;
-use infer::preprocess::{decode_digit, DigitError};
+use infer::preprocess::{decode_digit_bytes, DigitError};
 use model::{Predictor, Traced};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::runs::{outputs_kind, Loaded, RunInfo};
+use crate::teach::{parse_digit, Folder, Taught};
 use crate::ApiError;
 
 /// `POST /api/predict`'s query: which run answers (the default when absent).
@@ -102,12 +103,18 @@ pub fn pixels_from_json(body: &[u8]) -> Result<Vec<f32>, ApiError> {
 /// The 784 network inputs from a picture's bytes, prepared exactly as `infer IMAGE` prepares
 /// a file.
 pub fn pixels_from_image(body: &[u8]) -> Result<Vec<f32>, ApiError> {
+    Ok(prepare_image(body)?.map(data::scale_pixel).to_vec())
+}
+
+/// A picture's bytes prepared as `infer IMAGE` prepares a file, as stored pixels (0 =
+/// background, 255 = full ink): what [`pixels_from_image`] scales, and what teach mode saves.
+pub fn prepare_image(body: &[u8]) -> Result<[u8; IMAGE_PIXELS], ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "the request has no body: send a PNG or JPEG picture, or JSON {\"pixels\": [...]}",
         ));
     }
-    decode_digit(body).map(|px| px.to_vec()).map_err(|e| {
+    decode_digit_bytes(body).map_err(|e| {
         let message = model::describe_error(&e);
         match e {
             DigitError::Decode(_) => ApiError::bad_request(format!(
@@ -212,4 +219,46 @@ pub async fn health(State(app): State<App>) -> Json<Health> {
         run: app.runs().default_run().name.clone(),
         backend: app.runs().backend().name(),
     })
+}
+
+/// `POST /api/teach`'s query: which digit the picture is.
+#[derive(Debug, Deserialize)]
+pub struct TeachQuery {
+    pub label: Option<String>,
+}
+
+/// `POST /api/teach?label=D`: a picture of the digit D, prepared as `POST /api/predict`
+/// prepares it, saved into the teach folder (the 28×28 picture and the original).
+pub async fn teach(
+    State(app): State<App>,
+    query: Result<Query<TeachQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Taught>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    app.teach()?;
+    let digit = parse_digit(query.label.as_deref())?;
+    let body = body.map_err(|e| body_error(&app, &e))?;
+    if is_json(&headers, &body) {
+        return Err(ApiError::bad_request(
+            "teach mode saves pictures: send the drawing as a PNG or JPEG (Content-Type: \
+             image/png), not JSON pixels",
+        ));
+    }
+    let worker = app.clone();
+    let taught = app
+        .blocking(move || {
+            let prepared = prepare_image(&body)?;
+            worker.teach()?.save(digit, &prepared, &body)
+        })
+        .await?;
+    Ok(Json(taught))
+}
+
+/// `GET /api/teach`: what the teach folder holds.
+pub async fn teach_folder(State(app): State<App>) -> Result<Json<Folder>, ApiError> {
+    app.teach()?;
+    let worker = app.clone();
+    let folder = app.blocking(move || worker.teach()?.folder()).await?;
+    Ok(Json(folder))
 }

@@ -16,6 +16,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::runs::Runs;
+use crate::teach::TeachDir;
 use crate::{api, page, ApiError};
 
 /// The bounds every request is held to.
@@ -61,15 +62,25 @@ pub struct App(Arc<Shared>);
 struct Shared {
     runs: Runs,
     limits: Limits,
+    /// Where teach mode saves drawings; `None` with `--no-teach`.
+    teach: Option<TeachDir>,
     /// One permit per decoding or prediction under way.
     workers: Arc<Semaphore>,
 }
 
 impl App {
+    /// The application over `runs`, without teach mode ([`App::with_teach`] adds it).
     pub fn new(runs: Runs, limits: Limits) -> App {
+        App::with_teach(runs, limits, None)
+    }
+
+    /// The application over `runs`, saving taught drawings into `teach` (none: teach mode
+    /// is off, and its endpoints say so).
+    pub fn with_teach(runs: Runs, limits: Limits, teach: Option<TeachDir>) -> App {
         App(Arc::new(Shared {
             runs,
             limits,
+            teach,
             workers: Arc::new(Semaphore::new(limits.workers.max(1))),
         }))
     }
@@ -80,6 +91,17 @@ impl App {
 
     pub fn limits(&self) -> &Limits {
         &self.0.limits
+    }
+
+    /// The teach folder, or the 403 that says teach mode is off.
+    pub fn teach(&self) -> Result<&TeachDir, ApiError> {
+        self.0.teach.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "teach mode is off: this server was started with --no-teach, so it saves no \
+                 drawings (start it without --no-teach to teach it your handwriting)",
+            )
+        })
     }
 
     /// Runs `work` on tokio's blocking pool once a worker is free, so that decoding a picture
@@ -112,6 +134,7 @@ pub fn router(app: App) -> Router {
         .route("/", get(page::index))
         .route("/api/predict", post(api::predict))
         .route("/api/runs", get(api::runs))
+        .route("/api/teach", post(api::teach).get(api::teach_folder))
         .route("/health", get(api::health))
         .fallback(not_found)
         .with_state(app)
@@ -133,8 +156,8 @@ async fn not_found(request: Request) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!(
-            "there is nothing at {}: the page is at /, the API at /api/predict, /api/runs and \
-             /health",
+            "there is nothing at {}: the page is at /, the API at /api/predict, /api/teach, \
+             /api/runs and /health",
             request.uri().path()
         ),
     )

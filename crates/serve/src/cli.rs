@@ -11,6 +11,7 @@ use model::Backend;
 use tokio::net::TcpListener;
 
 use crate::runs::Runs;
+use crate::teach::TeachDir;
 use crate::{router, App, Limits, ServeError};
 
 /// Serve a page where you draw a digit and a trained network reads it live, and the JSON API
@@ -42,6 +43,16 @@ pub struct Args {
     /// Longest a request may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub timeout: f64,
+
+    /// Where teach mode saves the digits drawn on the page, as an image folder
+    /// (`train/<digit>/`, `test/<digit>/`, `originals/<digit>/`) that
+    /// `train --config configs/mine.toml` fine-tunes on. Created at the first drawing.
+    #[arg(long, value_name = "DIR", default_value = crate::teach::DEFAULT_DIR)]
+    pub teach_dir: PathBuf,
+
+    /// Save nothing: teach mode is off, and its endpoints answer 403.
+    #[arg(long, conflicts_with = "teach_dir")]
+    pub no_teach: bool,
 }
 
 /// A server bound to its address, with its run loaded.
@@ -87,9 +98,14 @@ impl fmt::Display for Server {
             write!(
                 f,
                 "\nlistening on {}: anyone who can reach this machine on port {} can use the \
-                 page and the API (there is no login)",
+                 page and the API (there is no login){}",
                 self.addr.ip(),
-                self.addr.port()
+                self.addr.port(),
+                if self.app.teach().is_ok() {
+                    ", and save drawings into the teach folder (--no-teach stops that)"
+                } else {
+                    ""
+                }
             )?;
         }
         let host = if self.addr.ip().is_unspecified() {
@@ -97,6 +113,14 @@ impl fmt::Display for Server {
         } else {
             self.addr.to_string()
         };
+        match self.app.teach() {
+            Ok(teach) => write!(
+                f,
+                "\nteach mode saves drawings into {} (--no-teach: off)",
+                teach.dir().display()
+            )?,
+            Err(_) => write!(f, "\nteach mode is off (--no-teach)")?,
+        }
         write!(f, "\nopen http://{host}/  (Ctrl-C stops)")
     }
 }
@@ -128,7 +152,11 @@ pub async fn start(args: &Args) -> Result<Server, ServeError> {
     })?;
     Ok(Server {
         listener,
-        app: App::new(runs, limits),
+        app: App::with_teach(
+            runs,
+            limits,
+            (!args.no_teach).then(|| TeachDir::new(&args.teach_dir)),
+        ),
         addr,
     })
 }

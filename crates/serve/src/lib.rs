@@ -8,16 +8,21 @@
 //!   [`infer::preprocess::decode_digit`], so the page, the API and `infer IMAGE` give the same
 //!   answer for the same picture) or JSON `{"pixels": [784 numbers in 0..1]}`; the answer with
 //!   its outputs, the 28×28 input and every hidden layer's activations ([`api`]).
-//! - `GET /api/runs`: the runs under `artifacts/` with their shape and accuracy ([`runs`]).
+//! - `POST /api/teach?label=D`: teach mode: a picture of the digit D, prepared the same way,
+//!   saved as a 28×28 PNG (and the original) into an image folder, `data/mine` by default, that
+//!   `train` can fine-tune on; `GET /api/teach` counts what it holds ([`teach`]).
+//! - `GET /api/runs`: the runs under `artifacts/` with their shape and accuracy, read afresh
+//!   at each request, so a run trained while the server runs appears ([`runs`]).
 //! - `GET /health`.
 //!
 //! Bad input gets a 4xx status and `{"error": "..."}` ([`ApiError`]), never a panic. Networks
 //! are shared across requests (loaded once, others on first use and kept, a few at a time);
 //! decoding and prediction run on tokio's blocking pool, a bounded number at once, so that the
-//! executor keeps answering while a large picture is prepared. No state is kept per request.
+//! executor keeps answering while a large picture is prepared. No state is kept per request;
+//! the only files it writes are teach mode's, under the teach folder (`--no-teach`: none).
 //!
 //! This crate uses `model` for the network and its runs and `infer` for preprocessing; it
-//! never trains.
+//! never trains (teach mode only saves pictures for `train`).
 
 pub mod api;
 pub mod app;
@@ -25,6 +30,7 @@ pub mod cli;
 mod error;
 pub mod page;
 pub mod runs;
+pub mod teach;
 
 pub use app::{router, App, Limits};
 pub use error::{ApiError, ServeError};

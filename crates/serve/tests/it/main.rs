@@ -6,6 +6,7 @@ mod agree;
 mod api;
 mod errors;
 mod socket;
+mod teach;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
