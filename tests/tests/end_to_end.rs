@@ -420,4 +420,15 @@ fn an_image_folder_round_trip_names_its_classes() {
         said.contains(" zero: ") && said.contains("seven: "),
         "{said}"
     );
+
+    // A folder whose classes are named otherwise is other data, and infer says so.
+    let other = tmp.path().join("other");
+    tests::image_folder(&other, &[("a", 1), ("b", 7), ("c", 0)], 2, 2);
+    let e = infer_run(&infer_args(&["--model", s(&out), "--data-dir", s(&other)]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("\"a\"") && e.contains("\"seven\"") && e.contains("--data-dir"),
+        "{e}"
+    );
 }
