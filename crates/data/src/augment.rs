@@ -192,21 +192,10 @@ impl Distorter {
     }
 
     /// The distorted copy of `image` (784 bytes) as image `index` of epoch `epoch`: pixel
-    /// intensities in 0..1, written to `out` (784 values).
-    pub fn distort(
-        &self,
-        image: &[u8],
-        epoch: usize,
-        index: usize,
-        out: &mut [f32],
-        scratch: &mut Scratch,
-    ) {
-        self.distort_inline(image, epoch, index, out, scratch);
-    }
-
-    /// [`distort`](Self::distort), inlined wherever it is called.
+    /// intensities in 0..1, written to `out` (784 values). (Inlined wherever it is called, so
+    /// that [`batch`](Self::batch)'s AVX2 compilation compiles it too.)
     #[inline(always)]
-    fn distort_inline(
+    pub fn distort(
         &self,
         image: &[u8],
         epoch: usize,
@@ -327,7 +316,7 @@ impl Distorter {
         pixels: &mut [f32],
     ) {
         for (&i, out) in indices.iter().zip(pixels.chunks_exact_mut(IMAGE_PIXELS)) {
-            self.distort_inline(dataset.image(i), epoch, i, out, scratch);
+            self.distort(dataset.image(i), epoch, i, out, scratch);
         }
     }
 
