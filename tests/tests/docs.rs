@@ -139,6 +139,11 @@ const EXPECTED: &[Expect] = &[
         &["docs/augmentation.png"],
     ),
     ok(
+        "cargo run --release -p train -- --config configs/mlp-distorted.toml",
+        &["784-128-10", "augment: rotation ±12°", "wrote artifacts/mlp-distorted"],
+        &["artifacts/mlp-distorted/model.bpk"],
+    ),
+    ok(
         "cargo run -p train -- --config configs/digits04.toml",
         &["784-128-5", "wrote artifacts/digits04"],
         &["artifacts/digits04/model.bpk"],

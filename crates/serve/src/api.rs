@@ -37,9 +37,14 @@ pub struct PixelsRequest {
 /// The answer to `POST /api/predict`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
-    /// The digit read: the largest output.
+    /// The class read: the index of the largest output.
     pub prediction: usize,
-    /// The ten outputs, digit 0 to 9.
+    /// Its name: the digit, or the name the run gives its class (a run trained on an image
+    /// folder or on named classes, such as Fashion-MNIST's `Sneaker`).
+    pub class: String,
+    /// The names of the outputs, in order: `"0"` to `"9"` for a digit network.
+    pub classes: Vec<String>,
+    /// The ten outputs, in the order of `classes`.
     pub outputs: Vec<f32>,
     /// What the outputs are: `sigmoid` activations (each in 0..1 on its own; the quadratic
     /// cost) or `softmax` probabilities (summing to 1; cross-entropy).
@@ -154,8 +159,11 @@ pub fn answer(loaded: &Loaded, input: Vec<f32>, app: &App) -> Result<Answer, Api
         .map_err(|e| ApiError::internal(model::describe_error(&e)))?
         .pop()
         .ok_or_else(|| ApiError::internal("the network gave no answer"))?;
+    let classes = run.spec.class_names();
     Ok(Answer {
         prediction: prediction.class,
+        class: classes.get(prediction.class).cloned().unwrap_or_default(),
+        classes,
         outputs: prediction.outputs,
         outputs_kind: outputs_kind(run.spec.cost).to_string(),
         input,

@@ -47,6 +47,8 @@ pub struct RunInfo {
     pub cost: &'static str,
     /// `sigmoid` or `softmax`: what the outputs are.
     pub outputs_kind: &'static str,
+    /// The names of the outputs, in order: `"0"` to `"9"` for a digit network.
+    pub classes: Vec<String>,
     /// Test accuracy in 0..1, from `report.json` (absent when the run has none).
     pub test_accuracy: Option<f64>,
     /// Epochs trained, from `report.json`.
@@ -77,6 +79,7 @@ impl RunInfo {
             activation: spec.model.activation.name(),
             cost: spec.cost.name(),
             outputs_kind: outputs_kind(spec.cost),
+            classes: spec.class_names(),
             test_accuracy: field("test_accuracy").and_then(|v| v.as_f64()),
             epochs: field("epochs").and_then(|v| v.as_u64()),
             default,

@@ -24,9 +24,14 @@ async fn a_picture_is_answered_with_outputs_input_and_hidden_layers() {
     assert_eq!(answer.hidden_activation, "sigmoid");
     assert_eq!(answer.outputs.len(), 10);
     assert!(answer.outputs.iter().all(|v| (0.0..=1.0).contains(v)));
-    // The prediction is the largest output.
+    // The prediction is the largest output, named by its digit.
     let top = answer.outputs[answer.prediction];
     assert!(answer.outputs.iter().all(|&v| v <= top));
+    assert_eq!(
+        answer.classes,
+        (0..10).map(|d| d.to_string()).collect::<Vec<_>>()
+    );
+    assert_eq!(answer.class, answer.prediction.to_string());
     // The input is the prepared 28×28 picture: ink in 0..1, background 0 at the corners.
     assert_eq!(answer.input.len(), 784);
     assert!(answer.input.iter().all(|v| (0.0..=1.0).contains(v)));
@@ -74,6 +79,10 @@ async fn another_run_is_chosen_by_name_and_says_what_its_outputs_are() {
         .map(|layer| layer.as_array().unwrap().len())
         .collect();
     assert_eq!(hidden, vec![16, 8]);
+    // Its classes have names, and the answer is named.
+    assert_eq!(reply.json["classes"][7], "seven");
+    let prediction = reply.json["prediction"].as_u64().unwrap() as usize;
+    assert_eq!(reply.json["class"], reply.json["classes"][prediction]);
     // Asked for again, it comes from the cache with the same answer; the default is unchanged.
     let again = call(post_png("/api/predict?run=deep", canvas_png(1))).await;
     assert_eq!(again.json, reply.json);
@@ -100,6 +109,8 @@ async fn runs_are_listed_with_shape_and_accuracy_and_non_runs_left_out() {
     assert_eq!(deep["shape"], "784-16-8-10");
     assert_eq!(deep["activation"], "relu");
     assert_eq!(deep["outputs_kind"], "softmax");
+    assert_eq!(deep["classes"][0], "zero");
+    assert_eq!(small["classes"][0], "0");
     assert_eq!(deep["default"], false);
 }
 

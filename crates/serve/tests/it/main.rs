@@ -23,7 +23,8 @@ use serve::{router, App, Limits};
 use tower::ServiceExt;
 
 /// A directory of runs, as `artifacts/` would be: `small` (784-24-10, quadratic cost, the
-/// default), `deep` (784-16-8-10, ReLU, cross-entropy), and things that are not runs: `notes/`
+/// default), `deep` (784-16-8-10, ReLU, cross-entropy, its classes named `zero` to `nine`, as
+/// configs/fashion.toml names its clothes), and things that are not runs: `notes/`
 /// (no weights), `.small.run/` (hidden, as a run being written is) and a file.
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -65,7 +66,9 @@ fn fixture() -> &'static Fixture {
         train(&small, &artifacts.join("small"));
 
         let deep = tmp.path().join("deep.toml");
-        let config = tests::small_config(&data, 1)
+        let names = "class_names = [\"zero\", \"one\", \"two\", \"three\", \"four\", \"five\", \
+                     \"six\", \"seven\", \"eight\", \"nine\"]\n";
+        let config = (names.to_string() + &tests::small_config(&data, 1))
             .replace("cost = \"quadratic\"", "cost = \"cross_entropy\"")
             .replace("hidden = [24]", "hidden = [16, 8]\nactivation = \"relu\"")
             .replace("learning_rate = 3.0", "learning_rate = 0.1");
