@@ -17,6 +17,13 @@ pub enum DataError {
     DirNotFound { dir: PathBuf },
 
     #[error(
+        "Fashion-MNIST directory {dir} does not exist. Debian ships the dataset: `apt install \
+         dataset-fashion-mnist` puts its four files in /usr/share/datasets/fashion-mnist (or \
+         download them from https://github.com/zalandoresearch/fashion-mnist into {dir})"
+    )]
+    FashionNotFound { dir: PathBuf },
+
+    #[error(
         "MNIST file {name} (or {name}.gz) is missing from {dir}. Restore it from a fresh clone \
          (data/mnist) or download it from https://storage.googleapis.com/cvdf-datasets/mnist/{name}.gz"
     )]

@@ -209,13 +209,16 @@ pub fn inflate(compressed: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
     Ok(raw)
 }
 
-/// Checks that `dir` exists, with a message saying where the data come from when it does not.
+/// Checks that `dir` exists, with a message saying where the data come from when it does not
+/// (MNIST's, or Fashion-MNIST's for a directory named so, as configs/fashion.toml's is).
 pub fn check_dir(dir: &Path) -> Result<(), DataError> {
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(DataError::DirNotFound {
-            dir: dir.to_path_buf(),
-        })
+    let dir = dir.to_path_buf();
+    let fashion = dir
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().contains("fashion"));
+    match (dir.is_dir(), fashion) {
+        (true, _) => Ok(()),
+        (false, true) => Err(DataError::FashionNotFound { dir }),
+        (false, false) => Err(DataError::DirNotFound { dir }),
     }
 }

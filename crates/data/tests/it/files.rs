@@ -82,6 +82,13 @@ fn missing_directory_says_where_to_get_the_data() {
         msg.contains("data/mnist") && msg.contains("download"),
         "{msg}"
     );
+    // Fashion-MNIST is not shipped: its directory's error says how to install it.
+    let (err, msg) = load_err(Path::new("/nonexistent/fashion-mnist"));
+    assert!(matches!(err, DataError::FashionNotFound { .. }), "{msg}");
+    assert!(
+        msg.contains("apt install dataset-fashion-mnist") && !msg.contains("data/mnist"),
+        "{msg}"
+    );
 }
 
 #[test]
