@@ -325,6 +325,46 @@ fn keep_best_keeps_the_best_epochs_weights() {
     }
 }
 
+/// `keep = "best"` judges by validation images: none held out and none of an image folder's
+/// own is an error naming the fixes; an image folder's `validation/` is enough.
+#[test]
+fn keep_best_needs_validation_images_of_either_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnist = tmp.path().join("mnist");
+    tests::mnist_slice(&mnist, 300, 50);
+    let config = tmp.path().join("best.toml");
+    let best = |dir: &std::path::Path| {
+        small_config(dir, 2).replace("validation = 200", "validation = 0\nkeep = \"best\"")
+    };
+    fs::write(&config, best(&mnist)).unwrap();
+    let args = || train_args(&["--config", s(&config), "--out", s(&tmp.path().join("run"))]);
+    let e = train::cli::run(args(), &mut train::Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`keep`") && e.contains("validation/") && e.contains("keep = \"last\""),
+        "{e}"
+    );
+    // An image folder with a `validation/` of its own: its images judge the epochs.
+    let folder = tmp.path().join("pictures");
+    tests::image_folder(&folder, &[("one", 1), ("seven", 7)], 20, 5);
+    for name in ["one", "seven"] {
+        let (from, to) = (
+            folder.join("test").join(name),
+            folder.join("validation").join(name),
+        );
+        fs::create_dir_all(&to).unwrap();
+        for entry in fs::read_dir(&from).unwrap() {
+            let path = entry.unwrap().path();
+            fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    fs::write(&config, best(&folder)).unwrap();
+    let trained = train::cli::run(args(), &mut train::Silent).unwrap();
+    assert_eq!(trained.report.validation_images, 10);
+    assert!(trained.report.best_validation_epoch.is_some());
+}
+
 #[test]
 fn without_validation_images_nothing_pretends_to_be_measured() {
     let (_tmp, out, trained) = trained_with(2, |c| c.replace("validation = 200", "validation = 0"));

@@ -383,6 +383,19 @@ pub(crate) fn finish_config(
     if let Ok(abs) = std::path::absolute(&config.data_dir) {
         config.data_dir = abs;
     }
+    // `keep = "best"` judges epochs by validation images: held out (`validation`), or an image
+    // folder's own `validation/`.
+    let own_validation =
+        data::is_image_folder(&config.data_dir) && config.data_dir.join("validation").is_dir();
+    if config.keep == Keep::Best && config.validation == 0 && !own_validation {
+        return Err(TrainError::ConfigValue {
+            path: path.to_path_buf(),
+            key: "keep".into(),
+            message: "is \"best\", which needs validation images to judge by; set `validation` \
+                      above 0, give the image folder a `validation/`, or keep = \"last\""
+                .into(),
+        });
+    }
     if let Some(init) = &mut config.init {
         if let Ok(abs) = std::path::absolute(&init.from) {
             init.from = abs;

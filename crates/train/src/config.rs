@@ -561,13 +561,6 @@ impl TrainConfig {
                 format!("is {}; it must be at most {MAX_EPOCHS}", self.epochs),
             ));
         }
-        if self.keep == Keep::Best && self.validation == 0 {
-            return Err(Invalid::new(
-                "keep",
-                "is \"best\", which needs validation images to judge by; set `validation` \
-                 above 0 or keep = \"last\"",
-            ));
-        }
         if self.threads == Some(0) {
             return Err(Invalid::new(
                 "threads",
