@@ -176,9 +176,11 @@ fn report_summary(run: &Path) -> Vec<(String, String)> {
     }
 }
 
+/// Writes `dir/file` whole or not at all: a picture being redrawn is never half written.
 fn write(dir: &Path, file: &str, bytes: impl AsRef<[u8]>) -> Result<(), InferError> {
     let path = dir.join(file);
-    fs::write(&path, bytes).map_err(|source| InferError::WritePicture { path, source })
+    model::place::write_file(&path, bytes.as_ref())
+        .map_err(|source| InferError::WritePicture { path, source })
 }
 
 /// Draws the run's network into `dir`: `confusion.svg` from `report`, `hidden.png` from the

@@ -27,6 +27,28 @@ const OWNER_FILE: &str = "owner";
 /// The private directory's suffix: `.NAME.run`.
 const PLACE_SUFFIX: &str = ".run";
 
+/// Writes `bytes` to `file` whole or not at all: into a hidden file beside it (making the
+/// folder if need be), then renamed into place, so that a reader never sees half a file and an
+/// earlier one stays whole until the new one is complete. For the single files the commands
+/// write outside a run (pictures, curves); a run as a whole is placed by [`RunPlace`].
+pub fn write_file(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = file
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    let mut aside_name = std::ffi::OsString::from(".");
+    aside_name.push(name);
+    aside_name.push(format!(".{}.partial", std::process::id()));
+    let aside = file.with_file_name(aside_name);
+    fs::write(&aside, bytes)
+        .and_then(|()| fs::rename(&aside, file))
+        .inspect_err(|_| {
+            let _ = fs::remove_file(&aside);
+        })
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
     move |source| ModelError::Io {
         path: path.to_path_buf(),
@@ -320,6 +342,30 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_written_whole_and_leaves_nothing_beside_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("new/dir/picture.png");
+        write_file(&file, b"first").unwrap();
+        write_file(&file, b"second, longer").unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"second, longer");
+        let names: Vec<_> = fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["picture.png"]);
+        // A folder where the file should be: an error, and the folder untouched.
+        let dir = tmp.path().join("taken");
+        fs::create_dir_all(dir.join("inside")).unwrap();
+        assert!(write_file(&dir, b"x").is_err());
+        assert!(dir.join("inside").is_dir());
+        assert_eq!(
+            fs::read_dir(tmp.path()).unwrap().count(),
+            2,
+            "no aside file left"
+        );
+    }
 
     fn put(dir: &Path, file: &str, text: &str) {
         fs::create_dir_all(dir).unwrap();

@@ -114,31 +114,11 @@ pub fn augmentation_picture(args: &Args, file: &Path) -> Result<PathBuf, TrainEr
         path: file.to_path_buf(),
         message: e.to_string(),
     })?;
-    write_aside(file, &png).map_err(|source| TrainError::Picture {
+    model::place::write_file(file, &png).map_err(|source| TrainError::Picture {
         path: file.to_path_buf(),
         message: source.to_string(),
     })?;
     Ok(file.to_path_buf())
-}
-
-/// Writes `bytes` beside `file` (making its folder if need be) and renames them into place, so
-/// that `file` is never half written.
-fn write_aside(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = file
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
-    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut aside_name = std::ffi::OsString::from(".");
-    aside_name.push(name);
-    aside_name.push(format!(".{}.partial", std::process::id()));
-    let aside = file.with_file_name(aside_name);
-    std::fs::write(&aside, bytes)
-        .and_then(|()| std::fs::rename(&aside, file))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&aside);
-        })
 }
 
 /// The `report.json` of a run.

@@ -362,17 +362,11 @@ pub fn svg(title: &str, points: &[CurvePoint], classes: usize) -> String {
     pictures::labels_curve_svg(title, &series)
 }
 
-/// Writes `dir/name` through a temporary file renamed into place: a reader never sees half a
-/// file, and an earlier one stays whole until the new one is complete.
+/// Writes `dir/name` whole or not at all ([`model::place::write_file`]).
 fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<(), TrainError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TrainError::WriteCurve { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, dir.join(name)).map_err(io(&dir.join(name)))
+    let path = dir.join(name);
+    model::place::write_file(&path, text.as_bytes())
+        .map_err(|source| TrainError::WriteCurve { path, source })
 }
 
 #[cfg(test)]
