@@ -461,6 +461,18 @@ fn an_image_folder_round_trip_names_its_classes() {
         "{said}"
     );
 
+    // The pictures: the confusion heatmap rows and columns are the folders' names.
+    let drawn = tmp.path().join("pictures-of-run");
+    infer_run(&infer_args(&["--model", s(&out), "--pictures", s(&drawn)])).unwrap();
+    let heatmap = fs::read_to_string(drawn.join("confusion.svg")).unwrap();
+    assert!(
+        heatmap.contains(">seven</text>") && heatmap.contains("rows are the true class"),
+        "{heatmap}"
+    );
+    assert_eq!(heatmap.matches("class=\"count\"").count(), 9);
+    let index = fs::read_to_string(drawn.join("index.html")).unwrap();
+    assert!(index.contains("confusion.svg"), "{index}");
+
     // A folder whose classes are named otherwise is other data, and infer says so.
     let other = tmp.path().join("other");
     tests::image_folder(&other, &[("a", 1), ("b", 7), ("c", 0)], 2, 2);

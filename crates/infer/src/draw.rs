@@ -201,23 +201,14 @@ pub fn draw(
 
     let precision: Vec<f64> = report.per_digit.iter().map(|d| d.precision).collect();
     let recall: Vec<f64> = report.per_digit.iter().map(|d| d.recall).collect();
-    // The heatmap is drawn for the ten digits only (for other classes, the text output and the
-    // JSON have the matrix).
-    let ten: Option<[[u32; 10]; 10]> = report.digits().then(|| {
-        let mut cells = [[0u32; 10]; 10];
-        for (row, counts) in cells.iter_mut().zip(&report.confusion) {
-            row.copy_from_slice(counts);
-        }
-        cells
-    });
-    if let Some(confusion) = &ten {
-        write(
-            dir,
-            CONFUSION_FILE,
-            pictures::confusion_svg(confusion, &precision, &recall),
-        )?;
-        files.push(CONFUSION_FILE.to_string());
-    }
+    // The heatmap names the classes as the text output does: digits, or the run's names.
+    let names: Vec<String> = report.per_digit.iter().map(|d| d.name.clone()).collect();
+    write(
+        dir,
+        CONFUSION_FILE,
+        pictures::confusion_svg(&report.confusion, &names, &precision, &recall),
+    )?;
+    files.push(CONFUSION_FILE.to_string());
 
     let (weights, units) = first_layer(run)?;
     let hidden_drawn = units.min(HIDDEN_CAP);
@@ -273,7 +264,7 @@ pub fn draw(
         images: report.images,
         per_digit: &per_digit,
         curves: curves.then_some(CURVES_FILE),
-        confusion: ten.is_some().then_some(CONFUSION_FILE),
+        confusion: Some(CONFUSION_FILE),
         hidden: Some((HIDDEN_FILE, hidden_drawn, units)),
         mistakes: Some((MISTAKES_FILE, wrong.len(), total)),
         config: config.as_deref(),

@@ -142,16 +142,6 @@ impl fmt::Display for ConfusionReport {
     }
 }
 
-impl ConfusionReport {
-    /// Whether the classes are MNIST's ten digits, in order.
-    pub fn digits(&self) -> bool {
-        self.per_digit
-            .iter()
-            .map(|d| d.name.as_str())
-            .eq(data::digit_names().iter().map(String::as_str))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,7 +202,6 @@ mod tests {
             vec![vec![1, 0, 0], vec![0, 1, 0], vec![1, 0, 1]]
         );
         assert_eq!((e.correct, e.per_digit.len()), (3, 3));
-        assert!(!e.digits());
         let text = e.to_string();
         assert!(text.contains("rows: true class"), "{text}");
         assert!(

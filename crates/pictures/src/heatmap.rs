@@ -1,15 +1,17 @@
-//! The confusion matrix as a heatmap: rows the true digit, columns the network's answer, the
+//! The confusion matrix as a heatmap: rows the true class, columns the network's answer, the
 //! count in every cell, recall at the right margin and precision at the bottom.
 
 use std::fmt::Write as _;
 
-use crate::{percent, CLASSES};
+use crate::{escape, percent};
 
+/// The widest a cell is (ten classes); more classes get narrower cells, down to [`MIN_CELL`].
 const CELL: f64 = 52.0;
-const LEFT: f64 = 90.0;
-const TOP: f64 = 90.0;
-const WIDTH: f64 = LEFT + CELL * 10.0 + 100.0;
-const HEIGHT: f64 = TOP + CELL * 10.0 + 80.0;
+const MIN_CELL: f64 = 24.0;
+/// The matrix's side at most, in pixels, before cells stop shrinking.
+const SIDE: f64 = 520.0;
+/// Width of one character of a class name, roughly, at 12 px.
+const CHAR: f64 = 7.0;
 
 /// The fill of a cell holding `share` of its row (0..1): right answers in blue, wrong ones in
 /// red, white for none. Wrong answers are rare, so their shade grows with the square root.
@@ -28,37 +30,70 @@ fn fill(share: f64, diagonal: bool) -> String {
     )
 }
 
-/// The SVG of a confusion matrix `confusion[true][predicted]`, with each digit's `precision`
-/// and `recall` (fractions, NaN when undefined) at the margins. Every cell's count is a
-/// `<text class="count" data-true="T" data-said="P">`.
+/// The SVG of a confusion matrix `confusion[true][predicted]` of the classes `names` (the
+/// digits, or a run's own names), with each class's `precision` and `recall` (fractions, NaN
+/// when undefined) at the margins. Every cell's count is a `<text class="count" data-true="T"
+/// data-said="P">`. Long names are written slanted above the columns.
 pub fn confusion_svg(
-    confusion: &[[u32; CLASSES]; CLASSES],
+    confusion: &[Vec<u32>],
+    names: &[String],
     precision: &[f64],
     recall: &[f64],
 ) -> String {
+    let k = confusion.len();
+    let cell = (SIDE / k.max(1) as f64).clamp(MIN_CELL, CELL);
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as f64;
+    let slanted = longest * CHAR > cell;
+    let left = (40.0 + longest * CHAR).max(90.0);
+    let top = if slanted {
+        50.0 + longest * CHAR * 0.72
+    } else {
+        90.0
+    };
+    let width = left + cell * k as f64 + 100.0;
+    let height = top + cell * k as f64 + 80.0;
+    let noun = if names
+        .iter()
+        .all(|n| n.len() == 1 && n.chars().all(|c| c.is_ascii_digit()))
+    {
+        "digit"
+    } else {
+        "class"
+    };
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
-<text x="{}" y="24" text-anchor="middle" font-size="16">Confusion matrix: rows are the true digit, columns what the network said</text>
+<text x="{}" y="24" text-anchor="middle" font-size="16">Confusion matrix: rows are the true {noun}, columns what the network said</text>
 <text x="{}" y="{}" text-anchor="middle">said</text>
-<text x="30" y="{}" text-anchor="middle" transform="rotate(-90 30 {})">true digit</text>
+<text x="30" y="{}" text-anchor="middle" transform="rotate(-90 30 {})">true {noun}</text>
 "#,
-        WIDTH / 2.0,
-        LEFT + CELL * 5.0,
-        TOP - 36.0,
-        TOP + CELL * 5.0,
-        TOP + CELL * 5.0,
+        width / 2.0,
+        left + cell * k as f64 / 2.0,
+        if slanted { 44.0 } else { top - 36.0 },
+        top + cell * k as f64 / 2.0,
+        top + cell * k as f64 / 2.0,
     );
-    for d in 0..CLASSES {
-        let c = LEFT + CELL * (d as f64 + 0.5);
-        let r = TOP + CELL * (d as f64 + 0.5) + 5.0;
+    for (d, name) in names.iter().enumerate().take(k) {
+        let name = escape(name);
+        let c = left + cell * (d as f64 + 0.5);
+        let r = top + cell * (d as f64 + 0.5) + 5.0;
+        let column = if slanted {
+            format!(
+                r#"<text x="{c}" y="{y}" font-weight="bold" transform="rotate(-45 {c} {y})">{name}</text>"#,
+                y = top - 8.0
+            )
+        } else {
+            format!(
+                r#"<text x="{c}" y="{}" text-anchor="middle" font-weight="bold">{name}</text>"#,
+                top - 10.0
+            )
+        };
         let _ = writeln!(
             svg,
-            r#"<text x="{c}" y="{}" text-anchor="middle" font-weight="bold">{d}</text><text x="{}" y="{r}" text-anchor="end" font-weight="bold">{d}</text>"#,
-            TOP - 10.0,
-            LEFT - 10.0
+            r#"{column}<text x="{}" y="{r}" text-anchor="end" font-weight="bold">{name}</text>"#,
+            left - 10.0
         );
     }
     for (t, row) in confusion.iter().enumerate() {
@@ -69,7 +104,7 @@ pub fn confusion_svg(
             } else {
                 f64::from(count) / f64::from(total)
             };
-            let (x, y) = (LEFT + CELL * p as f64, TOP + CELL * t as f64);
+            let (x, y) = (left + cell * p as f64, top + cell * t as f64);
             let ink = if t == p && share > 0.5 {
                 "white"
             } else {
@@ -77,40 +112,40 @@ pub fn confusion_svg(
             };
             let _ = writeln!(
                 svg,
-                r##"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{}" stroke="#ddd"/><text class="count" data-true="{t}" data-said="{p}" x="{}" y="{}" text-anchor="middle" fill="{ink}">{count}</text>"##,
+                r##"<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{}" stroke="#ddd"/><text class="count" data-true="{t}" data-said="{p}" x="{}" y="{}" text-anchor="middle" fill="{ink}">{count}</text>"##,
                 fill(share, t == p),
-                x + CELL / 2.0,
-                y + CELL / 2.0 + 4.0
+                x + cell / 2.0,
+                y + cell / 2.0 + 4.0
             );
         }
     }
     // Recall at the right (of each true digit, the share found), precision below (of each
     // answer, the share right).
-    let right = LEFT + CELL * 10.0 + 12.0;
+    let right = left + cell * k as f64 + 12.0;
     let _ = writeln!(
         svg,
         r#"<text x="{right}" y="{}" font-weight="bold">recall</text>"#,
-        TOP - 10.0
+        top - 10.0
     );
-    for (t, r) in recall.iter().enumerate().take(CLASSES) {
+    for (t, r) in recall.iter().enumerate().take(k) {
         let _ = writeln!(
             svg,
             r#"<text class="recall" data-digit="{t}" x="{right}" y="{}">{}</text>"#,
-            TOP + CELL * (t as f64 + 0.5) + 5.0,
+            top + cell * (t as f64 + 0.5) + 5.0,
             percent(*r)
         );
     }
-    let below = TOP + CELL * 10.0 + 22.0;
+    let below = top + cell * k as f64 + 22.0;
     let _ = writeln!(
         svg,
         r#"<text x="{}" y="{below}" text-anchor="end" font-weight="bold">precision</text>"#,
-        LEFT - 10.0
+        left - 10.0
     );
-    for (p, v) in precision.iter().enumerate().take(CLASSES) {
+    for (p, v) in precision.iter().enumerate().take(k) {
         let _ = writeln!(
             svg,
             r#"<text class="precision" data-digit="{p}" x="{}" y="{below}" text-anchor="middle">{}</text>"#,
-            LEFT + CELL * (p as f64 + 0.5),
+            left + cell * (p as f64 + 0.5),
             percent(*v)
         );
     }

@@ -109,7 +109,7 @@ fn curves_without_validation_or_epochs_still_draw() {
 
 #[test]
 fn heatmap_cells_hold_the_counts() {
-    let mut confusion = [[0u32; 10]; 10];
+    let mut confusion = vec![vec![0u32; 10]; 10];
     for (t, row) in confusion.iter_mut().enumerate() {
         for (p, c) in row.iter_mut().enumerate() {
             *c = if t == p {
@@ -122,7 +122,9 @@ fn heatmap_cells_hold_the_counts() {
     let precision: Vec<f64> = (0..10).map(|d| 0.9 + d as f64 / 100.0).collect();
     let mut recall: Vec<f64> = (0..10).map(|d| 0.8 + d as f64 / 100.0).collect();
     recall[3] = f64::NAN;
-    let svg = confusion_svg(&confusion, &precision, &recall);
+    let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    let svg = confusion_svg(&confusion, &digits, &precision, &recall);
+    assert!(svg.contains("rows are the true digit"));
     let doc = parse(&svg);
     let mut seen = 0;
     for n in doc
@@ -144,6 +146,32 @@ fn heatmap_cells_hold_the_counts() {
     assert_eq!(margin("precision")[4], "94.0%");
     assert_eq!(margin("recall")[7], "87.0%");
     assert_eq!(margin("recall")[3], "–", "undefined is a dash");
+
+    // Other classes, by their names (escaped), slanted when long; three of them, three rows.
+    let names: Vec<String> = ["T-shirt/top", "Bag", "<Ankle> & boot"]
+        .map(String::from)
+        .to_vec();
+    let small = vec![vec![5, 1, 0], vec![0, 7, 2], vec![1, 0, 9]];
+    let svg = confusion_svg(&small, &names, &[0.8, 0.9, 0.7], &[0.9, 0.8, 0.85]);
+    let doc = parse(&svg);
+    assert!(svg.contains("rows are the true class") && svg.contains("rotate(-45"));
+    assert!(svg.contains("&lt;Ankle&gt; &amp; boot"), "{svg}");
+    let counts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("count"))
+        .map(|n| n.text().unwrap())
+        .collect();
+    assert_eq!(counts, ["5", "1", "0", "0", "7", "2", "1", "0", "9"]);
+    let labels: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("font-weight") == Some("bold"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert_eq!(
+        labels.iter().filter(|l| **l == "T-shirt/top").count(),
+        2,
+        "row and column"
+    );
 }
 
 /// A tile's pixel colour at weight pixel `i` of hidden unit `unit`.
