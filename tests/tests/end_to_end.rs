@@ -333,8 +333,9 @@ fn keep_best_needs_validation_images_of_either_kind() {
     let mnist = tmp.path().join("mnist");
     tests::mnist_slice(&mnist, 300, 50);
     let config = tmp.path().join("best.toml");
+    // Ten epochs of a few steps each: enough for any backend to tell a 1 from a 7.
     let best = |dir: &std::path::Path| {
-        small_config(dir, 2).replace("validation = 200", "validation = 0\nkeep = \"best\"")
+        small_config(dir, 10).replace("validation = 200", "validation = 0\nkeep = \"best\"")
     };
     fs::write(&config, best(&mnist)).unwrap();
     let args = || train_args(&["--config", s(&config), "--out", s(&tmp.path().join("run"))]);
@@ -347,7 +348,7 @@ fn keep_best_needs_validation_images_of_either_kind() {
     );
     // An image folder with a `validation/` of its own: its images judge the epochs.
     let folder = tmp.path().join("pictures");
-    tests::image_folder(&folder, &[("one", 1), ("seven", 7)], 20, 5);
+    tests::image_folder(&folder, &[("one", 1), ("seven", 7)], 60, 5);
     for name in ["one", "seven"] {
         let (from, to) = (
             folder.join("test").join(name),
