@@ -29,8 +29,19 @@ use serde_json::Value;
 /// installed (not in CI: `.ci/run` installs it).
 const FASHION: &str = "/usr/share/datasets/fashion-mnist";
 
-/// The documents whose commands must work, relative to the workspace root.
-const DOCUMENTS: [&str; 2] = ["README.md", "docs/learn.md"];
+/// The documents whose commands must work, relative to the workspace root, in the order a
+/// reader meets them: a guide's commands may use what an earlier one wrote (`serve` answers with
+/// the run the README trained). Every guide in `docs/` must be here.
+const DOCUMENTS: [&str; 8] = [
+    "README.md",
+    "docs/using.md",
+    "docs/training.md",
+    "docs/serve.md",
+    "docs/best.md",
+    "docs/transfer.md",
+    "docs/gradcheck.md",
+    "docs/learn.md",
+];
 
 /// What a documented command must do.
 struct Expect {
@@ -303,8 +314,14 @@ const EXPECTED: &[Expect] = &[
     ),
 ];
 
-/// The one command that is not run: it is this test suite.
+/// The commands that are not run: they are this test suite, its fast tier and both tiers.
 const THE_SUITE: &str = "cargo test --workspace";
+const THE_WHOLE_SUITE: &str = "cargo test --workspace -- --include-ignored";
+
+/// Whether a documented command is the test suite itself.
+fn is_the_suite(command: &str) -> bool {
+    command == THE_SUITE || command == THE_WHOLE_SUITE
+}
 
 /// A command found in a document.
 #[derive(Debug, Clone)]
@@ -444,7 +461,8 @@ fn parse(command: &str) -> Program {
     assert_eq!(
         words.get(..2),
         Some(&["cargo".to_string(), "run".to_string()][..]),
-        "`{command}`: only `cargo run` and `curl` commands (and `{THE_SUITE}`) may appear in \
+        "`{command}`: only `cargo run` and `curl` commands (and `{THE_SUITE}`, with or without \
+         `-- --include-ignored`) may appear in \
          the documents' code; teach tests/tests/docs.rs a new kind first"
     );
     let (cargo, args) = match words.iter().position(|w| w == "--") {
@@ -724,22 +742,35 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn every_documented_command_runs_and_does_what_the_text_says() {
+/// Every command of every document, in reading order.
+fn documented() -> Vec<Documented> {
     let mut documented = Vec::new();
     for name in DOCUMENTS {
         let text = fs::read_to_string(root().join(name)).unwrap();
         documented.extend(commands_in(name, &text));
     }
+    documented
+}
+
+/// Fast tier: the documents and [`EXPECTED`] agree (a command without an expectation, or an
+/// expectation whose command was edited away, fails), every guide in `docs/` is read, and every
+/// link between the documents leads to a file and a heading that exist.
+#[test]
+fn every_documented_command_has_an_expectation_and_every_link_a_target() {
+    let documented = documented();
     let expected: BTreeMap<&str, &Expect> = EXPECTED.iter().map(|e| (e.command, e)).collect();
     let in_docs: BTreeSet<&str> = documented.iter().map(|d| d.command.as_str()).collect();
     for d in &documented {
         assert!(
-            d.command == THE_SUITE || expected.contains_key(d.command.as_str()),
+            is_the_suite(&d.command) || expected.contains_key(d.command.as_str()),
             "{}: `{}` has no expectation in tests/tests/docs.rs (EXPECTED): add what it must do",
             d.place,
             d.command
         );
+        if !is_the_suite(&d.command) {
+            // Refuses what the harness cannot run (pipes, other programs) before the slow tier.
+            parse(&d.command);
+        }
     }
     for e in EXPECTED {
         assert!(
@@ -749,11 +780,128 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
             e.command
         );
     }
+    for suite in [THE_SUITE, THE_WHOLE_SUITE] {
+        assert!(
+            in_docs.contains(suite),
+            "the README gives the test command `{suite}`"
+        );
+    }
+    for entry in fs::read_dir(root().join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".md") {
+            assert!(
+                DOCUMENTS.contains(&format!("docs/{name}").as_str()),
+                "docs/{name} is not in DOCUMENTS (tests/tests/docs.rs): its commands would go \
+                 unchecked"
+            );
+        }
+    }
+    let mut checked = 0;
+    for name in DOCUMENTS {
+        let text = fs::read_to_string(root().join(name)).unwrap();
+        let dir = root().join(name).parent().unwrap().to_path_buf();
+        for (line, target) in links_in(&text) {
+            let place = format!("{name}:{line}");
+            let (path, anchor) = match target.split_once('#') {
+                Some((path, anchor)) => (path, Some(anchor)),
+                None => (target.as_str(), None),
+            };
+            let file = if path.is_empty() {
+                root().join(name)
+            } else {
+                dir.join(path)
+            };
+            assert!(
+                file.exists(),
+                "{place}: the link `{target}` leads to {}, which does not exist",
+                file.display()
+            );
+            if let Some(anchor) = anchor {
+                let headings = fs::read_to_string(&file)
+                    .map(|t| anchors_of(&t))
+                    .unwrap_or_default();
+                assert!(
+                    headings.contains(anchor),
+                    "{place}: the link `{target}` names no heading of {} (it has {headings:?})",
+                    file.display()
+                );
+            }
+            checked += 1;
+        }
+    }
     assert!(
-        in_docs.contains(THE_SUITE),
-        "the README gives the test command"
+        checked > 10,
+        "only {checked} links found: is links_in broken?"
     );
+}
 
+/// The relative links of a Markdown text (`[text](target)` and `![alt](target)`), with their
+/// line numbers; links to other sites and links inside code are left out.
+fn links_in(text: &str) -> Vec<(usize, String)> {
+    let mut links = Vec::new();
+    let mut fenced = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        // Code spans hold commands, not links.
+        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let mut rest = prose.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let Some(end) = after.find(')') else { break };
+            let target = &after[..end];
+            if !target.contains("://") && !target.starts_with("mailto:") && !target.is_empty() {
+                links.push((i + 1, target.to_string()));
+            }
+            rest = &after[end..];
+        }
+    }
+    links
+}
+
+/// The anchors GitHub gives a Markdown text's headings: lower case, spaces to `-`, and
+/// everything but letters, digits, `-` and `_` dropped.
+fn anchors_of(text: &str) -> BTreeSet<String> {
+    let mut anchors = BTreeSet::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let Some(heading) = line.strip_prefix('#') else {
+            continue;
+        };
+        if fenced {
+            continue;
+        }
+        let heading = heading.trim_start_matches('#').trim();
+        let anchor: String = heading
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        anchors.insert(anchor);
+    }
+    anchors
+}
+
+/// Slow tier: every documented command, run as written in a scratch workspace, does what the
+/// text says it does.
+#[test]
+#[ignore = "slow tier (a few minutes): cargo test --workspace -- --include-ignored"]
+fn every_documented_command_runs_and_does_what_the_text_says() {
+    let documented = documented();
+    let expected: BTreeMap<&str, &Expect> = EXPECTED.iter().map(|e| (e.command, e)).collect();
     let binaries = binaries();
     let dir = scratch(10_000);
     // gradcheck's commands train and check the hand-written network on its own, in plain f64
@@ -763,7 +911,7 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
     let mut done: BTreeMap<&str, &str> = BTreeMap::new();
     // Servers a command started: they answer the commands after them, and stop at the end.
     let mut servers: Vec<Server> = Vec::new();
-    for d in documented.iter().filter(|d| d.command != THE_SUITE) {
+    for d in documented.iter().filter(|d| !is_the_suite(&d.command)) {
         // A command given twice does the same twice: it is run where it first appears.
         if let Some(first) = done.get(d.command.as_str()) {
             eprintln!("{}: `{}` ran at {first}", d.place, d.command);
