@@ -760,6 +760,7 @@ fn every_documented_command_has_an_expectation_and_every_link_a_target() {
     let documented = documented();
     let expected: BTreeMap<&str, &Expect> = EXPECTED.iter().map(|e| (e.command, e)).collect();
     let in_docs: BTreeSet<&str> = documented.iter().map(|d| d.command.as_str()).collect();
+    let runnable = binaries_by_package();
     for d in &documented {
         assert!(
             is_the_suite(&d.command) || expected.contains_key(d.command.as_str()),
@@ -767,9 +768,26 @@ fn every_documented_command_has_an_expectation_and_every_link_a_target() {
             d.place,
             d.command
         );
-        if !is_the_suite(&d.command) {
-            // Refuses what the harness cannot run (pipes, other programs) before the slow tier.
-            parse(&d.command);
+        if is_the_suite(&d.command) {
+            continue;
+        }
+        // Refuses what the harness cannot run (pipes, other programs) before the slow tier.
+        if let Program::Cargo { cargo, .. } = parse(&d.command) {
+            // The slow tier runs the binary by name; cargo itself must know which one to run.
+            let package = cargo
+                .iter()
+                .position(|w| w == "-p")
+                .and_then(|at| cargo.get(at + 1))
+                .unwrap_or_else(|| panic!("{}: `{}` names no package (-p)", d.place, d.command));
+            let named_bin = cargo.iter().any(|w| w == "--bin");
+            let bins = &runnable[package.as_str()];
+            assert!(
+                named_bin || bins.len() == 1 || bins.iter().any(|b| b == "<default-run>"),
+                "{}: `{}`: cargo cannot tell which of {bins:?} to run; give the package a \
+                 `default-run` or the command a `--bin`",
+                d.place,
+                d.command
+            );
         }
     }
     for e in EXPECTED {
@@ -833,6 +851,43 @@ fn every_documented_command_has_an_expectation_and_every_link_a_target() {
         checked > 10,
         "only {checked} links found: is links_in broken?"
     );
+}
+
+/// Each workspace package's binaries, as `cargo metadata` reports them, with `<default-run>`
+/// added where the package names one.
+fn binaries_by_package() -> BTreeMap<String, Vec<String>> {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo metadata failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut packages = BTreeMap::new();
+    for package in metadata["packages"].as_array().unwrap() {
+        let mut bins: Vec<String> = package["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect();
+        if package["default_run"].is_string() {
+            bins.push("<default-run>".to_string());
+        }
+        packages.insert(package["name"].as_str().unwrap().to_string(), bins);
+    }
+    packages
 }
 
 /// The relative links of a Markdown text (`[text](target)` and `![alt](target)`), with their
