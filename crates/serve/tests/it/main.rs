@@ -1,10 +1,12 @@
 //! Integration tests of `serve` (one test binary: each extra one would link Burn again). The
 //! router is called in process (`tower::ServiceExt::oneshot`), except where a real socket is the
-//! point; the runs are trained here, small, not taken from `artifacts/`.
+//! point; the runs are trained here, small, not taken from `artifacts/` (the slow tier's
+//! `hands` trains the default run in full, as configs/mlp.toml does).
 
 mod agree;
 mod api;
 mod errors;
+mod hands;
 mod socket;
 mod teach;
 
@@ -42,14 +44,15 @@ fn s(p: &Path) -> &str {
 }
 
 /// Trains `config` into `out` with the `train` command's library, on the backend under test.
-fn train(config: &Path, out: &Path) {
+fn train(config: &Path, out: &Path) -> train::cli::Trained {
     let mut args = vec!["train", "--config", s(config), "--out", s(out), "--quiet"]
         .into_iter()
         .map(String::from)
         .collect::<Vec<_>>();
     args.extend(tests::backend_args());
     let args = train::cli::Args::try_parse_from(args).expect("valid train arguments");
-    train::cli::run(args, &mut train::Silent).expect("the small config trains");
+    train::cli::run(args, &mut train::Silent)
+        .unwrap_or_else(|e| panic!("{} trains: {e}", config.display()))
 }
 
 fn fixture() -> &'static Fixture {
