@@ -4,6 +4,8 @@
 //! The helpers need only `data`, so that any crate of the workspace can take this one as a
 //! dev-dependency.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 
 use data::{Mnist, Split};

@@ -30,6 +30,8 @@
 //! of BENCHMARKS.md, printed and written to `--out` (default `artifacts/bench.md`). The machine
 //! may be shared and noisy: compare ratios from one invocation, not times across invocations.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod child;
 mod measure;

@@ -456,9 +456,11 @@ pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32
             // (which truncates) is its floor: no call to `floor`, which SSE2 lacks.
             let qx = sx.max(-1.0).min(SIDE as f32) + 1.0;
             let qy = sy.max(-1.0).min(SIDE as f32) + 1.0;
-            // SAFETY: qx and qy are in [0, 29] (clamped above, and never NaN: every term is
-            // finite), where the conversion is exact truncation. (`as` would test for NaN and
-            // overflow a pixel at a time, which keeps this loop from being vector code.)
+            // SAFETY: the clamp alone puts qx and qy in [0, 29], whatever sx and sy are: `max`
+            // and `min` return their other operand when one is NaN, and bound an infinity, so
+            // no value reaches the conversion that it cannot represent, and there it is exact
+            // truncation. (`as` would test for NaN and overflow a pixel at a time, which keeps
+            // this loop from being vector code.)
             let (xi, yi): (i32, i32) = unsafe { (qx.to_int_unchecked(), qy.to_int_unchecked()) };
             *fx = qx - xi as f32;
             *fy = qy - yi as f32;

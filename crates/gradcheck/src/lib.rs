@@ -33,6 +33,8 @@
 //! gradients with a deliberate mistake in them; the tests show that the check then fails and
 //! names the layer.
 
+#![forbid(unsafe_code)]
+
 pub mod autodiff;
 mod batch;
 pub mod cli;

@@ -5,6 +5,8 @@
 //! `infer` uses `data` and `model`, never `train`: a run directory (weights plus resolved
 //! config) is all it needs from training.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod draw;
 mod error;

@@ -9,6 +9,8 @@
 //! SVG text needs no font; the PNG captions use a small bitmap font built in ([`font`]), so
 //! nothing depends on the fonts installed.
 
+#![forbid(unsafe_code)]
+
 mod curves;
 mod error;
 pub mod font;

@@ -24,6 +24,8 @@
 //! This crate uses `model` for the network and its runs and `infer` for preprocessing; it
 //! never trains (teach mode only saves pictures for `train`).
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod app;
 pub mod cli;

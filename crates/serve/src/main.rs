@@ -3,6 +3,8 @@
 //! Exit status: 0 after Ctrl-C, 1 on an error (said on standard error, once), 2 for a usage
 //! error (clap).
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -5,6 +5,8 @@
 //! autodiff doing backpropagation ([`trainer`]), and writes the run: weights, resolved config,
 //! per-epoch metrics and a report ([`cli`]).
 
+#![forbid(unsafe_code)]
+
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

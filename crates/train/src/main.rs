@@ -3,6 +3,8 @@
 //! Exit status: 0 when the run was written, 1 when it failed, 2 for a usage error (clap), 130
 //! when interrupted (after saving a checkpoint that `--resume` continues).
 
+#![forbid(unsafe_code)]
+
 mod progress;
 
 use std::io::Write;

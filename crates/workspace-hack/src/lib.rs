@@ -6,3 +6,5 @@
 //! `cargo test --workspace` build every dependency the same way, and Burn is compiled once.
 //! After changing a dependency: `cargo hakari generate && cargo hakari manage-deps`
 //! (ARCHITECTURE.md, "Build profile").
+
+#![forbid(unsafe_code)]

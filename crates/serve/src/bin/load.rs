@@ -6,6 +6,8 @@
 //!
 //! `cargo run --release -p serve --bin load` (figures in BENCHMARKS.md).
 
+#![forbid(unsafe_code)]
+
 use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,6 +1,8 @@
 //! `curve`: parse the arguments, print each training's result as it comes, print where the
 //! curve was written. Exit status: 0 when written, 1 when it failed, 2 for a usage error.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::process::ExitCode;
 
