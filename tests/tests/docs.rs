@@ -815,6 +815,8 @@ fn every_documented_command_has_an_expectation_and_every_link_a_target() {
         }
     }
     let mut checked = 0;
+    // Each linked file's headings, read once.
+    let mut headings_of: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
     for name in DOCUMENTS {
         let text = fs::read_to_string(root().join(name)).unwrap();
         let dir = root().join(name).parent().unwrap().to_path_buf();
@@ -835,9 +837,11 @@ fn every_documented_command_has_an_expectation_and_every_link_a_target() {
                 file.display()
             );
             if let Some(anchor) = anchor {
-                let headings = fs::read_to_string(&file)
-                    .map(|t| anchors_of(&t))
-                    .unwrap_or_default();
+                let headings = headings_of.entry(file.clone()).or_insert_with(|| {
+                    fs::read_to_string(&file)
+                        .map(|t| anchors_of(&t))
+                        .unwrap_or_default()
+                });
                 assert!(
                     headings.contains(anchor),
                     "{place}: the link `{target}` names no heading of {} (it has {headings:?})",
@@ -894,15 +898,7 @@ fn binaries_by_package() -> BTreeMap<String, Vec<String>> {
 /// line numbers; links to other sites and links inside code are left out.
 fn links_in(text: &str) -> Vec<(usize, String)> {
     let mut links = Vec::new();
-    let mut fenced = false;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if fenced {
-            continue;
-        }
+    for (number, line) in prose_lines(text) {
         // Code spans hold commands, not links.
         let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
         let mut rest = prose.as_str();
@@ -911,7 +907,7 @@ fn links_in(text: &str) -> Vec<(usize, String)> {
             let Some(end) = after.find(')') else { break };
             let target = &after[..end];
             if !target.contains("://") && !target.starts_with("mailto:") && !target.is_empty() {
-                links.push((i + 1, target.to_string()));
+                links.push((number, target.to_string()));
             }
             rest = &after[end..];
         }
@@ -919,22 +915,28 @@ fn links_in(text: &str) -> Vec<(usize, String)> {
     links
 }
 
+/// The lines of a Markdown text outside its code fences, numbered from 1.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut fenced = false;
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            lines.push((i + 1, line));
+        }
+    }
+    lines
+}
+
 /// The anchors GitHub gives a Markdown text's headings: lower case, spaces to `-`, and
 /// everything but letters, digits, `-` and `_` dropped.
 fn anchors_of(text: &str) -> BTreeSet<String> {
     let mut anchors = BTreeSet::new();
-    let mut fenced = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
+    for (_, line) in prose_lines(text) {
         let Some(heading) = line.strip_prefix('#') else {
             continue;
         };
-        if fenced {
-            continue;
-        }
         let heading = heading.trim_start_matches('#').trim();
         let anchor: String = heading
             .to_lowercase()
