@@ -46,7 +46,7 @@ fn s(p: &Path) -> &str {
 }
 
 /// Trains the small config for `epochs` on a 2,000/500 slice; returns (temp dir, run dir).
-fn trained(epochs: usize) -> (tempfile::TempDir, std::path::PathBuf, train::cli::Trained) {
+fn trained(epochs: usize) -> (tempfile::TempDir, std::path::PathBuf, train::Trained) {
     trained_with(epochs, |c| c)
 }
 
@@ -54,7 +54,7 @@ fn trained(epochs: usize) -> (tempfile::TempDir, std::path::PathBuf, train::cli:
 fn trained_with(
     epochs: usize,
     edit: impl Fn(String) -> String,
-) -> (tempfile::TempDir, std::path::PathBuf, train::cli::Trained) {
+) -> (tempfile::TempDir, std::path::PathBuf, train::Trained) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("mnist");
     mnist_slice(&data, 2_000, 500);
@@ -216,8 +216,7 @@ fn infer_reads_a_digit_from_a_png() {
 fn same_seed_same_run() {
     let (_a, _, first) = trained(2);
     let (_b, _, second) = trained(2);
-    let losses =
-        |s: &train::cli::Trained| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
+    let losses = |s: &train::Trained| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
     if tests::bit_reproducible() {
         assert_eq!(first.report.test_accuracy, second.report.test_accuracy);
         assert_eq!(
@@ -309,7 +308,7 @@ fn keep_best_keeps_the_best_epochs_weights() {
     // The saved network scores on the validation images exactly as its epoch did.
     let backend =
         model::Backend::resolve(tests::backend_name().map(|b| b.parse().unwrap())).unwrap();
-    let saved = model::run::SavedRun::load(&out, &backend.device().unwrap()).unwrap();
+    let saved = run::SavedRun::load(&out, &backend.device().unwrap()).unwrap();
     let mnist = data::Mnist::load(&data).unwrap();
     let (_, validation) = mnist.train.split_validation(200, 5).unwrap();
     let score = train::evaluate(&saved.network, saved.spec.cost, &validation, backend).unwrap();

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use clap::Parser;
 use data::{MnistDataset, IMAGE_PIXELS, IMAGE_SIDE};
-use model::run::SavedRun;
 use model::{Backend, Cost, Prediction, Predictor};
+use run::SavedRun;
 use serde::Serialize;
 
 use crate::draw::{draw, draw_seen, pictures_dir, Drawn};

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use data::{MnistBatcher, MnistDataset, IMAGE_PIXELS};
-use model::run::{SavedRun, CONFIG_FILE, CURVES_FILE, PICTURES_DIR, REPORT_FILE};
 use model::{ModelError, Prediction, Predictor};
 use pictures::{DigitRow, Mistake, Page};
+use run::{Report, SavedRun, CONFIG_FILE, CURVES_FILE, PICTURES_DIR};
 use serde::Serialize;
 
 use crate::eval::{dataset_pixels, ConfusionReport};
@@ -158,20 +158,8 @@ pub fn first_layer(run: &SavedRun) -> Result<(Vec<f32>, usize), InferError> {
 /// The run's `report.json` as key and value pairs for the page (empty if it cannot be read:
 /// the page is still worth having without it).
 fn report_summary(run: &Path) -> Vec<(String, String)> {
-    let Ok(text) = fs::read_to_string(run.join(REPORT_FILE)) else {
-        return Vec::new();
-    };
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s,
-                    v => v.to_string(),
-                };
-                (k, v)
-            })
-            .collect(),
+    match Report::read(run) {
+        Ok(Some(report)) => report.fields(),
         _ => Vec::new(),
     }
 }
@@ -179,7 +167,7 @@ fn report_summary(run: &Path) -> Vec<(String, String)> {
 /// Writes `dir/file` whole or not at all: a picture being redrawn is never half written.
 fn write(dir: &Path, file: &str, bytes: impl AsRef<[u8]>) -> Result<(), InferError> {
     let path = dir.join(file);
-    model::place::write_file(&path, bytes.as_ref())
+    run::write_file(&path, bytes.as_ref())
         .map_err(|source| InferError::WritePicture { path, source })
 }
 

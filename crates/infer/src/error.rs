@@ -9,6 +9,9 @@ pub enum InferError {
     Model(#[from] model::ModelError),
 
     #[error(transparent)]
+    Run(#[from] run::RunError),
+
+    #[error(transparent)]
     Data(#[from] data::DataError),
 
     #[error(transparent)]

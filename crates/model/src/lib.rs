@@ -6,24 +6,21 @@
 //!   gradient check, and the output layer each implies.
 //! - [`predict`]: the one prediction path: classes, correct counts, outputs and scores.
 //! - [`Backend`]: the one place where Cargo features become Burn devices.
-//! - [`run`]: a training run on disk (weights plus resolved config), written atomically and
-//!   loaded back with every tensor checked against the config.
+//! - [`network_to_bytes`] and [`network_from_bytes`]: the weights in Burn's burnpack format.
 //!
-//! This crate knows no data files and no training loop: `data` reads MNIST, `train` fits the
-//! network, `infer` uses it.
+//! This crate knows no data files, no training loop and no run directory: `data` reads MNIST,
+//! `train` fits the network, `run` keeps it on disk, `infer` and `serve` use it.
 
 mod backend;
 mod cost;
 mod error;
 mod network;
-pub mod place;
 pub mod predict;
-pub mod run;
 
 pub use backend::Backend;
 pub use cost::Cost;
 pub use error::{describe as describe_error, ModelError};
-pub use network::{Activation, Init, Mlp, MlpConfig};
+pub use network::{network_from_bytes, network_to_bytes, Activation, Init, Mlp, MlpConfig};
 pub use predict::{Prediction, Predictor, Score, Traced};
 
 #[cfg(test)]

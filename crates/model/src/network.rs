@@ -9,6 +9,7 @@
 use burn::module::{Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
+use burn::store::ModuleRecord;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::Distribution;
 use rayon::prelude::*;
@@ -183,10 +184,9 @@ impl MlpConfig {
     /// Checks that every layer has at least one unit.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.sizes().contains(&0) {
-            return Err(ModelError::InvalidConfig(format!(
-                "every layer needs at least one unit, but the sizes are {:?}",
-                self.sizes()
-            )));
+            return Err(ModelError::EmptyLayer {
+                sizes: self.sizes(),
+            });
         }
         Ok(())
     }
@@ -348,6 +348,26 @@ impl Mlp {
         }
         sizes
     }
+}
+
+/// The network's parameters in Burn's burnpack format.
+pub fn network_to_bytes(network: &Mlp) -> Result<Vec<u8>, ModelError> {
+    let bytes = network
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(ModelError::Encode)?;
+    Ok(bytes.to_vec())
+}
+
+/// Builds the network `config` describes on `device` and loads burnpack `bytes` into it.
+pub fn network_from_bytes(
+    config: &MlpConfig,
+    bytes: Vec<u8>,
+    device: &Device,
+) -> Result<Mlp, burn::store::RecordError> {
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))?;
+    config.init(device).try_load_record(record)
 }
 
 #[cfg(test)]

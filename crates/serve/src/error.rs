@@ -66,6 +66,9 @@ pub enum ServeError {
     #[error(transparent)]
     Model(#[from] model::ModelError),
 
+    #[error(transparent)]
+    Run(#[from] run::RunError),
+
     #[error(
         "the network in {dir} takes {inputs} inputs and gives {outputs} outputs, but a digit \
          picture has 784 pixels and there are 10 digits; its config.toml's `[model]` was \

@@ -13,8 +13,8 @@ use std::time::SystemTime;
 
 use axum::http::StatusCode;
 use data::IMAGE_PIXELS;
-use model::run::{RunSpec, SavedRun, CONFIG_FILE, REPORT_FILE, WEIGHTS_FILE};
 use model::{Backend, Cost};
+use run::{Report, RunSpec, SavedRun, WEIGHTS_FILE};
 use serde::Serialize;
 
 use crate::{ApiError, ServeError};
@@ -52,7 +52,7 @@ pub struct RunInfo {
     /// Test accuracy in 0..1, from `report.json` (absent when the run has none).
     pub test_accuracy: Option<f64>,
     /// Epochs trained, from `report.json`.
-    pub epochs: Option<u64>,
+    pub epochs: Option<usize>,
     /// Whether this is the run answering when none is named.
     pub default: bool,
 }
@@ -64,15 +64,12 @@ impl RunInfo {
         if !dir.join(WEIGHTS_FILE).is_file() {
             return None;
         }
-        let spec: RunSpec =
-            toml::from_str(&fs::read_to_string(dir.join(CONFIG_FILE)).ok()?).ok()?;
+        let spec = RunSpec::read(dir).ok()?;
         if spec.model.inputs != IMAGE_PIXELS || spec.model.outputs != CLASSES {
             return None;
         }
-        let report: Option<serde_json::Value> = fs::read_to_string(dir.join(REPORT_FILE))
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok());
-        let field = |key: &str| report.as_ref().and_then(|r| r.get(key).cloned());
+        // A run is worth listing without its report (or with a damaged one).
+        let report = Report::read(dir).ok().flatten();
         Some(RunInfo {
             name,
             shape: spec.model.shape(),
@@ -80,8 +77,8 @@ impl RunInfo {
             cost: spec.cost.name(),
             outputs_kind: outputs_kind(spec.cost),
             classes: spec.class_names(),
-            test_accuracy: field("test_accuracy").and_then(|v| v.as_f64()),
-            epochs: field("epochs").and_then(|v| v.as_u64()),
+            test_accuracy: report.as_ref().map(|r| r.test_accuracy),
+            epochs: report.as_ref().map(|r| r.epochs),
             default,
         })
     }
@@ -227,16 +224,14 @@ impl Runs {
         }
         // Loaded under the lock: a second request for the same run waits for this load
         // rather than loading it again.
-        let run = self
-            .backend
-            .device()
-            .and_then(|device| SavedRun::load(&dir, &device))
-            .map_err(|e| {
-                ApiError::internal(format!(
-                    "the run {name:?} cannot be loaded: {}",
-                    model::describe_error(&e)
-                ))
-            })?;
+        let cannot = |e: &dyn std::error::Error| {
+            ApiError::internal(format!(
+                "the run {name:?} cannot be loaded: {}",
+                model::describe_error(e)
+            ))
+        };
+        let device = self.backend.device().map_err(|e| cannot(&e))?;
+        let run = SavedRun::load(&dir, &device).map_err(|e| cannot(&e))?;
         check_digit_network(&run).map_err(|e| ApiError::internal(e.to_string()))?;
         let loaded = Arc::new(Loaded {
             name: name.to_string(),

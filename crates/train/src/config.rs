@@ -4,6 +4,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use model::{Backend, Cost, MlpConfig};
 use serde::{Deserialize, Serialize};
 
@@ -196,17 +199,8 @@ impl Augment {
     }
 }
 
-/// Which weights a run keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Keep {
-    /// The weights after the last epoch.
-    #[default]
-    Last,
-    /// The weights of the epoch with the best validation accuracy (early stopping that keeps
-    /// training to the end).
-    Best,
-}
+/// Which weights a run keeps: `run` owns it, since the report records it.
+pub use run::Keep;
 
 /// A number as a person reads it: `3`, `0.001`, `2.9996`, `1e30`, not `2.999608609397333` or
 /// thirty zeros.
@@ -286,6 +280,40 @@ impl OptimizerConfig {
         match self {
             OptimizerConfig::Sgd { learning_rate, .. }
             | OptimizerConfig::Adam { learning_rate, .. } => *learning_rate,
+        }
+    }
+
+    /// The optimizer, as Burn builds it.
+    pub fn init(&self) -> ModuleOptimizer {
+        let decay = |w: f64| (w > 0.0).then(|| WeightDecayConfig::new(w as f32));
+        match *self {
+            OptimizerConfig::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => SgdConfig::new()
+                .with_momentum((momentum > 0.0).then(|| {
+                    // Burn's default dampening is 0.1; the textbook's (and PyTorch's) is 0.
+                    MomentumConfig::new()
+                        .with_momentum(momentum)
+                        .with_dampening(0.0)
+                        .with_nesterov(nesterov)
+                }))
+                .with_weight_decay(decay(weight_decay))
+                .init(),
+            OptimizerConfig::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+                ..
+            } => AdamConfig::new()
+                .with_beta_1(beta1 as f32)
+                .with_beta_2(beta2 as f32)
+                .with_epsilon(epsilon as f32)
+                .with_weight_decay(decay(weight_decay))
+                .init(),
         }
     }
 
@@ -481,12 +509,22 @@ impl Schedule {
 
 impl TrainConfig {
     /// The name of each of the network's outputs: `class_names`, else the outputs' indices
-    /// (for MNIST, the digits), as `infer` names them (`model::run::RunSpec::class_names`).
+    /// (for MNIST, the digits), as `infer` names them (`run::RunSpec::class_names`).
     pub fn names(&self) -> Vec<String> {
         match &self.class_names {
             Some(names) => names.clone(),
             None => (0..self.model.outputs).map(|c| c.to_string()).collect(),
         }
+    }
+
+    /// The learning rate of step `step` (0-based, counted over the whole run), with
+    /// `steps_per_epoch` steps to an epoch: the optimizer's η, through the `schedule` if any.
+    pub fn rate_at(&self, step: usize, steps_per_epoch: usize) -> f64 {
+        let base = self.optimizer.learning_rate();
+        let total = steps_per_epoch * self.epochs;
+        self.schedule
+            .as_ref()
+            .map_or(base, |s| s.rate(base, step, steps_per_epoch, total))
     }
 
     /// The CPU threads the training steps run on: one per core, or the `threads` key if it
@@ -604,6 +642,190 @@ impl TrainConfig {
              # and `cost` from it; `train --config` accepts it as it is.\n\n{body}"
         ))
     }
+}
+
+/// What the command line changes in a config.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub epochs: Option<usize>,
+    pub seed: Option<u64>,
+    pub backend: Option<Backend>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Overrides {
+    fn apply(&self, config: &mut TrainConfig) {
+        if let Some(epochs) = self.epochs {
+            config.epochs = epochs;
+        }
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+        }
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if self.backend.is_some() {
+            config.backend = self.backend;
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads the config at `path`, applies the command line's overrides, and
+    /// [finishes](TrainConfig::finish) it.
+    pub fn resolve(path: &Path, overrides: &Overrides) -> Result<TrainConfig, TrainError> {
+        let mut config = TrainConfig::load(path)?;
+        overrides.apply(&mut config);
+        config.finish(path)
+    }
+
+    /// The config read from `path` with the command line applied, as [`TrainConfig::resolve`]
+    /// makes it, for a config already read (a checkpoint's).
+    pub fn resolve_parsed(
+        mut self,
+        path: &Path,
+        overrides: &Overrides,
+    ) -> Result<TrainConfig, TrainError> {
+        overrides.apply(&mut self);
+        self.finish(path)
+    }
+
+    /// Validates a config with the command line applied, resolves its backend, makes its data
+    /// directory (and `init.from`) absolute, so that the saved config finds them from anywhere,
+    /// and settles its classes' names. `path` names the file in errors.
+    pub fn finish(mut self, path: &Path) -> Result<TrainConfig, TrainError> {
+        self.validate(path)?;
+        self.backend = Some(Backend::resolve(self.backend)?);
+        if let Ok(abs) = std::path::absolute(&self.data_dir) {
+            self.data_dir = abs;
+        }
+        // `keep = "best"` judges epochs by validation images: held out (`validation`), or an
+        // image folder's own `validation/`.
+        let own_validation =
+            data::is_image_folder(&self.data_dir) && self.data_dir.join("validation").is_dir();
+        if self.keep == Keep::Best && self.validation == 0 && !own_validation {
+            return Err(value_error(
+                path,
+                "keep",
+                "is \"best\", which needs validation images to judge by; set `validation` \
+                 above 0, give the image folder a `validation/`, or keep = \"last\"",
+            ));
+        }
+        if let Some(init) = &mut self.init {
+            if let Ok(abs) = std::path::absolute(&init.from) {
+                init.from = abs;
+            }
+        }
+        let names = self.data_class_names(path)?;
+        if !self.outputs_given {
+            self.model.outputs = names.len();
+        }
+        let names = self.given_class_names(names, path)?;
+        let ten_digits = names == data::digit_names();
+        match &self.class_names {
+            Some(given) if *given != names => {
+                let message = format!(
+                    "is {given:?}, but the data's classes are {names:?}; remove the key (train \
+                     writes it)"
+                );
+                return Err(value_error(path, "class_names", message));
+            }
+            _ => self.class_names = (!ten_digits).then_some(names),
+        }
+        Ok(self)
+    }
+
+    /// The classes the network answers with: the data's (the digits, or an image folder's),
+    /// or those `classes` keeps.
+    fn data_class_names(&self, path: &Path) -> Result<Vec<String>, TrainError> {
+        let all = data::class_names(&self.data_dir)?;
+        let Some(classes) = &self.classes else {
+            return Ok(all);
+        };
+        data::check_classes(classes, &all)
+            .map_err(|e| value_error(path, "classes", e.to_string().replace("`classes` ", "")))?;
+        Ok(classes
+            .iter()
+            .map(|&c| all[usize::from(c)].clone())
+            .collect())
+    }
+
+    /// The names a config gives classes that MNIST's files only number (Fashion-MNIST's
+    /// clothes, stored in the same files), checked; else `names`. An image folder's classes are
+    /// named by its folders.
+    fn given_class_names(
+        &self,
+        names: Vec<String>,
+        path: &Path,
+    ) -> Result<Vec<String>, TrainError> {
+        let given = match &self.class_names {
+            Some(given) if !data::is_image_folder(&self.data_dir) => given,
+            _ => return Ok(names),
+        };
+        if given.len() != names.len() {
+            let message = format!(
+                "names {} classes, but the network answers {} ({names:?}): give one name for \
+                 each, in label order",
+                given.len(),
+                names.len()
+            );
+            return Err(value_error(path, "class_names", message));
+        }
+        let printable = |(i, n): (usize, &String)| {
+            !(n.trim().is_empty() || n.chars().any(char::is_control) || given[..i].contains(n))
+        };
+        if let Some((_, bad)) = given.iter().enumerate().find(|&e| !printable(e)) {
+            let message =
+                format!("has {bad:?}: each name must be printable text, not empty, and given once");
+            return Err(value_error(path, "class_names", message));
+        }
+        Ok(given.clone())
+    }
+
+    /// The first key (dotted for tables) whose value differs between two configs, with both
+    /// values: what `--resume` reports when the command line asks for another run.
+    pub fn first_difference(&self, other: &TrainConfig) -> Option<(String, String, String)> {
+        let a = toml::Value::try_from(self).ok()?;
+        let b = toml::Value::try_from(other).ok()?;
+        first_difference("", &a, &b)
+    }
+}
+
+/// A `ConfigValue` error: `key` in the config at `path` and what is wrong with its value.
+fn value_error(path: &Path, key: &str, message: impl Into<String>) -> TrainError {
+    TrainError::ConfigValue {
+        path: path.to_path_buf(),
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+fn first_difference(
+    prefix: &str,
+    a: &toml::Value,
+    b: &toml::Value,
+) -> Option<(String, String, String)> {
+    let (toml::Value::Table(a), toml::Value::Table(b)) = (a, b) else {
+        return (a != b).then(|| (prefix.to_string(), a.to_string(), b.to_string()));
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().find_map(|k| {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) => first_difference(&key, x, y),
+            (x, y) => {
+                let show =
+                    |v: Option<&toml::Value>| v.map_or("(absent)".to_string(), |v| v.to_string());
+                Some((key, show(x), show(y)))
+            }
+        }
+    })
 }
 
 /// Where to write a run when `--out` is not given: `artifacts/<config file stem>`.

@@ -13,9 +13,9 @@ use data::Labelled;
 use model::Backend;
 use serde::Serialize;
 
-use crate::cli::finish_config;
 use crate::config::Keep;
-use crate::trainer::{evaluate, fit, Silent, Splits};
+use crate::trainer::{evaluate, fit, Silent};
+use crate::Splits;
 use crate::{transfer, TrainConfig, TrainError};
 
 /// Measure what starting from a trained network is worth: test accuracy against labelled
@@ -205,7 +205,7 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     config.validation = 0;
     config.keep = Keep::Last;
     config.per_class = None;
-    let config = finish_config(config, &args.config)?;
+    let config = config.finish(&args.config)?;
     let Some(init) = config.init.clone() else {
         return Err(TrainError::CurveNeedsInit {
             config: args.config.clone(),
@@ -362,10 +362,10 @@ pub fn svg(title: &str, points: &[CurvePoint], classes: usize) -> String {
     pictures::labels_curve_svg(title, &series)
 }
 
-/// Writes `dir/name` whole or not at all ([`model::place::write_file`]).
+/// Writes `dir/name` whole or not at all ([`run::write_file`]).
 fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<(), TrainError> {
     let path = dir.join(name);
-    model::place::write_file(&path, text.as_bytes())
+    run::write_file(&path, text.as_bytes())
         .map_err(|source| TrainError::WriteCurve { path, source })
 }
 

@@ -35,6 +35,9 @@ pub enum TrainError {
     #[error(transparent)]
     Model(#[from] ModelError),
 
+    #[error(transparent)]
+    Run(#[from] run::RunError),
+
     #[error(
         "`{key}` is {value}, but the data has {data}: the network must fit its data; remove the \
          key (it follows the data)"
@@ -134,7 +137,7 @@ pub enum TrainError {
     InitFrom {
         dir: PathBuf,
         #[source]
-        source: Box<ModelError>,
+        source: Box<run::RunError>,
     },
 
     #[error(

@@ -7,14 +7,21 @@
 
 #![forbid(unsafe_code)]
 
-pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod curve;
 mod error;
+mod picture;
+mod plan;
+mod splits;
+mod trained;
 pub mod trainer;
 pub mod transfer;
 
 pub use config::{Keep, OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;
-pub use trainer::{evaluate, fit, fit_from, EpochMetrics, Fitted, Observer, Silent, Splits};
+pub use plan::Plan;
+pub use run::EpochMetrics;
+pub use splits::{load_splits, Splits};
+pub use trained::{curves_svg, Trained};
+pub use trainer::{evaluate, fit, fit_from, Fitted, Observer, Silent};

@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Parser;
-use train::cli::Plan;
 use train::{EpochMetrics, Observer, TrainError};
 
 use progress::Progress;
@@ -27,11 +26,6 @@ struct Cli {
 }
 
 impl Observer for Cli {
-    fn started(&mut self, plan: &Plan) {
-        if let Some(p) = &mut self.progress {
-            p.started(plan);
-        }
-    }
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
         if let Some(p) = &mut self.progress {
             p.epoch_started(epoch, batches);
@@ -70,7 +64,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {}", model::describe_error(&e));
+                eprintln!("error: {}", chain(&e));
                 ExitCode::from(1)
             }
         };
@@ -78,7 +72,12 @@ fn main() -> ExitCode {
     let mut cli = Cli {
         progress: (!quiet).then(|| Progress::for_stdout(args.plain)),
     };
-    let outcome = train::cli::run(args, &mut cli);
+    let outcome = train::cli::prepare(&args).and_then(|prepared| {
+        if let Some(progress) = &mut cli.progress {
+            progress.show_plan(prepared.plan());
+        }
+        prepared.train(&mut cli)
+    });
     // The progress bar is cleared before anything else is printed.
     drop(cli);
     match outcome {
@@ -90,7 +89,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e @ TrainError::Interrupted { .. }) => {
-            eprintln!("{}", model::describe_error(&e));
+            eprintln!("{}", chain(&e));
             if let TrainError::Interrupted {
                 dest: Some(dir), ..
             } = &e
@@ -101,8 +100,19 @@ fn main() -> ExitCode {
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("error: {}", model::describe_error(&e));
+            eprintln!("error: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes, outermost first: `a: b: c`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }

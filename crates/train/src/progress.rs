@@ -8,8 +8,7 @@
 use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
-use train::cli::Plan;
-use train::{EpochMetrics, Observer};
+use train::{EpochMetrics, Observer, Plan};
 
 /// How `train` shows its progress.
 pub enum Progress {
@@ -48,8 +47,9 @@ impl Progress {
     }
 }
 
-impl Observer for Progress {
-    fn started(&mut self, plan: &Plan) {
+impl Progress {
+    /// Shows what the run is about to do, before its first epoch.
+    pub fn show_plan(&mut self, plan: &Plan) {
         match self {
             Progress::Bar { epochs, .. } | Progress::Lines { epochs } => {
                 *epochs = plan.epochs;
@@ -57,7 +57,9 @@ impl Observer for Progress {
             }
         }
     }
+}
 
+impl Observer for Progress {
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
         if let Progress::Bar { bar, epochs } = self {
             bar.reset();

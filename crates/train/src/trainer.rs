@@ -1,73 +1,35 @@
 //! The training loop: mini-batch gradient descent, with Burn's autodiff computing the gradient
 //! of the cost by backpropagation. No gradient is written by hand here (`gradcheck` does that, to
 //! check this).
+//!
+//! [`fit_from`] reads as the lesson does: for every epoch, shuffle the training images, then
+//! take one [`Steps::step`] per mini-batch: the network's outputs, the cost, its gradient by
+//! `backward()`, and the optimizer's step. Everything else a real run needs has a name of its
+//! own: [`Divergence`] (the one check that a cost has not exploded), keeping the best epoch
+//! ([`Training::keep_best`]), checkpoints ([`Training::save_checkpoint`]), the distorted
+//! batches made ahead on a thread of their own ([`Training::steps`]) and stopping when asked
+//! ([`Training::interrupted`]).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use data::augment::Distorter;
-use data::{MnistBatcher, MnistDataset, SplitMix64};
+use data::{MnistBatch, MnistBatcher, MnistDataset, SplitMix64};
 use model::predict::count_correct;
-use model::run::{network_from_bytes, network_to_bytes};
-use model::{Backend, Cost, Mlp, ModelError, Predictor, Score};
-use serde::{Deserialize, Serialize};
+use model::{
+    network_from_bytes, network_to_bytes, Backend, Cost, Mlp, ModelError, Predictor, Score,
+};
+use run::{BestEpoch, Checkpoint, CheckpointStore, EpochMetrics, Position};
 
-use crate::checkpoint::{BestEpoch, Checkpoint, CheckpointStore, Position};
-use crate::cli::Plan;
-use crate::config::{Keep, OptimizerConfig, TrainConfig};
+use crate::config::{compact, Keep, TrainConfig};
 use crate::transfer;
-use crate::TrainError;
-
-/// The images a run uses: training, validation (held out of training) and test.
-#[derive(Debug, Clone)]
-pub struct Splits {
-    pub train: MnistDataset,
-    pub validation: MnistDataset,
-    pub test: MnistDataset,
-}
-
-/// What one epoch did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    pub epoch: usize,
-    /// Mean cost over the epoch's training batches, as they were seen.
-    pub train_loss: f64,
-    /// Fraction of training images classified right, by the network at the time of each batch.
-    pub train_accuracy: f64,
-    /// `None` when the run holds no validation images.
-    pub validation_loss: Option<f64>,
-    pub validation_accuracy: Option<f64>,
-    /// The learning rate of the epoch's last step.
-    pub learning_rate: f64,
-    /// Wall time of the epoch's training steps (validation excluded).
-    pub seconds: f64,
-}
-
-impl EpochMetrics {
-    /// The epoch as one line of progress: `epoch   3/30  loss 0.0123  train  97.10% ...`.
-    pub fn line(&self, epochs: usize) -> String {
-        let validation = self
-            .validation_accuracy
-            .map_or_else(|| format!("{:>7}", "-"), |a| format!("{:6.2}%", 100.0 * a));
-        format!(
-            "epoch {:>3}/{epochs}  loss {:.4}  train {:6.2}%  validation {validation}  lr {:.4}  {:.2} s",
-            self.epoch,
-            self.train_loss,
-            100.0 * self.train_accuracy,
-            self.learning_rate,
-            self.seconds
-        )
-    }
-}
+use crate::{Splits, TrainError};
 
 /// Told about training as it goes, to show progress. The library never prints: a binary
 /// passes an observer that does.
 pub trait Observer: Send {
-    /// The run is set up (config resolved, data loaded) and training begins.
-    fn started(&mut self, _plan: &Plan) {}
     /// An epoch of `batches` steps begins.
     fn epoch_started(&mut self, _epoch: usize, _batches: usize) {}
     /// A training step ended.
@@ -99,36 +61,414 @@ pub struct Fitted {
     pub seconds: f64,
 }
 
-fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
-    let decay = |w: f64| (w > 0.0).then(|| WeightDecayConfig::new(w as f32));
-    match *config {
-        OptimizerConfig::Sgd {
-            momentum,
-            nesterov,
-            weight_decay,
+/// Trains the network `config` describes on `splits.train` on `backend`, validating after each
+/// epoch, with no checkpoints.
+pub fn fit(
+    config: &TrainConfig,
+    splits: &Splits,
+    backend: Backend,
+    observer: &mut dyn Observer,
+) -> Result<Fitted, TrainError> {
+    fit_from(config, splits, backend, observer, None, None)
+}
+
+/// Trains as [`fit`] does, continuing `resume` if given, and saving a checkpoint to `store`
+/// after every epoch and when the observer asks to stop.
+pub fn fit_from(
+    config: &TrainConfig,
+    splits: &Splits,
+    backend: Backend,
+    observer: &mut dyn Observer,
+    resume: Option<Checkpoint>,
+    store: Option<&CheckpointStore>,
+) -> Result<Fitted, TrainError> {
+    let (mut training, mut network) = Training::start(config, splits, backend, resume, store)?;
+    for epoch in training.steps.at.epochs_done + 1..=config.epochs {
+        network = training.epoch(epoch, network, observer)?;
+    }
+    training.finish(network)
+}
+
+/// The learning itself: the optimizer, where training stands, and the step.
+struct Steps<'a> {
+    config: &'a TrainConfig,
+    optim: ModuleOptimizer,
+    at: Position,
+    /// The learning rate of the last step taken.
+    rate: f64,
+}
+
+impl Steps<'_> {
+    /// One step of gradient descent on one mini-batch: the network's weighted outputs z, the
+    /// cost C, the gradient ∂C/∂w of every weight and bias by backpropagation (Burn's
+    /// `backward()`), and the step w ← w − η·∂C/∂w (or the configured optimizer's).
+    fn step(
+        &mut self,
+        network: Mlp,
+        batch: MnistBatch,
+        epoch: usize,
+        trace: &mut EpochTrace,
+    ) -> Result<Mlp, TrainError> {
+        self.rate = self.config.rate_at(self.at.step, trace.steps_per_epoch);
+        let z = network.forward(batch.images);
+        let cost = (self.config.cost).loss(z.clone(), batch.labels.clone(), batch.targets);
+        self.look_at(&cost, epoch)?;
+        trace.record(&cost, z, batch.labels);
+        let gradients = GradientsParams::from_grads(cost.backward(), &network);
+        let network = self.optim.step(self.rate, network, gradients);
+        self.at.step += 1;
+        Ok(network)
+    }
+
+    /// Every [`CHECK_EVERY`] steps, reads the step's cost back and stops a diverging run.
+    fn look_at(&mut self, cost: &Tensor<1>, epoch: usize) -> Result<(), TrainError> {
+        if !self.at.step.is_multiple_of(CHECK_EVERY) {
+            return Ok(());
+        }
+        let value: f32 = cost.clone().inner().into_scalar();
+        Divergence::Step
+            .check(f64::from(value), &mut self.at.reference_loss)
+            .map_err(|what| self.diverged(epoch, what))
+    }
+
+    fn diverged(&self, epoch: usize, what: String) -> TrainError {
+        TrainError::Diverged {
+            epoch,
+            step: self.at.step,
+            rate: self.rate,
+            what,
+            advice: self.config.optimizer.suspect(),
+            resumable: None,
+        }
+    }
+}
+
+/// Steps between two looks at the cost: often enough to stop a diverging run within a few
+/// steps, rarely enough that a GPU is not made to wait after every step.
+const CHECK_EVERY: usize = 25;
+/// How many distorted batches the producer may make ahead of the steps.
+const PREFETCH_BATCHES: usize = 4;
+/// How far above its first measured value the cost may rise before the run counts as diverged.
+const EXPLOSION: f32 = 100.0;
+
+/// The one test of a diverged run, for a step's cost and an epoch's mean alike: a cost that is
+/// infinite or NaN, or more than [`EXPLOSION`] times the first cost measured (taken as at
+/// least 0.1). Spikes between two looks at the steps' costs still show in the epoch's mean.
+#[derive(Debug, Clone, Copy)]
+enum Divergence {
+    /// One step's cost; the first one looked at becomes the reference.
+    Step,
+    /// The mean cost of an epoch's steps.
+    EpochMean,
+}
+
+impl Divergence {
+    /// `Err` with what the cost did, when it diverged.
+    fn check(self, cost: f64, reference: &mut Option<f32>) -> Result<(), String> {
+        if !cost.is_finite() {
+            return Err("became infinite or NaN".to_string());
+        }
+        let reference = match (self, *reference) {
+            (_, Some(r)) => r,
+            // Only a step's cost, read in f32, becomes the reference.
+            (Divergence::Step, None) => *reference.insert(cost as f32),
+            (Divergence::EpochMean, None) => return Ok(()),
+        };
+        if cost <= f64::from(EXPLOSION * reference.max(0.1)) {
+            return Ok(());
+        }
+        let (verb, cost, reference) = (self.verb(), compact(cost), compact(f64::from(reference)));
+        Err(format!("{verb} {cost}, from {reference} at the start"))
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Divergence::Step => "rose to",
+            Divergence::EpochMean => "averaged",
+        }
+    }
+}
+
+/// A fit in progress: what it trains with, and where it stands.
+struct Training<'a> {
+    config: &'a TrainConfig,
+    splits: &'a Splits,
+    backend: Backend,
+    store: Option<&'a CheckpointStore>,
+    /// The device the steps run on, under autodiff.
+    device: Device,
+    batcher: MnistBatcher,
+    distorter: Option<Distorter>,
+    /// The steps run on a thread of a rayon pool of their own. The CPU backends split large
+    /// operations with rayon; called from inside the pool, a split runs one half in place and
+    /// lends the other to a sibling, where called from outside, every operation waits for a
+    /// pool thread to wake (what that gains: BENCHMARKS.md).
+    pool: rayon::ThreadPool,
+    /// The training images' indices, shuffled every epoch from `rng`.
+    order: Vec<usize>,
+    rng: SplitMix64,
+    steps_per_epoch: usize,
+    steps: Steps<'a>,
+    /// The best epoch's weights, when the run keeps the best.
+    best_network: Option<Vec<u8>>,
+    started: Instant,
+    /// Wall time of earlier sessions of a resumed run.
+    earlier_seconds: f64,
+}
+
+impl<'a> Training<'a> {
+    /// Sets up a fit, and the network it starts from: drawn from the seed (or copied from the
+    /// `[init]` run), or the checkpoint's.
+    fn start(
+        config: &'a TrainConfig,
+        splits: &'a Splits,
+        backend: Backend,
+        resume: Option<Checkpoint>,
+        store: Option<&'a CheckpointStore>,
+    ) -> Result<(Self, Mlp), TrainError> {
+        let device = backend.device()?.autodiff();
+        if splits.train.is_empty() {
+            return Err(TrainError::EmptyDataset("training set"));
+        }
+        let started = Instant::now();
+        let mut network = config.model.init_seeded(config.seed, &device);
+        let mut optim = config.optimizer.init();
+        let (mut at, mut best_network) = (Position::default(), None);
+        let encode = |e| TrainError::Model(ModelError::Encode(e));
+        if let Some(checkpoint) = resume {
+            // A resumed run continues from its own weights: `init.from` is not read again.
+            network =
+                network_from_bytes(&config.model, checkpoint.network, &device).map_err(encode)?;
+            network = transfer::freeze(network, config.init.as_ref().map_or(0, |i| i.freeze));
+            optim = (optim.from_bytes(burn::tensor::Bytes::from_bytes_vec(checkpoint.optimizer)))
+                .map_err(encode)?;
+            (at, best_network) = (checkpoint.position, checkpoint.best_network);
+        } else if let Some(init) = &config.init {
+            let source = transfer::load_source(init, &device)?;
+            network = transfer::start(init, config, network, &source)?;
+        }
+        let n = splits.train.len();
+        // A stream of its own, so that the batch order does not depend on the validation split.
+        // A resumed run replays the shuffles of the epochs it has done: the same orders again.
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut rng = SplitMix64::new(config.seed ^ 0x0BA7_C4E5);
+        for _ in 0..at.epochs_done {
+            rng.shuffle(&mut order);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads())
+            .build();
+        let training = Training {
+            config,
+            splits,
+            backend,
+            store,
+            device,
+            batcher: MnistBatcher::new(config.model.outputs),
+            distorter: config
+                .augment
+                .map(|a| Distorter::new(a.distortion(), config.seed)),
+            pool: pool.map_err(TrainError::Threads)?,
+            order,
+            rng,
+            steps_per_epoch: n.div_ceil(config.batch_size),
+            earlier_seconds: at.seconds,
+            steps: Steps {
+                config,
+                optim,
+                at,
+                rate: config.optimizer.learning_rate(),
+            },
+            best_network,
+            started,
+        };
+        Ok((training, network))
+    }
+
+    /// One epoch: shuffle, the steps, then the epoch's mean cost checked, validation, the best
+    /// epoch kept, and a checkpoint.
+    fn epoch(
+        &mut self,
+        epoch: usize,
+        network: Mlp,
+        observer: &mut dyn Observer,
+    ) -> Result<Mlp, TrainError> {
+        let skip = std::mem::take(&mut self.steps.at.steps_into_epoch);
+        observer.epoch_started(epoch, self.steps_per_epoch);
+        // A resumed epoch's progress starts where it stopped.
+        (0..skip).for_each(|_| observer.batch_done());
+        let epoch_start = Instant::now();
+        self.rng.shuffle(&mut self.order);
+        let mut trace = EpochTrace::resume(&mut self.steps.at, self.steps_per_epoch);
+        let (network, stopped) = self.steps(epoch, skip, network, &mut trace, observer)?;
+        let (losses, correct) = trace.read_back()?;
+        let at = &mut self.steps.at;
+        let seconds = std::mem::take(&mut at.epoch_seconds) + epoch_start.elapsed().as_secs_f64();
+        if stopped && losses.len() < self.steps_per_epoch {
+            // Stopped within the epoch: save exactly where it stands.
+            at.steps_into_epoch = losses.len();
+            (at.epoch_losses, at.epoch_correct, at.epoch_seconds) = (losses, correct, seconds);
+            at.epochs_done = epoch - 1;
+            return Err(self.interrupted(epoch, &network)?);
+        }
+        let n = self.splits.train.len();
+        let (train_loss, train_accuracy) = epoch_means(&losses, correct, n, self.config.batch_size);
+        Divergence::EpochMean
+            .check(train_loss, &mut self.steps.at.reference_loss)
+            .map_err(|what| self.steps.diverged(epoch, what))?;
+        let validation = self.validate(&network)?;
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss,
+            train_accuracy,
+            validation_loss: validation.map(|s| s.loss),
+            validation_accuracy: validation.map(|s| s.accuracy),
+            learning_rate: self.steps.rate,
+            seconds,
+        };
+        self.keep_best(&metrics, &network)?;
+        observer.epoch_done(&metrics);
+        self.steps.at.history.push(metrics);
+        self.steps.at.epochs_done = epoch;
+        if observer.should_stop() && epoch < self.config.epochs {
+            return Err(self.interrupted(epoch + 1, &network)?);
+        }
+        self.save_checkpoint(&network)?;
+        Ok(network)
+    }
+
+    /// The epoch's steps from its step `skip` on, run on the pool, with `[augment]`'s batches
+    /// distorted a few ahead on a thread of their own; the network after them, and whether the
+    /// observer asked to stop.
+    fn steps(
+        &mut self,
+        epoch: usize,
+        skip: usize,
+        network: Mlp,
+        trace: &mut EpochTrace,
+        observer: &mut dyn Observer,
+    ) -> Result<(Mlp, bool), TrainError> {
+        let Training {
+            config,
+            splits,
+            ref distorter,
+            ref pool,
+            ref order,
+            ref mut steps,
+            ref batcher,
+            ref device,
             ..
-        } => SgdConfig::new()
-            .with_momentum((momentum > 0.0).then(|| {
-                // Burn's default dampening is 0.1; the textbook's (and PyTorch's) is 0.
-                MomentumConfig::new()
-                    .with_momentum(momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(nesterov)
-            }))
-            .with_weight_decay(decay(weight_decay))
-            .init(),
-        OptimizerConfig::Adam {
-            beta1,
-            beta2,
-            epsilon,
-            weight_decay,
-            ..
-        } => AdamConfig::new()
-            .with_beta_1(beta1 as f32)
-            .with_beta_2(beta2 as f32)
-            .with_epsilon(epsilon as f32)
-            .with_weight_decay(decay(weight_decay))
-            .init(),
+        } = *self;
+        let train = &splits.train;
+        let chunks: Vec<&[usize]> = order.chunks(config.batch_size).skip(skip).collect();
+        std::thread::scope(|scope| {
+            let mut distorted = (distorter.as_ref())
+                .map(|d| d.prefetch(scope, train, chunks.clone(), epoch, PREFETCH_BATCHES));
+            pool.install(move || {
+                let mut network = network;
+                for chunk in chunks {
+                    let batch = match (distorter.as_ref(), distorted.as_mut()) {
+                        (Some(d), Some(batches)) => {
+                            // The producer ends only when this receiver is dropped (or it
+                            // panicked: then this thread makes the batch itself).
+                            let pixels = (batches.recv()).unwrap_or_else(|_| {
+                                d.batch(train, chunk, epoch, &mut Default::default())
+                            });
+                            let labels: Vec<u8> = chunk.iter().map(|&i| train.label(i)).collect();
+                            batcher.batch_inputs(pixels, &labels, device)
+                        }
+                        _ => batcher.batch_indices(train, chunk, device),
+                    };
+                    network = steps.step(network, batch, epoch, trace)?;
+                    observer.batch_done();
+                    if observer.should_stop() {
+                        return Ok((network, true));
+                    }
+                }
+                Ok((network, false))
+            })
+        })
+    }
+
+    /// Loss and accuracy on the validation images (`None` without them).
+    fn validate(&self, network: &Mlp) -> Result<Option<Score>, TrainError> {
+        if self.splits.validation.is_empty() {
+            return Ok(None);
+        }
+        let (cost, images) = (self.config.cost, &self.splits.validation);
+        evaluate(&network.valid(), cost, images, self.backend).map(Some)
+    }
+
+    /// Remembers the epoch if its validation accuracy is the best yet, and its weights when the
+    /// run keeps the best.
+    fn keep_best(&mut self, metrics: &EpochMetrics, network: &Mlp) -> Result<(), TrainError> {
+        let Some(accuracy) = metrics.validation_accuracy else {
+            return Ok(());
+        };
+        let best = &mut self.steps.at.best;
+        if best.is_none_or(|b| accuracy > b.validation_accuracy) {
+            *best = Some(BestEpoch {
+                epoch: metrics.epoch,
+                validation_accuracy: accuracy,
+            });
+            if self.config.keep == Keep::Best {
+                self.best_network = Some(network_to_bytes(&network.valid())?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves a checkpoint of where training stands, with `network`: its directory, or `None`
+    /// without a store.
+    fn save_checkpoint(&self, network: &Mlp) -> Result<Option<PathBuf>, TrainError> {
+        let Some(store) = self.store else {
+            return Ok(None);
+        };
+        let optimizer = (self.steps.optim.into_bytes())
+            .map_err(|e| TrainError::Model(ModelError::Encode(e)))?;
+        let checkpoint = Checkpoint {
+            position: Position {
+                seconds: self.earlier_seconds + self.started.elapsed().as_secs_f64(),
+                ..self.steps.at.clone()
+            },
+            network: network_to_bytes(network)?,
+            optimizer: optimizer.to_vec(),
+            best_network: self.best_network.clone(),
+        };
+        Ok(Some(store.save(&checkpoint)?))
+    }
+
+    /// Stops the run, to be resumed from a checkpoint of where it stands: the error to return,
+    /// naming `epoch`, the one the resumed run begins with.
+    fn interrupted(&self, epoch: usize, network: &Mlp) -> Result<TrainError, TrainError> {
+        Ok(TrainError::Interrupted {
+            epoch,
+            step: self.steps.at.step,
+            checkpoint: self.save_checkpoint(network)?,
+            dest: None,
+        })
+    }
+
+    /// The fit's outcome: the network kept (the last epoch's, or the best one's), on the plain
+    /// device.
+    fn finish(self, network: Mlp) -> Result<Fitted, TrainError> {
+        let at = self.steps.at;
+        let (network, kept_epoch) = match (self.config.keep, self.best_network, at.best) {
+            (Keep::Best, Some(bytes), Some(best)) => {
+                let device = self.backend.device()?;
+                let network = network_from_bytes(&self.config.model, bytes, &device)
+                    .map_err(|e| TrainError::Model(ModelError::Encode(e)))?;
+                (network, best.epoch)
+            }
+            _ => (network.valid(), self.config.epochs),
+        };
+        Ok(Fitted {
+            network,
+            kept_epoch,
+            history: at.history,
+            best: at.best,
+            seconds: self.earlier_seconds + self.started.elapsed().as_secs_f64(),
+        })
     }
 }
 
@@ -154,6 +494,7 @@ pub fn evaluate(
 /// device, so that a step adds no work (and a GPU no stall) to report them; and what earlier
 /// sessions of the same epoch left, already on the host (a resumed run).
 struct EpochTrace {
+    steps_per_epoch: usize,
     earlier_losses: Vec<f32>,
     earlier_correct: u64,
     losses: Vec<Tensor<1>>,
@@ -162,14 +503,23 @@ struct EpochTrace {
 }
 
 impl EpochTrace {
-    fn new(earlier_losses: Vec<f32>, earlier_correct: u64, steps: usize) -> Self {
+    /// An epoch's trace, taking over what earlier sessions of it left in `at`.
+    fn resume(at: &mut Position, steps_per_epoch: usize) -> Self {
         EpochTrace {
-            earlier_losses,
-            earlier_correct,
-            losses: Vec::with_capacity(steps),
-            outputs: Vec::with_capacity(steps),
-            labels: Vec::with_capacity(steps),
+            steps_per_epoch,
+            earlier_losses: std::mem::take(&mut at.epoch_losses),
+            earlier_correct: std::mem::take(&mut at.epoch_correct),
+            losses: Vec::with_capacity(steps_per_epoch),
+            outputs: Vec::with_capacity(steps_per_epoch),
+            labels: Vec::with_capacity(steps_per_epoch),
         }
+    }
+
+    /// Keeps a step's cost, outputs and labels (off the autodiff graph).
+    fn record(&mut self, cost: &Tensor<1>, z: Tensor<2>, labels: Tensor<1, Int>) {
+        self.losses.push(cost.clone().inner());
+        self.outputs.push(z.inner());
+        self.labels.push(labels.inner());
     }
 
     /// Every step's mean cost so far and the images classified right, read back once.
@@ -203,320 +553,4 @@ fn epoch_means(losses: &[f32], correct: u64, n: usize, batch_size: usize) -> (f6
         .sum::<f64>()
         / n as f64;
     (loss, correct as f64 / n as f64)
-}
-
-/// Steps between two looks at the cost: often enough to stop a diverging run within a few
-/// steps, rarely enough that a GPU is not made to wait after every step.
-const CHECK_EVERY: usize = 25;
-
-/// How many distorted batches the producer may make ahead of the steps.
-const PREFETCH_BATCHES: usize = 4;
-/// How far above its first measured value the cost may rise before the run counts as diverged.
-const EXPLOSION: f32 = 100.0;
-
-/// Trains the network `config` describes on `splits.train` on `backend`, validating after each
-/// epoch, with no checkpoints.
-pub fn fit(
-    config: &TrainConfig,
-    splits: &Splits,
-    backend: Backend,
-    observer: &mut dyn Observer,
-) -> Result<Fitted, TrainError> {
-    fit_from(config, splits, backend, observer, None, None)
-}
-
-/// Trains as [`fit`] does, continuing `resume` if given, and saving a checkpoint to `store`
-/// after every epoch and when the observer asks to stop.
-pub fn fit_from(
-    config: &TrainConfig,
-    splits: &Splits,
-    backend: Backend,
-    observer: &mut dyn Observer,
-    resume: Option<Checkpoint>,
-    store: Option<&CheckpointStore>,
-) -> Result<Fitted, TrainError> {
-    let device = &backend.device()?;
-    if splits.train.is_empty() {
-        return Err(TrainError::EmptyDataset("training set"));
-    }
-    let started = Instant::now();
-    let ad_device = device.clone().autodiff();
-    let mut network = config.model.init_seeded(config.seed, &ad_device);
-    let mut optim = optimizer(&config.optimizer);
-    let mut best_network = None;
-    let mut at = Position::default();
-    let frozen = config.init.as_ref().map_or(0, |init| init.freeze);
-    if let Some(checkpoint) = resume {
-        // A resumed run continues from its own weights: `init.from` is not read again.
-        network = network_from_bytes(&config.model, checkpoint.network, &ad_device)
-            .map_err(|e| TrainError::Model(ModelError::Encode(e)))?;
-        network = transfer::freeze(network, frozen);
-        optim = optim
-            .from_bytes(burn::tensor::Bytes::from_bytes_vec(checkpoint.optimizer))
-            .map_err(|e| TrainError::Model(ModelError::Encode(e)))?;
-        best_network = checkpoint.best_network;
-        at = checkpoint.position;
-    } else if let Some(init) = &config.init {
-        let source = transfer::load_source(init, &ad_device)?;
-        network = transfer::start(init, config, network, &source)?;
-    }
-    let batcher = MnistBatcher::new(config.model.outputs);
-    let earlier_seconds = at.seconds;
-    let base_rate = config.optimizer.learning_rate();
-
-    let n = splits.train.len();
-    let steps_per_epoch = n.div_ceil(config.batch_size);
-    let total_steps = steps_per_epoch * config.epochs;
-    let mut order: Vec<usize> = (0..n).collect();
-    // A stream of its own, so that the batch order does not depend on the validation split.
-    // A resumed run replays the shuffles of the epochs it has done: the same orders again.
-    let mut rng = SplitMix64::new(config.seed ^ 0x0BA7_C4E5);
-    for _ in 0..at.epochs_done {
-        rng.shuffle(&mut order);
-    }
-    let distorter = config
-        .augment
-        .map(|a| Distorter::new(a.distortion(), config.seed));
-    let steps_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads())
-        .build()
-        .map_err(TrainError::Threads)?;
-    let rate_at = |step: usize| {
-        config.schedule.as_ref().map_or(base_rate, |s| {
-            s.rate(base_rate, step, steps_per_epoch, total_steps)
-        })
-    };
-    // Saves a checkpoint of where training stands (nothing without a store).
-    let save = |network: &Mlp, optim: &ModuleOptimizer, best: &Option<Vec<u8>>, at: &Position| {
-        let Some(store) = store else {
-            return Ok(None);
-        };
-        let checkpoint = Checkpoint {
-            position: Position {
-                seconds: earlier_seconds + started.elapsed().as_secs_f64(),
-                ..at.clone()
-            },
-            network: network_to_bytes(network)?,
-            optimizer: optim
-                .into_bytes()
-                .map_err(|e| TrainError::Model(ModelError::Encode(e)))?
-                .to_vec(),
-            best_network: best.clone(),
-        };
-        store.save(&checkpoint).map(Some)
-    };
-
-    for epoch in at.epochs_done + 1..=config.epochs {
-        let skip = std::mem::take(&mut at.steps_into_epoch);
-        observer.epoch_started(epoch, steps_per_epoch);
-        // A resumed epoch's progress starts where it stopped.
-        for _ in 0..skip {
-            observer.batch_done();
-        }
-        let epoch_start = Instant::now();
-        rng.shuffle(&mut order);
-        let mut trace = EpochTrace::new(
-            std::mem::take(&mut at.epoch_losses),
-            std::mem::take(&mut at.epoch_correct),
-            steps_per_epoch,
-        );
-        let mut rate = rate_at(at.step);
-        let mut stopped = false;
-        // The steps run on a thread of a rayon pool of their own. The CPU backends split large
-        // operations with rayon; called from inside the pool, a split runs one half in place and
-        // lends the other to a sibling, where called from outside, every operation waits for a
-        // pool thread to wake (what that gains: BENCHMARKS.md).
-        let chunks: Vec<&[usize]> = order.chunks(config.batch_size).skip(skip).collect();
-        let stepped = std::thread::scope(|scope| {
-            // With `[augment]`, the distorted batches are made on a thread of their own, a few
-            // ahead of the steps.
-            let mut distorted = distorter.as_ref().map(|d| {
-                d.prefetch(
-                    scope,
-                    &splits.train,
-                    chunks.clone(),
-                    epoch,
-                    PREFETCH_BATCHES,
-                )
-            });
-            steps_pool.install(|| -> Result<Mlp, TrainError> {
-                let mut network = network;
-                for chunk in &chunks {
-                    rate = rate_at(at.step);
-                    // (Borrowed mutably: a receiver may move to the pool's thread, not be shared.)
-                    let batch = match (&distorter, distorted.as_mut()) {
-                        (Some(d), Some(batches)) => {
-                            // The producer ends only when this receiver is dropped (or it panicked:
-                            // then this thread makes the batch itself).
-                            let pixels = batches.recv().unwrap_or_else(|_| {
-                                d.batch(&splits.train, chunk, epoch, &mut Default::default())
-                            });
-                            let labels: Vec<u8> =
-                                chunk.iter().map(|&i| splits.train.label(i)).collect();
-                            batcher.batch_inputs(pixels, &labels, &ad_device)
-                        }
-                        _ => batcher.batch_indices(&splits.train, chunk, &ad_device),
-                    };
-                    let z = network.forward(batch.images);
-                    let loss = config
-                        .cost
-                        .loss(z.clone(), batch.labels.clone(), batch.targets);
-                    if at.step % CHECK_EVERY == 0 {
-                        check_cost(&loss, &mut at, config, epoch, rate)?;
-                    }
-                    trace.losses.push(loss.clone().inner());
-                    trace.outputs.push(z.inner());
-                    trace.labels.push(batch.labels.inner());
-                    let grads = GradientsParams::from_grads(loss.backward(), &network);
-                    network = optim.step(rate, network, grads);
-                    at.step += 1;
-                    observer.batch_done();
-                    if observer.should_stop() {
-                        stopped = true;
-                        break;
-                    }
-                }
-                Ok(network)
-            })
-        });
-        network = stepped?;
-        let (losses, correct) = trace.read_back()?;
-        let seconds = std::mem::take(&mut at.epoch_seconds) + epoch_start.elapsed().as_secs_f64();
-        if stopped && losses.len() < steps_per_epoch {
-            // Stopped within the epoch: save exactly where it stands.
-            at.steps_into_epoch = losses.len();
-            at.epoch_losses = losses;
-            at.epoch_correct = correct;
-            at.epoch_seconds = seconds;
-            at.epochs_done = epoch - 1;
-            let path = save(&network, &optim, &best_network, &at)?;
-            return Err(TrainError::Interrupted {
-                epoch,
-                step: at.step,
-                checkpoint: path,
-                dest: None,
-            });
-        }
-        let (train_loss, train_accuracy) = epoch_means(&losses, correct, n, config.batch_size);
-        if !train_loss.is_finite() {
-            return Err(diverged(
-                config,
-                epoch,
-                at.step,
-                rate,
-                "became infinite or NaN",
-            ));
-        }
-        // Spikes between two looks at the cost still show in the epoch's mean.
-        if let Some(reference) = at.reference_loss {
-            if train_loss > f64::from(EXPLOSION * reference.max(0.1)) {
-                let what = format!(
-                    "averaged {} over the epoch, from {} at the start",
-                    crate::config::compact(train_loss),
-                    crate::config::compact(f64::from(reference))
-                );
-                return Err(diverged(config, epoch, at.step, rate, &what));
-            }
-        }
-        let validation = if splits.validation.is_empty() {
-            None
-        } else {
-            Some(evaluate(
-                &network.valid(),
-                config.cost,
-                &splits.validation,
-                backend,
-            )?)
-        };
-        let metrics = EpochMetrics {
-            epoch,
-            train_loss,
-            train_accuracy,
-            validation_loss: validation.map(|s| s.loss),
-            validation_accuracy: validation.map(|s| s.accuracy),
-            learning_rate: rate,
-            seconds,
-        };
-        if let Some(accuracy) = metrics.validation_accuracy {
-            if at.best.is_none_or(|b| accuracy > b.validation_accuracy) {
-                at.best = Some(BestEpoch {
-                    epoch,
-                    validation_accuracy: accuracy,
-                });
-                if config.keep == Keep::Best {
-                    best_network = Some(network_to_bytes(&network.valid())?);
-                }
-            }
-        }
-        observer.epoch_done(&metrics);
-        at.history.push(metrics);
-        at.epochs_done = epoch;
-        let path = save(&network, &optim, &best_network, &at)?;
-        if observer.should_stop() && epoch < config.epochs {
-            return Err(TrainError::Interrupted {
-                epoch: epoch + 1,
-                step: at.step,
-                checkpoint: path,
-                dest: None,
-            });
-        }
-    }
-    let last = network.valid();
-    let (network, kept_epoch) = match (config.keep, &best_network, at.best) {
-        (Keep::Best, Some(bytes), Some(best)) => (
-            network_from_bytes(&config.model, bytes.clone(), device)
-                .map_err(|e| TrainError::Model(ModelError::Encode(e)))?,
-            best.epoch,
-        ),
-        _ => (last, config.epochs),
-    };
-    Ok(Fitted {
-        network,
-        kept_epoch,
-        history: at.history,
-        best: at.best,
-        seconds: earlier_seconds + started.elapsed().as_secs_f64(),
-    })
-}
-
-/// Looks at a step's cost (one read from the device): an infinite or NaN cost, or one far above
-/// the first measured, stops the run.
-fn check_cost(
-    loss: &Tensor<1>,
-    at: &mut Position,
-    config: &TrainConfig,
-    epoch: usize,
-    rate: f64,
-) -> Result<(), TrainError> {
-    let value: f32 = loss.clone().inner().into_scalar();
-    if !value.is_finite() {
-        return Err(diverged(
-            config,
-            epoch,
-            at.step,
-            rate,
-            "became infinite or NaN",
-        ));
-    }
-    let reference = *at.reference_loss.get_or_insert(value);
-    if value > EXPLOSION * reference.max(0.1) {
-        let what = format!(
-            "rose to {}, from {} at the start",
-            crate::config::compact(f64::from(value)),
-            crate::config::compact(f64::from(reference))
-        );
-        return Err(diverged(config, epoch, at.step, rate, &what));
-    }
-    Ok(())
-}
-
-fn diverged(config: &TrainConfig, epoch: usize, step: usize, rate: f64, what: &str) -> TrainError {
-    TrainError::Diverged {
-        epoch,
-        step,
-        rate,
-        what: what.to_string(),
-        advice: config.optimizer.suspect(),
-        resumable: None,
-    }
 }

@@ -7,14 +7,13 @@
 //! which only moves parameters that have a gradient, leaves them as they are: no step, no
 //! momentum, no weight decay. They come out of training byte for byte as they went in.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
-use model::run::SavedRun;
 use model::{Mlp, MlpConfig};
+use run::{SavedRun, StartedFrom};
 use serde::{Deserialize, Serialize};
 
 use crate::{TrainConfig, TrainError};
@@ -55,38 +54,6 @@ impl InitConfig {
     }
 }
 
-/// Where a run started from, as its report records it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StartedFrom {
-    /// The source run's directory.
-    pub run: PathBuf,
-    /// Layers copied from it (all but the output layer when it was reset).
-    pub copied_layers: usize,
-    /// Layers that kept their weights during training (the first ones).
-    pub frozen_layers: usize,
-    pub reset_output: bool,
-}
-
-impl fmt::Display for StartedFrom {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "starting from {}: {} layer{} copied",
-            self.run.display(),
-            self.copied_layers,
-            if self.copied_layers == 1 { "" } else { "s" }
-        )?;
-        if self.reset_output {
-            write!(f, ", output layer afresh")?;
-        }
-        match self.frozen_layers {
-            0 => Ok(()),
-            1 => write!(f, ", layer 1 frozen"),
-            n => write!(f, ", layers 1–{n} frozen"),
-        }
-    }
-}
-
 /// A layer's shape as `784→128`.
 fn shape(layer: &Linear) -> String {
     let [inputs, outputs] = layer.weight.dims();
@@ -101,16 +68,15 @@ pub fn load_source(init: &InitConfig, device: &Device) -> Result<SavedRun, Train
     })
 }
 
-impl StartedFrom {
-    /// What a run with this `[init]` table and `[model]` copies and freezes.
-    pub fn new(init: &InitConfig, model: &MlpConfig) -> StartedFrom {
-        let layers = model.sizes().len() - 1;
-        StartedFrom {
-            run: init.from.clone(),
-            copied_layers: layers - usize::from(init.reset_output),
-            frozen_layers: init.freeze,
-            reset_output: init.reset_output,
-        }
+/// What a run with this `[init]` table and `[model]` copies and freezes, as its report
+/// records it.
+pub fn started_from(init: &InitConfig, model: &MlpConfig) -> StartedFrom {
+    let layers = model.sizes().len() - 1;
+    StartedFrom {
+        run: init.from.clone(),
+        copied_layers: layers - usize::from(init.reset_output),
+        frozen_layers: init.freeze,
+        reset_output: init.reset_output,
     }
 }
 
@@ -133,7 +99,7 @@ pub fn plan(
     let ours = model.sizes();
     let theirs = source.network.sizes();
     let layers = ours.len() - 1;
-    let started = StartedFrom::new(init, model);
+    let started = started_from(init, model);
     let copied = started.copied_layers;
     if theirs.len() - 1 < copied {
         return Err(TrainError::InitLayers {

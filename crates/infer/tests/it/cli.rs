@@ -199,7 +199,7 @@ fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
         ..model::MlpConfig::new([8])
     };
     let network = config.init(&backend.device().unwrap());
-    let writer = model::run::RunWriter::create(&dir).unwrap();
+    let writer = run::RunWriter::create(&dir).unwrap();
     writer
         .write_network(&network, model::Cost::Quadratic)
         .unwrap();

@@ -30,7 +30,7 @@ fn random_run(dir: &std::path::Path) {
 fn random_run_of(dir: &std::path::Path, config: model::MlpConfig, model_toml: &str) {
     let backend = model::Backend::resolve(None).unwrap();
     let network = config.init(&backend.device().unwrap());
-    let writer = model::run::RunWriter::create(dir).unwrap();
+    let writer = run::RunWriter::create(dir).unwrap();
     writer
         .write_network(&network, model::Cost::Quadratic)
         .unwrap();

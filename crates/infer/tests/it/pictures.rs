@@ -7,8 +7,8 @@ use clap::Parser;
 use data::{MnistDataset, Split};
 use infer::cli::{Args, Output, Shown};
 use infer::draw::{self, HIDDEN_CAP, MISTAKES_CAP};
-use model::run::SavedRun;
 use pictures::{HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_SCALE};
+use run::SavedRun;
 
 fn infer(args: &[&str]) -> Result<Output, infer::InferError> {
     let all = std::iter::once("infer").chain(args.iter().copied());
@@ -163,7 +163,7 @@ fn the_pictures_hold_the_runs_numbers() {
 
     // The run is still a run: the next `train` may replace it.
     drop(saved);
-    let writer = model::run::RunWriter::create(&run).expect("pictures/ belongs to a run");
+    let writer = run::RunWriter::create(&run).expect("pictures/ belongs to a run");
     drop(writer);
 }
 

@@ -389,7 +389,7 @@ async fn measure(hand: Hand, base: &Path, work: &Path, test: &MnistDataset) -> M
         base: read(&app, base_name, &evaluate).await,
         tuned: read(&app, "mine", &evaluate).await,
         tune_seconds: tuned.report.train_seconds,
-        own_test: (tuned.report.test_correct, tuned.report.test_images),
+        own_test: (tuned.report.test_correct.unwrap(), tuned.report.test_images),
     }
 }
 

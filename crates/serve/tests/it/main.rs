@@ -44,7 +44,7 @@ fn s(p: &Path) -> &str {
 }
 
 /// Trains `config` into `out` with the `train` command's library, on the backend under test.
-fn train(config: &Path, out: &Path) -> train::cli::Trained {
+fn train(config: &Path, out: &Path) -> train::Trained {
     let mut args = vec!["train", "--config", s(config), "--out", s(out), "--quiet"]
         .into_iter()
         .map(String::from)

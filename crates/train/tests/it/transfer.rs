@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use clap::Parser;
-use model::run::SavedRun;
+use run::SavedRun;
 use train::cli::{run, Args};
 use train::{Silent, TrainError};
 
@@ -37,7 +37,7 @@ impl Base {
     }
 
     /// Trains the config `text` (written as `file`) into `out`.
-    fn train(&self, file: &str, text: &str, out: &str) -> Result<train::cli::Trained, TrainError> {
+    fn train(&self, file: &str, text: &str, out: &str) -> Result<train::Trained, TrainError> {
         fs::write(self.path(file), text).unwrap();
         let mut argv: Vec<String> = ["train", "--quiet", "--config"].map(String::from).to_vec();
         argv.push(self.path(file).display().to_string());

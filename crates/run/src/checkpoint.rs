@@ -3,9 +3,9 @@
 //! A checkpoint holds the network's weights, the optimizer's state (Adam's moments, SGD's
 //! velocity), where training stands (epochs and steps done, the current epoch's running cost
 //! and accuracy, the history so far, the best epoch) and the resolved config. The batch order
-//! needs no saving: it is replayed from the seed (see [`crate::trainer`]).
+//! needs no saving: it is replayed from the seed (`train`'s trainer does that).
 //!
-//! They live in the run's private directory beside its destination (see [`model::place`]),
+//! They live in the run's private directory beside its destination (see [`RunPlace`](crate::RunPlace)),
 //! never in the last complete run:
 //!
 //! ```text
@@ -22,15 +22,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::trainer::EpochMetrics;
-use crate::TrainError;
+use crate::error::io;
+use crate::layout::{CONFIG_FILE, WEIGHTS_FILE};
+use crate::{EpochMetrics, RunError};
 
 const POSITION_FILE: &str = "position.json";
-const NETWORK_FILE: &str = "model.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
 const BEST_FILE: &str = "best.bpk";
-/// The resolved config the checkpoint continues.
-pub const CONFIG_FILE: &str = "config.toml";
 const INCOMPLETE: &str = ".incomplete";
 
 /// The epoch with the best validation accuracy so far.
@@ -84,13 +82,6 @@ pub struct CheckpointStore {
     keep_every: usize,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 impl CheckpointStore {
     /// Checkpoints in `dir` of the run whose resolved config is `config_toml`, keeping every
     /// `keep_every`-th epoch's besides the newest (0: only the newest).
@@ -108,7 +99,7 @@ impl CheckpointStore {
     }
 
     /// Saves `checkpoint` as the newest; returns its directory.
-    pub fn save(&self, checkpoint: &Checkpoint) -> Result<PathBuf, TrainError> {
+    pub fn save(&self, checkpoint: &Checkpoint) -> Result<PathBuf, RunError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let p = &checkpoint.position;
         let name = format!("epoch-{:06}-step-{:06}", p.epochs_done, p.steps_into_epoch);
@@ -121,9 +112,12 @@ impl CheckpointStore {
             let path = tmp.join(file);
             fs::write(&path, bytes).map_err(io(&path))
         };
-        let position = serde_json::to_vec_pretty(p).map_err(TrainError::EncodeReport)?;
+        let position = serde_json::to_vec_pretty(p).map_err(|source| RunError::EncodeJson {
+            file: POSITION_FILE,
+            source,
+        })?;
         write(POSITION_FILE, &position)?;
-        write(NETWORK_FILE, &checkpoint.network)?;
+        write(WEIGHTS_FILE, &checkpoint.network)?;
         write(OPTIMIZER_FILE, &checkpoint.optimizer)?;
         if let Some(best) = &checkpoint.best_network {
             write(BEST_FILE, best)?;
@@ -152,7 +146,7 @@ impl CheckpointStore {
     }
 
     /// Checkpoint directory names, oldest first.
-    fn names(&self) -> Result<Vec<String>, TrainError> {
+    fn names(&self) -> Result<Vec<String>, RunError> {
         let mut names: Vec<String> = match fs::read_dir(&self.dir) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
@@ -167,7 +161,7 @@ impl CheckpointStore {
     }
 
     /// The kept checkpoints of finished epochs, oldest first (what a completed run keeps).
-    pub fn kept(&self) -> Result<Vec<PathBuf>, TrainError> {
+    pub fn kept(&self) -> Result<Vec<PathBuf>, RunError> {
         Ok(self
             .names()?
             .into_iter()
@@ -180,7 +174,7 @@ impl CheckpointStore {
     }
 
     /// The newest checkpoint in `dir`, with the config it continues; `None` if there is none.
-    pub fn latest(dir: &Path) -> Result<Option<(PathBuf, String, Checkpoint)>, TrainError> {
+    pub fn latest(dir: &Path) -> Result<Option<(PathBuf, String, Checkpoint)>, RunError> {
         let store = CheckpointStore::new(dir, String::new(), 0);
         let Some(name) = store.names()?.pop() else {
             return Ok(None);
@@ -191,17 +185,19 @@ impl CheckpointStore {
             fs::read(&p).map_err(io(&p))
         };
         let position_path = path.join(POSITION_FILE);
-        let position: Position = serde_json::from_slice(&read(POSITION_FILE)?).map_err(|e| {
-            TrainError::BadCheckpoint {
-                path: position_path.clone(),
-                reason: e.to_string(),
+        let position: Position =
+            serde_json::from_slice(&read(POSITION_FILE)?).map_err(|source| {
+                RunError::BadCheckpoint {
+                    path: position_path.clone(),
+                    source,
+                }
+            })?;
+        let config = String::from_utf8(read(CONFIG_FILE)?).map_err(|source| {
+            RunError::CheckpointNotText {
+                path: path.join(CONFIG_FILE),
+                source,
             }
         })?;
-        let config =
-            String::from_utf8(read(CONFIG_FILE)?).map_err(|e| TrainError::BadCheckpoint {
-                path: path.join(CONFIG_FILE),
-                reason: e.to_string(),
-            })?;
         let best_network = match read(BEST_FILE) {
             Ok(bytes) => Some(bytes),
             Err(_) if !path.join(BEST_FILE).exists() => None,
@@ -209,7 +205,7 @@ impl CheckpointStore {
         };
         let checkpoint = Checkpoint {
             position,
-            network: read(NETWORK_FILE)?,
+            network: read(WEIGHTS_FILE)?,
             optimizer: read(OPTIMIZER_FILE)?,
             best_network,
         };

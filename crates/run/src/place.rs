@@ -12,13 +12,16 @@
 //!
 //! Nothing outside `.NAME.run/` is ever created or deleted, except the destination itself,
 //! which is swapped for the finished run in one step (`renameat2` with `RENAME_EXCHANGE` on
-//! Linux): at every instant the destination holds a complete run, the old or the new.
+//! Linux, `renameatx_np` with `RENAME_SWAP` on macOS; elsewhere two renames, made safe by
+//! [`RunPlace::lock`]): at every instant the destination holds a complete run, the old or the
+//! new.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::ModelError;
+use crate::error::io;
+use crate::RunError;
 
 /// Longest file name most file systems take.
 const NAME_MAX: usize = 255;
@@ -49,13 +52,6 @@ pub fn write_file(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
         })
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
-    move |source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// The destination of a run and its private directory beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunPlace {
@@ -67,9 +63,9 @@ impl RunPlace {
     /// The place of the run `dest`. A symbolic link is followed: the run goes where it points
     /// (the link itself is never replaced). A destination without a final name (`..`, `/`) is
     /// refused.
-    pub fn new(dest: &Path) -> Result<RunPlace, ModelError> {
+    pub fn new(dest: &Path) -> Result<RunPlace, RunError> {
         let dest = if dest.is_symlink() {
-            fs::canonicalize(dest).map_err(|source| ModelError::DanglingOutputLink {
+            fs::canonicalize(dest).map_err(|source| RunError::DanglingOutputLink {
                 path: dest.to_path_buf(),
                 source,
             })?
@@ -78,7 +74,7 @@ impl RunPlace {
         };
         let name = dest
             .file_name()
-            .ok_or_else(|| ModelError::BadOutputPath { path: dest.clone() })?
+            .ok_or_else(|| RunError::BadOutputPath { path: dest.clone() })?
             .to_string_lossy()
             .into_owned();
         let parent = match dest.parent() {
@@ -119,15 +115,15 @@ impl RunPlace {
     /// Takes the place for this process: creates the private directory if needed and locks it,
     /// or says which process holds it. The lock is released when the [`PlaceLock`] is dropped,
     /// or when the process ends, however it ends.
-    pub fn lock(&self) -> Result<PlaceLock, ModelError> {
+    pub fn lock(&self) -> Result<PlaceLock, RunError> {
         // A run that finishes removes the directory with its lock file; one that opened the file
         // just before may hold a lock on a file no longer there. It then tries again.
         let mut tries = 0;
         loop {
             match self.try_lock() {
-                Err(ModelError::Io { .. }) | Ok(None) if tries < 3 => tries += 1,
+                Err(RunError::Io { .. }) | Ok(None) if tries < 3 => tries += 1,
                 Ok(None) => {
-                    return Err(ModelError::Busy {
+                    return Err(RunError::Busy {
                         dest: self.dest.clone(),
                         holder: "a run that was finishing".into(),
                     })
@@ -139,7 +135,7 @@ impl RunPlace {
     }
 
     /// One attempt at [`RunPlace::lock`]; `None` when the lock file was removed under it.
-    fn try_lock(&self) -> Result<Option<PlaceLock>, ModelError> {
+    fn try_lock(&self) -> Result<Option<PlaceLock>, RunError> {
         if let Some(parent) = self.private.parent() {
             fs::create_dir_all(parent).map_err(io(parent))?;
         }
@@ -147,7 +143,7 @@ impl RunPlace {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 if !self.private.join(OWNER_FILE).is_file() {
-                    return Err(ModelError::NotOurs {
+                    return Err(RunError::NotOurs {
                         path: self.private.clone(),
                     });
                 }
@@ -167,7 +163,7 @@ impl RunPlace {
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
-                return Err(ModelError::Busy {
+                return Err(RunError::Busy {
                     dest: self.dest.clone(),
                     holder: holder.trim().to_string(),
                 });
@@ -233,7 +229,7 @@ impl PlaceLock {
     }
 
     /// An empty staging directory, clearing what a killed run left there.
-    pub fn fresh_staging(&self) -> Result<PathBuf, ModelError> {
+    pub fn fresh_staging(&self) -> Result<PathBuf, RunError> {
         let staging = self.place.staging_dir();
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(&staging))?;
@@ -244,7 +240,7 @@ impl PlaceLock {
 
     /// Puts the complete run in `staging` at the destination in one step, then removes the run
     /// it replaced. See the [module docs](self).
-    pub fn swap_in(&self, staging: &Path) -> Result<(), ModelError> {
+    pub fn swap_in(&self, staging: &Path) -> Result<(), RunError> {
         let dest = &self.place.dest;
         if !dest.exists() {
             return fs::rename(staging, dest).map_err(io(dest));
@@ -282,7 +278,7 @@ impl PlaceLock {
     }
 
     /// Removes the private directory: the run is complete and needs nothing beside it.
-    pub fn finish(self) -> Result<(), ModelError> {
+    pub fn finish(self) -> Result<(), RunError> {
         let private = self.place.private.clone();
         // The lock file goes last, with everything else; a process waiting on it finds the
         // directory gone and starts afresh.
@@ -290,34 +286,15 @@ impl PlaceLock {
     }
 }
 
-/// Swaps two paths atomically.
-#[cfg(target_os = "linux")]
+/// Swaps two paths atomically: `renameat2(RENAME_EXCHANGE)` on Linux, `renameatx_np(RENAME_SWAP)`
+/// on Apple's systems, through rustix's safe wrappers.
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
-    };
-    let (a, b) = (c(a)?, c(b)?);
-    // SAFETY: both are valid NUL-terminated paths; renameat2 reads them and nothing else.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
 fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
     Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
@@ -325,9 +302,16 @@ fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
 /// Whether `exchange` failed because the system or file system cannot swap, not because of the
 /// paths.
 fn exchange_unsupported(e: &std::io::Error) -> bool {
-    #[cfg(target_os = "linux")]
-    if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
-        return true;
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        use rustix::io::Errno;
+        let unsupported = [Errno::INVAL, Errno::NOSYS, Errno::NOTSUP];
+        if unsupported
+            .iter()
+            .any(|n| e.raw_os_error() == Some(n.raw_os_error()))
+        {
+            return true;
+        }
     }
     e.kind() == std::io::ErrorKind::Unsupported
 }

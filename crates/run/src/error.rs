@@ -1,0 +1,182 @@
+//! What can go wrong reading, writing or placing a run directory.
+
+use std::path::PathBuf;
+
+use model::ModelError;
+
+/// An error from the `run` crate; each message names the file and the fix. The message says
+/// only its own level: a cause is its [`source`](std::error::Error::source), which the
+/// binaries print after it.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The network in the run cannot be built, encoded or read back.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+
+    #[error(
+        "no trained model in {dir}: run `cargo run -p train -- --config configs/mlp.toml` \
+         first, or pick a run directory with --model"
+    )]
+    RunNotFound { dir: PathBuf },
+
+    #[error(
+        "{path} is missing, so this is not a complete training run: run \
+         `cargo run -p train -- --config <config>` to write it"
+    )]
+    RunFileMissing { path: PathBuf },
+
+    #[error("{path} is a file; --model takes the run's directory: --model {}", .dir.display())]
+    RunIsAFile { path: PathBuf, dir: PathBuf },
+
+    #[error("{path} does not describe a network")]
+    BadRunConfig {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+
+    #[error(
+        "{path}: `class_names` names {names} classes, but the network has {outputs} outputs; \
+         restore the file `train` wrote"
+    )]
+    ClassNamesDoNotFit {
+        path: PathBuf,
+        names: usize,
+        outputs: usize,
+    },
+
+    #[error(
+        "{weights} does not fit the network described by {config} ({detail}); the two come \
+         from different runs: run `train` again to write them together"
+    )]
+    WeightsDoNotFit {
+        weights: PathBuf,
+        config: PathBuf,
+        /// Burn's account of the first tensor that does not fit.
+        detail: String,
+    },
+
+    #[error("{path} is not a readable weights file ({detail}); run `train` again to rewrite it")]
+    BadWeights {
+        path: PathBuf,
+        /// Burn's account of what it could not read.
+        detail: String,
+    },
+
+    #[error(
+        "{path} has changed since the run was written (its SHA-256 no longer matches {seal}): \
+         the weights were edited or damaged; run `train` again"
+    )]
+    WeightsChanged { path: PathBuf, seal: PathBuf },
+
+    #[error(
+        "{path} no longer describes the network that was trained: `{key}` is {now}, but the \
+         network was trained as {was}; put it back, or run `train` again"
+    )]
+    ConfigChanged {
+        path: PathBuf,
+        key: String,
+        now: String,
+        was: String,
+    },
+
+    #[error("{path} holds {count} weights that are NaN or infinite: the network is broken; run `train` again")]
+    NonFiniteWeights { path: PathBuf, count: usize },
+
+    #[error("{path} is not a run's seal; restore the file `train` wrote, or run `train` again")]
+    BadSeal {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+
+    #[error("{path} is not a run's report; restore the file `train` wrote, or run `train` again")]
+    BadReport {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error(
+        "{path} is not a run's metrics (line {line}: {problem}); restore the file `train` wrote"
+    )]
+    BadMetrics {
+        path: PathBuf,
+        line: usize,
+        problem: &'static str,
+    },
+
+    #[error(
+        "{dir} exists and holds {file}, so it is not a training run directory and will not be \
+         replaced; choose another output directory"
+    )]
+    NotARunDir { dir: PathBuf, file: String },
+
+    #[error(
+        "output directory {path} has no final component (it ends in `..` or is a root); name \
+         the directory the run should occupy"
+    )]
+    BadOutputPath { path: PathBuf },
+
+    #[error("output directory {path} is a symbolic link to nowhere; point it at a directory or choose another --out")]
+    DanglingOutputLink {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path} exists but was not made by `train`, so it will not be touched; move it away \
+         or choose another output directory"
+    )]
+    NotOurs { path: PathBuf },
+
+    #[error(
+        "{dest} is being written by another run ({holder}); wait for it to finish, or choose \
+         another output directory"
+    )]
+    Busy { dest: PathBuf, holder: String },
+
+    #[error("checkpoint {path} is damaged; delete the checkpoints directory to start afresh")]
+    BadCheckpoint {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("checkpoint {path} is not text; delete the checkpoints directory to start afresh")]
+    CheckpointNotText {
+        path: PathBuf,
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+
+    #[error("cannot encode {file}")]
+    EncodeJson {
+        file: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("cannot encode {file}")]
+    EncodeToml {
+        file: &'static str,
+        #[source]
+        source: toml::ser::Error,
+    },
+
+    #[error("cannot access {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A closure for `map_err` that names the path of a failed file operation.
+pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,95 @@
+//! `seal.toml`: what a run's network was when `train` wrote it.
+
+use std::fs;
+use std::path::Path;
+
+use model::{Activation, Cost, Mlp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::io;
+use crate::layout::{CONFIG_FILE, SEAL_FILE, WEIGHTS_FILE};
+use crate::{RunError, RunSpec};
+
+/// What a run's network was when it was written, kept in `seal.toml`: the SHA-256 of its
+/// weights file, and the shape, activation and cost that its `config.toml` must still describe.
+/// A run is refused when either has changed (edited weights, damaged bytes, or a config edited
+/// to describe another network); runs written before seals existed are read unchecked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seal {
+    pub weights_sha256: String,
+    pub sizes: Vec<usize>,
+    pub activation: Activation,
+    pub cost: Cost,
+}
+
+impl Seal {
+    pub(crate) fn of(network: &Mlp, cost: Cost, weights: &[u8]) -> Seal {
+        Seal {
+            weights_sha256: sha256_hex(weights),
+            sizes: network.sizes(),
+            activation: network.activation,
+            cost,
+        }
+    }
+
+    /// Checks the run in `dir` (its config read as `spec`, its weights as `weights`) against its
+    /// seal, if it has one.
+    pub(crate) fn check(dir: &Path, spec: &RunSpec, weights: &[u8]) -> Result<(), RunError> {
+        let path = dir.join(SEAL_FILE);
+        if !path.is_file() {
+            return Ok(());
+        }
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        let seal: Seal = toml::from_str(&text).map_err(|source| RunError::BadSeal {
+            path: path.clone(),
+            source,
+        })?;
+        if sha256_hex(weights) != seal.weights_sha256 {
+            return Err(RunError::WeightsChanged {
+                path: dir.join(WEIGHTS_FILE),
+                seal: path,
+            });
+        }
+        let changed = |key: &str, now: String, was: String| RunError::ConfigChanged {
+            path: dir.join(CONFIG_FILE),
+            key: key.to_string(),
+            now,
+            was,
+        };
+        if spec.model.sizes() != seal.sizes {
+            return Err(changed(
+                "model",
+                spec.model.shape(),
+                seal.sizes
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-"),
+            ));
+        }
+        if spec.model.activation != seal.activation {
+            return Err(changed(
+                "model.activation",
+                spec.model.activation.name().into(),
+                seal.activation.name().into(),
+            ));
+        }
+        if spec.cost != seal.cost {
+            return Err(changed(
+                "cost",
+                spec.cost.name().into(),
+                seal.cost.name().into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The SHA-256 of `bytes`, as lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,48 @@
+//! The part of a run's `config.toml` that its readers need.
+
+use std::path::{Path, PathBuf};
+
+use model::{Cost, MlpConfig};
+use serde::Deserialize;
+
+use crate::error::io;
+use crate::layout::CONFIG_FILE;
+use crate::RunError;
+
+/// The part of a run's `config.toml` needed to rebuild and use its network. The rest of the
+/// file (the optimizer, the schedule, ...) is `train`'s, and readers ignore it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunSpec {
+    /// The network's shape and activation.
+    pub model: MlpConfig,
+    /// The cost it was trained with, which fixes the output layer.
+    pub cost: Cost,
+    /// The data directory it was trained on (absolute once resolved by `train`).
+    pub data_dir: Option<PathBuf>,
+    /// The classes of the data it was trained on, when not all (`classes` in the config):
+    /// its test images are those of these classes, relabelled 0..k−1 in this order.
+    #[serde(default)]
+    pub classes: Option<Vec<u8>>,
+    /// The names of its outputs, when not the ten digits (runs written before the key
+    /// existed were trained on the digits).
+    #[serde(default)]
+    pub class_names: Option<Vec<String>>,
+}
+
+impl RunSpec {
+    /// Reads the spec from the `config.toml` of the run in `dir`.
+    pub fn read(dir: &Path) -> Result<RunSpec, RunError> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        toml::from_str(&text).map_err(|source| RunError::BadRunConfig { path, source })
+    }
+
+    /// The name of each of the network's outputs: the config's `class_names`, else the
+    /// outputs' indices, which for MNIST are the digits.
+    pub fn class_names(&self) -> Vec<String> {
+        match &self.class_names {
+            Some(names) if names.len() == self.model.outputs => names.clone(),
+            _ => (0..self.model.outputs).map(|c| c.to_string()).collect(),
+        }
+    }
+}
