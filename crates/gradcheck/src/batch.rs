@@ -44,11 +44,11 @@ impl Batch {
         width: usize,
     ) -> Result<Batch, GradcheckError> {
         if labels.is_empty() || width == 0 || inputs.len() != labels.len() * width {
-            return Err(GradcheckError::InvalidBatch(format!(
-                "{} inputs cannot be {} rows of {width}",
-                inputs.len(),
-                labels.len()
-            )));
+            return Err(GradcheckError::BatchShape {
+                values: inputs.len(),
+                rows: labels.len(),
+                width,
+            });
         }
         Ok(Batch {
             inputs,
@@ -66,9 +66,9 @@ impl Batch {
         seed: u64,
     ) -> Result<Batch, GradcheckError> {
         if classes == 0 {
-            return Err(GradcheckError::InvalidBatch(
-                "labels need at least one class".to_string(),
-            ));
+            return Err(GradcheckError::InvalidBatch {
+                reason: "labels need at least one class",
+            });
         }
         let mut rng = data::SplitMix64::new(seed ^ 0x6261_7463_6800_0000);
         // Multiples of 2⁻²⁴, which f32 holds exactly, so Burn's f32 run gets these very values.
@@ -83,10 +83,10 @@ impl Batch {
     /// pixel divided by 255 in f32), with their digits as labels.
     pub fn mnist(dataset: &MnistDataset, n: usize) -> Result<Batch, GradcheckError> {
         if n > dataset.len() {
-            return Err(GradcheckError::InvalidBatch(format!(
-                "a batch of {n} images, but the dataset has only {}",
-                dataset.len()
-            )));
+            return Err(GradcheckError::TooFewImages {
+                wanted: n,
+                images: dataset.len(),
+            });
         }
         let mut inputs = Vec::with_capacity(n * data::IMAGE_PIXELS);
         for i in 0..n {
@@ -108,10 +108,10 @@ impl Batch {
         indices: &[usize],
     ) -> Result<Batch, GradcheckError> {
         if let Some(&i) = indices.iter().find(|&&i| i >= dataset.len()) {
-            return Err(GradcheckError::InvalidBatch(format!(
-                "image {i} asked for, but the dataset has only {}",
-                dataset.len()
-            )));
+            return Err(GradcheckError::NoSuchImage {
+                index: i,
+                images: dataset.len(),
+            });
         }
         let inputs = indices
             .iter()
@@ -157,21 +157,19 @@ impl Batch {
         let (inputs, outputs) = match sizes {
             [first, .., last] => (*first, *last),
             _ => {
-                return Err(GradcheckError::InvalidBatch(
-                    "no network to fit".to_string(),
-                ))
+                return Err(GradcheckError::InvalidBatch {
+                    reason: "no network to fit",
+                })
             }
         };
         if self.width != inputs {
-            return Err(GradcheckError::InvalidBatch(format!(
-                "examples have {} inputs but the network's input layer has {inputs}",
-                self.width
-            )));
+            return Err(GradcheckError::InputWidth {
+                width: self.width,
+                inputs,
+            });
         }
         if let Some(&label) = self.labels.iter().find(|&&l| l >= outputs) {
-            return Err(GradcheckError::InvalidBatch(format!(
-                "label {label} has no output unit: the network has {outputs} outputs"
-            )));
+            return Err(GradcheckError::LabelWithoutOutput { label, outputs });
         }
         Ok(())
     }

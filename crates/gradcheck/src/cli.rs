@@ -1,6 +1,7 @@
-//! The `gradcheck` command: arguments, and the table or JSON it prints.
+//! The `gradcheck` command as a library: its arguments, and what each command returns for the
+//! binary to print (as text, or as JSON with `--json`). Nothing here prints.
 
-use std::io::Write as _;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use model::{Activation, Backend, Cost};
 use crate::fault::Fault;
 use crate::suite::{run as run_suite, DataSource, Options};
 use crate::trace::{self, MnistTrace, Trace};
-use crate::training::{self, TrainOptions, Training};
+use crate::training::{self, EpochRecord, TrainOptions, Training};
 use crate::{GradcheckError, Report};
 
 /// The whole command line: the check (its flags at the top level, as before there were
@@ -140,17 +141,10 @@ impl TraceArgs {
     }
 }
 
-/// Runs the trace and prints it.
+/// Runs the trace: its [`Trace::text`], or its [`Trace::to_json`] with `--json`, is the
+/// output.
 pub fn run_trace(args: &TraceArgs) -> Result<Trace, GradcheckError> {
-    let trace = args.trace()?;
-    let text = if args.json {
-        format!("{}\n", trace.to_json())
-    } else {
-        trace.text()
-    };
-    // As for the check: a reader that stops early (`| head`) is no failure.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(trace)
+    args.trace()
 }
 
 /// Train with the hand-written backward pass: stochastic gradient descent, every gradient from
@@ -238,29 +232,25 @@ impl TrainArgs {
     }
 }
 
-/// Trains, printing a line per epoch as it ends (or the JSON at the end).
-pub fn run_train(args: &TrainArgs) -> Result<Training, GradcheckError> {
+/// What `gradcheck train` tells as it goes, for the binary to show: the text output is
+/// [`Training::header`] when it starts, [`EpochRecord::line`] as each epoch ends, and
+/// [`Training::summary`] of what [`run_train`] returns.
+pub trait TrainObserver {
+    /// Training is about to start (before the data loads).
+    fn started(&mut self, options: &TrainOptions);
+    /// An epoch has ended; `epochs` is how many the run was asked for.
+    fn epoch_done(&mut self, record: &EpochRecord, epochs: usize);
+}
+
+/// Trains, telling `observer` when it starts and as each epoch ends.
+pub fn run_train(
+    args: &TrainArgs,
+    observer: &mut dyn TrainObserver,
+) -> Result<Training, GradcheckError> {
     let options = args.options()?;
-    let print = |text: &str| {
-        // A reader that stops early (`| head`) does not stop the training.
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
-    };
-    if !args.json {
-        print(&Training::header(&options));
-    }
+    observer.started(&options);
     let epochs = options.epochs;
-    let json = args.json;
-    let training = training::train(&options, &mut |record| {
-        if !json {
-            print(&record.line(epochs));
-        }
-    })?;
-    if json {
-        print(&serde_json::to_string(&training).unwrap_or_default());
-    } else {
-        print(&training.summary());
-    }
-    Ok(training)
+    training::train(&options, &mut |record| observer.epoch_done(record, epochs))
 }
 
 /// Check the hand-written backpropagation against Burn's autodiff (in f64 and in f32) and
@@ -401,23 +391,29 @@ impl Args {
     }
 }
 
-/// Runs the check and prints its table (or JSON); the report says whether it passed.
-pub fn run(args: Args) -> Result<Report, GradcheckError> {
+/// A check that ran: its report (whether it passed, and the JSON of `--json`) and how long it
+/// took. Displayed, the text output: the report's table, then the time.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub report: Report,
+    /// Wall time of the whole check, the batch's loading included.
+    pub seconds: f64,
+}
+
+impl fmt::Display for Checked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({:.2} s)", self.report.table(), self.seconds)
+    }
+}
+
+/// Runs the check; the report says whether it passed.
+pub fn run(args: Args) -> Result<Checked, GradcheckError> {
     let start = Instant::now();
     let report = run_suite(&args.options()?)?;
-    let text = if args.json {
-        format!("{}\n", report.to_json())
-    } else {
-        format!(
-            "{}({:.2} s)\n",
-            report.table(),
-            start.elapsed().as_secs_f64()
-        )
-    };
-    // A reader that stops early (`| head`) is no failure of the check: the verdict stands in
-    // the exit status, so a write error is ignored rather than a panic.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(report)
+    Ok(Checked {
+        report,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@ use burn::tensor::{DType, ExecutionError};
 use model::{Backend, ModelError};
 
 /// An error that prevents the gradient check from running; each message says what to do.
+///
+/// A variant that wraps a cause keeps it as its `#[source]` and leaves it out of its own
+/// message: whoever prints the error prints the chain (the binary, with anyhow's `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum GradcheckError {
     #[error(transparent)]
@@ -18,16 +21,20 @@ pub enum GradcheckError {
     )]
     NothingToCompare,
 
-    #[error(
-        "cannot load the MNIST batch: {source}. (Or pass --random to check on random inputs.)"
-    )]
+    #[error("cannot load the MNIST batch (or pass --random to check on random inputs)")]
     Data {
         #[source]
         source: data::DataError,
     },
 
-    #[error("cannot load the MNIST test image to trace: {source}. (Or trace --mazur.)")]
+    #[error("cannot load the MNIST test image to trace (or trace --mazur, which needs no data)")]
     TraceData {
+        #[source]
+        source: data::DataError,
+    },
+
+    #[error("cannot load the MNIST images to train on")]
+    TrainData {
         #[source]
         source: data::DataError,
     },
@@ -35,11 +42,61 @@ pub enum GradcheckError {
     #[error("invalid network {sizes:?}: {reason}")]
     InvalidNetwork { sizes: Vec<usize>, reason: String },
 
-    #[error("invalid training: {0}")]
-    InvalidTraining(String),
+    #[error("invalid training: {flag} must be {requirement}")]
+    InvalidTraining {
+        /// The command-line flag of the setting that is out of range.
+        flag: &'static str,
+        /// What its value must be.
+        requirement: &'static str,
+    },
 
-    #[error("invalid batch: {0}")]
-    InvalidBatch(String),
+    #[error("invalid batch: {reason}")]
+    InvalidBatch { reason: &'static str },
+
+    #[error("invalid batch: {values} inputs cannot be {rows} rows of {width}")]
+    BatchShape {
+        /// Input values given, for all examples together.
+        values: usize,
+        /// Examples (labels) given.
+        rows: usize,
+        /// Inputs per example.
+        width: usize,
+    },
+
+    #[error("invalid batch: a batch of {wanted} images, but the dataset has only {images}")]
+    TooFewImages { wanted: usize, images: usize },
+
+    #[error("invalid batch: image {index} asked for, but the dataset has only {images}")]
+    NoSuchImage { index: usize, images: usize },
+
+    #[error(
+        "invalid batch: --index {index}, but the test set has {images} images (0 to {})",
+        .images.saturating_sub(1)
+    )]
+    NoSuchTestImage { index: usize, images: usize },
+
+    #[error(
+        "invalid batch: examples have {width} inputs but the network's input layer has {inputs}"
+    )]
+    InputWidth { width: usize, inputs: usize },
+
+    #[error("invalid batch: label {label} has no output unit: the network has {outputs} outputs")]
+    LabelWithoutOutput { label: usize, outputs: usize },
+
+    #[error(
+        "invalid batch: the network takes {inputs} inputs and has {outputs} outputs, but the \
+         example has {example_inputs} inputs and {example_targets} targets"
+    )]
+    ExampleShape {
+        /// The network's input size.
+        inputs: usize,
+        /// The network's output size.
+        outputs: usize,
+        /// The example's input values.
+        example_inputs: usize,
+        /// The example's target values.
+        example_targets: usize,
+    },
 
     #[error(
         "backend `{backend}` cannot compute in f64 (Burn's Device::supports_dtype(F64) is false \
@@ -71,23 +128,26 @@ pub enum GradcheckError {
     #[error("Burn's autodiff returned no gradient for layer {layer}'s {param}")]
     NoGradient { layer: usize, param: &'static str },
 
-    #[error("cannot read a tensor back from the device: {source}")]
+    #[error("cannot read a tensor back from the device")]
     Readback {
         #[source]
         source: ExecutionError,
     },
 
-    #[error("cannot read a tensor back from the device: {source}")]
+    #[error("cannot read a tensor's values back from the device")]
     ReadbackValues {
         #[source]
         source: burn::tensor::DataError,
     },
 
     #[error(
-        "cannot parse the fault `{0}`: expected `drop-sigmoid-prime:<layer>` or \
+        "cannot parse the fault `{fault}`: expected `drop-sigmoid-prime:<layer>` or \
          `swap-layers:<layer>,<layer>` (layers are numbered from 1, the first hidden layer)"
     )]
-    FaultSyntax(String),
+    FaultSyntax {
+        /// The text given for `--inject-fault`.
+        fault: String,
+    },
 
     #[error("the fault {fault} does not fit this network: {reason}")]
     InvalidFault { fault: String, reason: String },

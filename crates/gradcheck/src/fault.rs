@@ -157,7 +157,9 @@ impl FromStr for Fault {
 
     /// Parses `drop-sigmoid-prime:<layer>` or `swap-layers:<layer>,<layer>`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let syntax = || GradcheckError::FaultSyntax(s.to_string());
+        let syntax = || GradcheckError::FaultSyntax {
+            fault: s.to_string(),
+        };
         let (kind, args) = s.split_once(':').ok_or_else(syntax)?;
         let layer = |a: &str| a.trim().parse::<usize>().map_err(|_| syntax());
         match kind.trim() {

@@ -1,8 +1,13 @@
+//! `gradcheck`: parse the arguments, run the command, print its output as text or JSON.
+
 #![forbid(unsafe_code)]
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use gradcheck::cli::{run, run_trace, run_train, Cli, Command, TrainObserver};
+use gradcheck::training::{EpochRecord, TrainOptions, Training};
 
 /// Exit status: 0 when every check passed, 1 when one failed, 2 when the check could not run.
 fn main() -> ExitCode {
@@ -10,24 +15,69 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {}", model::describe_error(e.as_ref()));
+            eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
 }
 
-/// Runs what the arguments ask for; whether every comparison of the check passed (a trace
-/// always passes).
+/// Writes `text` to standard output. A reader that stops early (`| head`) is no failure: a
+/// check's verdict stands in the exit status, and training goes on, so a write error is
+/// ignored rather than a panic.
+fn print(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// `gradcheck train`'s text as it goes: the header, then a line per epoch as it ends. With
+/// `--json`, nothing until the end.
+struct EpochLines {
+    json: bool,
+}
+
+impl TrainObserver for EpochLines {
+    fn started(&mut self, options: &TrainOptions) {
+        if !self.json {
+            print(&format!("{}\n", Training::header(options)));
+        }
+    }
+
+    fn epoch_done(&mut self, record: &EpochRecord, epochs: usize) {
+        if !self.json {
+            print(&format!("{}\n", record.line(epochs)));
+        }
+    }
+}
+
+/// Runs what the arguments ask for and prints its output; whether every comparison of the
+/// check passed (a trace or a training run always passes).
 fn check() -> anyhow::Result<bool> {
-    use gradcheck::cli::{run, run_trace, run_train, Cli, Command};
     match Cli::parse().command() {
-        Command::Check(args) => Ok(run(args)?.passed),
+        Command::Check(args) => {
+            let json = args.json;
+            let checked = run(args)?;
+            if json {
+                print(&format!("{}\n", checked.report.to_json()));
+            } else {
+                print(&format!("{checked}\n"));
+            }
+            Ok(checked.report.passed)
+        }
         Command::Trace(args) => {
-            run_trace(&args)?;
+            let trace = run_trace(&args)?;
+            if args.json {
+                print(&format!("{}\n", trace.to_json()));
+            } else {
+                print(&trace.text());
+            }
             Ok(true)
         }
         Command::Train(args) => {
-            run_train(&args)?;
+            let training = run_train(&args, &mut EpochLines { json: args.json })?;
+            if args.json {
+                print(&format!("{}\n", serde_json::to_string(&training)?));
+            } else {
+                print(&format!("{}\n", training.summary()));
+            }
             Ok(true)
         }
     }

@@ -96,9 +96,9 @@ pub fn run(options: &Options) -> Result<Report, GradcheckError> {
     // The network first: its errors say more than those of a batch shaped after it.
     options.model_config()?;
     if options.batch == 0 {
-        return Err(GradcheckError::InvalidBatch(
-            "the batch needs at least one example".to_string(),
-        ));
+        return Err(GradcheckError::InvalidBatch {
+            reason: "the batch needs at least one example",
+        });
     }
     let (batch, kind) = match &options.data {
         DataSource::Mnist(dir) => {
@@ -124,7 +124,8 @@ pub fn run(options: &Options) -> Result<Report, GradcheckError> {
 /// parameter, with finite differences on a sample of them (less the probes that cross a ReLU
 /// kink: see [`crate::finite`]), and with Burn's autodiff in f32 on every parameter. The f64
 /// comparison is skipped, with the reason in [`Report::f64_skipped`], on a backend that
-/// [`lacks_f64`]; on any other, a device that does not compute in f64 is an error.
+/// does not [`supports_f64`](Backend::supports_f64); on any other, a device that does not
+/// compute in f64 is an error.
 pub fn run_on_batch(
     options: &Options,
     batch: &Batch,
@@ -142,9 +143,9 @@ pub fn run_on_batch(
     let device = options.backend.device()?.autodiff();
     let f64_skipped = match f64_support(&device, options.backend) {
         Ok(()) => None,
-        // Known limits of these backends in Burn 0.22.1 (see `lacks_f64`): check what can be
-        // checked, and say why the rest was not.
-        Err(e) if lacks_f64(options.backend) => Some(e.to_string()),
+        // A known limit of this backend in Burn 0.22.1 (see `Backend::supports_f64`): check
+        // what can be checked, and say why the rest was not.
+        Err(e) if !options.backend.supports_f64() => Some(model::describe_error(&e)),
         // Anywhere else, f64 that is not f64 is a fault to report, not to work around.
         Err(e) => return Err(e),
     };
@@ -234,18 +235,6 @@ pub fn run_on_batch(
         losses,
         checks,
     })
-}
-
-/// The backends on which Burn 0.22.1 cannot run this network in f64, so that the f64 comparison
-/// is skipped (with the reason) rather than the whole check refused:
-///
-/// - NdArray: Burn's default `sigmoid` (burn-backend, `src/backend/ops/activation.rs`), which
-///   NdArray does not override, casts F64 input to f32, computes, and casts back;
-/// - wgpu: WGSL has no f64, so most adapters report no F64 support at all.
-///
-/// On any other backend, missing f64 is an error.
-pub fn lacks_f64(backend: Backend) -> bool {
-    matches!(backend, Backend::Ndarray | Backend::Wgpu)
 }
 
 /// Whether `device` stores and really computes in f64 (see [`verify_f64`]).

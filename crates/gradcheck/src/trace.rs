@@ -169,12 +169,12 @@ pub fn trace(
     let sizes = network.sizes();
     let (inputs, outputs) = (sizes[0], sizes[sizes.len() - 1]);
     if x.len() != inputs || y.len() != outputs {
-        return Err(GradcheckError::InvalidBatch(format!(
-            "the network takes {inputs} inputs and has {outputs} outputs, but the example has \
-             {} inputs and {} targets",
-            x.len(),
-            y.len()
-        )));
+        return Err(GradcheckError::ExampleShape {
+            inputs,
+            outputs,
+            example_inputs: x.len(),
+            example_targets: y.len(),
+        });
     }
     let count = network.layers();
     let mut layers = forward_layers(network, cost, x);
@@ -349,11 +349,10 @@ fn mnist_image(dir: &Path, index: usize) -> Result<(Vec<f64>, usize), GradcheckE
     let test = data::MnistDataset::load(dir, data::Split::Test)
         .map_err(|source| GradcheckError::TraceData { source })?;
     if index >= test.len() {
-        return Err(GradcheckError::InvalidBatch(format!(
-            "--index {index}, but the test set has {} images (0 to {})",
-            test.len(),
-            test.len().saturating_sub(1)
-        )));
+        return Err(GradcheckError::NoSuchTestImage {
+            index,
+            images: test.len(),
+        });
     }
     let x = test
         .image(index)

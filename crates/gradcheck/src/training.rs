@@ -123,21 +123,25 @@ impl TrainOptions {
     }
 
     fn validate(&self) -> Result<(), GradcheckError> {
-        let invalid = |what: &str| Err(GradcheckError::InvalidTraining(what.to_string()));
+        let invalid =
+            |flag, requirement| Err(GradcheckError::InvalidTraining { flag, requirement });
         if self.epochs == 0 {
-            return invalid("--epochs must be at least 1");
+            return invalid("--epochs", "at least 1");
         }
         if self.batch == 0 {
-            return invalid("--batch must be at least 1");
+            return invalid("--batch", "at least 1");
         }
         if !(self.eta.is_finite() && self.eta > 0.0) {
-            return invalid("--eta must be a number > 0");
+            return invalid("--eta", "a number > 0");
         }
-        if self.train_images == 0 || self.test_images == 0 {
-            return invalid("--train-images and --test-images must be at least 1");
+        if self.train_images == 0 {
+            return invalid("--train-images", "at least 1");
+        }
+        if self.test_images == 0 {
+            return invalid("--test-images", "at least 1");
         }
         if self.max_steps == Some(0) {
-            return invalid("--steps must be at least 1");
+            return invalid("--steps", "at least 1");
         }
         Ok(())
     }
@@ -359,7 +363,7 @@ pub fn train(
     let config = options.model_config()?;
     let load = |split| {
         MnistDataset::load(&options.data_dir, split)
-            .map_err(|source| GradcheckError::Data { source })
+            .map_err(|source| GradcheckError::TrainData { source })
     };
     let (train_set, test_set) = (load(Split::Train)?, load(Split::Test)?);
     let train_set = train_set.head(options.train_images.min(train_set.len()));

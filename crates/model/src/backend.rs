@@ -56,6 +56,24 @@ impl Backend {
         }
     }
 
+    /// Whether Burn (0.22.1) runs the project's network in f64 on this backend, so that an f64
+    /// computation there can be trusted (`gradcheck`'s f64 comparison and trajectory check).
+    ///
+    /// False for two backends, for known reasons:
+    ///
+    /// - NdArray: Burn's default `sigmoid` (burn-backend, `src/backend/ops/activation.rs`),
+    ///   which NdArray does not override, casts F64 input to f32, computes, and casts back;
+    /// - wgpu: WGSL has no f64, so most adapters report no F64 support at all.
+    ///
+    /// True for the others, on which a device that does not compute in f64 is a fault to
+    /// report, not a limit to work around.
+    pub fn supports_f64(self) -> bool {
+        match self {
+            Backend::Flex | Backend::Cuda => true,
+            Backend::Ndarray | Backend::Wgpu => false,
+        }
+    }
+
     /// Whether this build has the backend compiled in.
     pub fn is_compiled(self) -> bool {
         match self {
@@ -169,6 +187,15 @@ mod tests {
         for b in compiled {
             assert!(b.device().is_ok(), "{b} is compiled in and gives a device");
         }
+    }
+
+    #[test]
+    fn f64_is_claimed_only_where_burn_computes_in_f64() {
+        let f64_backends: Vec<Backend> = Backend::ALL
+            .into_iter()
+            .filter(|b| b.supports_f64())
+            .collect();
+        assert_eq!(f64_backends, [Backend::Flex, Backend::Cuda]);
     }
 
     #[test]
