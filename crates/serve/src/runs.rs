@@ -234,10 +234,10 @@ impl Runs {
             .map_err(|e| {
                 ApiError::internal(format!(
                     "the run {name:?} cannot be loaded: {}",
-                    model::describe_error(&e)
+                    crate::error::chain(&e)
                 ))
             })?;
-        check_digit_network(&run).map_err(|e| ApiError::internal(e.to_string()))?;
+        check_digit_network(&run).map_err(|e| ApiError::internal(crate::error::chain(&e)))?;
         let loaded = Arc::new(Loaded {
             name: name.to_string(),
             run,

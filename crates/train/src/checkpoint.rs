@@ -194,14 +194,15 @@ impl CheckpointStore {
         let position: Position = serde_json::from_slice(&read(POSITION_FILE)?).map_err(|e| {
             TrainError::BadCheckpoint {
                 path: position_path.clone(),
-                reason: e.to_string(),
+                source: e,
             }
         })?;
-        let config =
-            String::from_utf8(read(CONFIG_FILE)?).map_err(|e| TrainError::BadCheckpoint {
+        let config = String::from_utf8(read(CONFIG_FILE)?).map_err(|source| {
+            TrainError::BadCheckpointText {
                 path: path.join(CONFIG_FILE),
-                reason: e.to_string(),
-            })?;
+                source,
+            }
+        })?;
         let best_network = match read(BEST_FILE) {
             Ok(bytes) => Some(bytes),
             Err(_) if !path.join(BEST_FILE).exists() => None,

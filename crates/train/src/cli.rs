@@ -110,13 +110,13 @@ pub fn augmentation_picture(args: &Args, file: &Path) -> Result<PathBuf, TrainEr
         }
         rows.push(row);
     }
-    let png = pictures::augmentation_png(&rows).map_err(|e| TrainError::Picture {
+    let png = pictures::augmentation_png(&rows).map_err(|source| TrainError::DrawPicture {
         path: file.to_path_buf(),
-        message: e.to_string(),
+        source,
     })?;
-    model::place::write_file(file, &png).map_err(|source| TrainError::Picture {
+    model::place::write_file(file, &png).map_err(|source| TrainError::WritePicture {
         path: file.to_path_buf(),
-        message: source.to_string(),
+        source,
     })?;
     Ok(file.to_path_buf())
 }
@@ -386,10 +386,9 @@ pub(crate) fn finish_config(
     let all = data::class_names(&config.data_dir)?;
     let names = match &config.classes {
         Some(classes) => {
-            data::check_classes(classes, &all).map_err(|e| TrainError::ConfigValue {
+            data::check_classes(classes, &all).map_err(|source| TrainError::ConfigClasses {
                 path: path.to_path_buf(),
-                key: "classes".into(),
-                message: e.to_string().replace("`classes` ", ""),
+                source,
             })?;
             classes
                 .iter()

@@ -70,7 +70,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {}", model::describe_error(&e));
+                eprintln!("error: {:#}", anyhow::Error::from(e));
                 ExitCode::from(1)
             }
         };
@@ -90,7 +90,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e @ TrainError::Interrupted { .. }) => {
-            eprintln!("{}", model::describe_error(&e));
+            // An interruption has no cause: its message is the whole story.
+            eprintln!("{e}");
             if let TrainError::Interrupted {
                 dest: Some(dir), ..
             } = &e
@@ -101,7 +102,7 @@ fn main() -> ExitCode {
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("error: {}", model::describe_error(&e));
+            eprintln!("error: {:#}", anyhow::Error::from(e));
             ExitCode::FAILURE
         }
     }
