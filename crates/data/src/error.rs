@@ -29,14 +29,14 @@ pub enum DataError {
     )]
     FileMissing { dir: PathBuf, name: String },
 
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error("{path} is not a valid gzip file ({source}); the file is damaged: replace it with a fresh copy")]
+    #[error("{path} is not a valid gzip file (it is damaged: replace it with a fresh copy)")]
     Gzip {
         path: PathBuf,
         #[source]

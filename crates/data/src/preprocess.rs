@@ -33,7 +33,7 @@ use crate::{IMAGE_PIXELS, IMAGE_SIDE};
 /// Why an image file cannot be read as a digit, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum PictureError {
-    #[error("cannot read image {path}: {source}")]
+    #[error("cannot read image {path}")]
     Image {
         path: PathBuf,
         #[source]
@@ -51,7 +51,7 @@ pub enum PictureError {
         limit: u64,
     },
 
-    #[error("{path} does not look like a picture of a digit: {reason}")]
+    #[error("{path} does not look like a picture of a digit")]
     NotADigit {
         path: PathBuf,
         #[source]
@@ -117,7 +117,7 @@ pub fn decode_digit_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], DigitError
 /// [`PictureError`]).
 #[derive(Debug, thiserror::Error)]
 pub enum DigitError {
-    #[error("cannot decode the image: {0}")]
+    #[error("cannot decode the image")]
     Decode(#[source] ImageError),
 
     #[error(
@@ -126,7 +126,7 @@ pub enum DigitError {
     )]
     TooLarge { width: u32, height: u32, limit: u64 },
 
-    #[error("the image does not look like a picture of a digit: {0}")]
+    #[error("the image does not look like a picture of a digit")]
     NotADigit(#[source] NotADigit),
 }
 

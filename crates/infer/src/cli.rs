@@ -435,7 +435,7 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             Err(e) => {
                 predictions.push(Shown::Unreadable {
                     path: path.clone(),
-                    error: model::describe_error(&e),
+                    error: crate::error::chain(&e),
                 });
                 continue;
             }

@@ -45,10 +45,10 @@ pub enum InferError {
     #[error("there is no test image {index}: the test set has {len} images (0..{len})")]
     IndexOutOfRange { index: usize, len: usize },
 
-    #[error("cannot draw the pictures: {0}")]
+    #[error("cannot draw the pictures")]
     Draw(#[source] pictures::PictureError),
 
-    #[error("cannot write the picture {path}: {source}")]
+    #[error("cannot write the picture {path}")]
     WritePicture {
         path: PathBuf,
         #[source]
@@ -67,6 +67,19 @@ pub enum InferError {
     )]
     PicturesIsAFile { path: PathBuf, what: &'static str },
 
-    #[error("cannot encode the output: {0}")]
+    #[error("cannot encode the output")]
     Encode(#[source] serde_json::Error),
+}
+
+/// `error` and each of its causes, outermost first, joined with ": " (as `anyhow`'s `{:#}` prints
+/// them): an error's own message does not repeat its cause, so the whole story is the chain.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        said.push_str(": ");
+        said.push_str(&e.to_string());
+        cause = e.source();
+    }
+    said
 }

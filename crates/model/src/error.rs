@@ -47,20 +47,3 @@ pub enum ModelError {
     #[error("there are no images to score")]
     NothingToScore,
 }
-
-/// An error and its causes as one message for a person: each cause is added only when the
-/// message so far does not already say it (most of this project's errors put their cause in
-/// their own text).
-pub fn describe(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let text = e.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = e.source();
-    }
-    message
-}

@@ -19,7 +19,7 @@ pub mod predict;
 
 pub use backend::Backend;
 pub use cost::Cost;
-pub use error::{describe as describe_error, ModelError};
+pub use error::ModelError;
 pub use network::{network_from_bytes, network_to_bytes, Activation, Init, Mlp, MlpConfig};
 pub use predict::{Prediction, Predictor, Score, Traced};
 

@@ -17,6 +17,6 @@ pub enum PictureError {
     #[error("image {index} has {len} pixels, but an MNIST image has 784")]
     PixelsDoNotFit { index: usize, len: usize },
 
-    #[error("cannot encode the PNG: {0}")]
+    #[error("cannot encode the PNG")]
     Encode(#[source] image::ImageError),
 }

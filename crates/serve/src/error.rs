@@ -81,8 +81,8 @@ pub enum ServeError {
     },
 
     #[error(
-        "cannot listen on {addr}: {source}; choose another address with --addr HOST:PORT \
-         (port 0 picks a free one)"
+        "cannot listen on {addr} (choose another address with --addr HOST:PORT; port 0 picks \
+         a free one)"
     )]
     Bind {
         addr: SocketAddr,
@@ -90,6 +90,19 @@ pub enum ServeError {
         source: std::io::Error,
     },
 
-    #[error("the server stopped: {0}")]
+    #[error("the server stopped")]
     Serve(#[source] std::io::Error),
+}
+
+/// `error` and each of its causes, outermost first, joined with ": " (as `anyhow`'s `{:#}` prints
+/// them): an error's own message does not repeat its cause, so the whole story is the chain.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        said.push_str(": ");
+        said.push_str(&e.to_string());
+        cause = e.source();
+    }
+    said
 }

@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
     match served.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", model::describe_error(&e));
+            eprintln!("error: {:#}", anyhow::Error::from(e));
             ExitCode::FAILURE
         }
     }

@@ -13,15 +13,17 @@ use serde::{Deserialize, Serialize};
 use crate::transfer::InitConfig;
 use crate::TrainError;
 
-/// A value that parses but cannot be used: the key (dotted for tables) and what is wrong.
-struct Invalid {
-    key: &'static str,
-    message: String,
+/// A value that parses but cannot be used: the key (dotted for tables) and what is wrong, or
+/// the network or class list that another crate refused.
+enum Invalid {
+    Value { key: &'static str, message: String },
+    Model(Box<model::ModelError>),
+    Classes(data::DataError),
 }
 
 impl Invalid {
     fn new(key: &'static str, message: impl Into<String>) -> Self {
-        Invalid {
+        Invalid::Value {
             key,
             message: message.into(),
         }
@@ -578,12 +580,16 @@ impl TrainConfig {
 
     /// Checks every value that parsing alone accepts but training cannot use.
     pub fn validate(&self, path: &Path) -> Result<(), TrainError> {
-        self.check()
-            .map_err(|Invalid { key, message }| TrainError::ConfigValue {
-                path: path.to_path_buf(),
+        let path = path.to_path_buf();
+        self.check().map_err(|invalid| match invalid {
+            Invalid::Value { key, message } => TrainError::ConfigValue {
+                path,
                 key: key.to_string(),
                 message,
-            })
+            },
+            Invalid::Model(source) => TrainError::ConfigModel { path, source },
+            Invalid::Classes(source) => TrainError::ConfigClasses { path, source },
+        })
     }
 
     fn check(&self) -> Result<(), Invalid> {
@@ -605,13 +611,11 @@ impl TrainConfig {
                 "must be at least 1 (omit it for the default)",
             ));
         }
-        if let Err(e) = self.model.validate() {
-            return Err(Invalid::new("model", e.to_string()));
-        }
+        self.model
+            .validate()
+            .map_err(|e| Invalid::Model(Box::new(e)))?;
         if let Some(classes) = &self.classes {
-            if let Err(e) = data::check_class_list(classes) {
-                return Err(Invalid::new("classes", e.to_string()));
-            }
+            data::check_class_list(classes).map_err(Invalid::Classes)?;
         }
         if self.per_class == Some(0) {
             return Err(Invalid::new(
@@ -742,8 +746,10 @@ impl TrainConfig {
         let Some(classes) = &self.classes else {
             return Ok(all);
         };
-        data::check_classes(classes, &all)
-            .map_err(|e| value_error(path, "classes", e.to_string().replace("`classes` ", "")))?;
+        data::check_classes(classes, &all).map_err(|source| TrainError::ConfigClasses {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(classes
             .iter()
             .map(|&c| all[usize::from(c)].clone())
@@ -850,8 +856,9 @@ mod tests {
         TrainConfig::parse(text, Path::new("configs/x.toml"))
     }
 
+    /// The error's whole chain: a TOML or network error is the config error's cause.
     fn err(text: &str) -> String {
-        parse(text).unwrap_err().to_string()
+        ::tests::chain(&parse(text).unwrap_err())
     }
 
     #[test]
@@ -904,7 +911,7 @@ mod tests {
                 "learning_rate = 3.0\nmomentum = 1.5",
                 "optimizer.momentum",
             ),
-            ("hidden = [30]", "hidden = [30, 0]", "model"),
+            ("hidden = [30]", "hidden = [30, 0]", "[model]"),
             ("epochs = 2", "epochs = 2\nthreads = 0", "threads"),
         ];
         for (from, to, key) in cases {

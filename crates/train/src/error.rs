@@ -8,14 +8,14 @@ use model::ModelError;
 /// An error from `train`.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     ConfigRead {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error("config {path} is not valid: {source}")]
+    #[error("config {path} is not valid")]
     ConfigSyntax {
         path: PathBuf,
         #[source]
@@ -27,6 +27,21 @@ pub enum TrainError {
         path: PathBuf,
         key: String,
         message: String,
+    },
+
+    #[error("config {path}: `[model]` is not valid")]
+    ConfigModel {
+        path: PathBuf,
+        #[source]
+        source: Box<ModelError>,
+    },
+
+    /// The data's message names `classes` itself.
+    #[error("config {path}")]
+    ConfigClasses {
+        path: PathBuf,
+        #[source]
+        source: DataError,
     },
 
     #[error(transparent)]
@@ -51,7 +66,7 @@ pub enum TrainError {
     #[error("the {0} is empty: there is nothing to train on or measure")]
     EmptyDataset(&'static str),
 
-    #[error("cannot read the epoch's costs back from the device: {0}")]
+    #[error("cannot read the epoch's costs back from the device")]
     Readback(#[source] burn::tensor::DataError),
 
     #[error(
@@ -94,15 +109,26 @@ pub enum TrainError {
         dest: Option<PathBuf>,
     },
 
-    #[error("cannot write checkpoint {path}: {source}")]
+    #[error("cannot access checkpoint {path}")]
     Checkpoint {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error("checkpoint {path} is damaged ({reason}); start the run afresh with --restart")]
-    BadCheckpoint { path: PathBuf, reason: String },
+    #[error("checkpoint {path} is damaged (start the run afresh with --restart)")]
+    BadCheckpoint {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("checkpoint {path} is damaged, not UTF-8 text (start the run afresh with --restart)")]
+    BadCheckpointText {
+        path: PathBuf,
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
 
     #[error(
         "there is no interrupted run to resume in {dir}: no checkpoint in {checkpoints}; start \
@@ -133,7 +159,7 @@ pub enum TrainError {
         checkpoint: PathBuf,
     },
 
-    #[error("`init.from` = {dir} cannot start this run: {source}")]
+    #[error("`init.from` = {dir} cannot start this run")]
     InitFrom {
         dir: PathBuf,
         #[source]
@@ -202,7 +228,7 @@ pub enum TrainError {
     )]
     CurveNeedsInit { config: PathBuf },
 
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     WriteCurve {
         path: PathBuf,
         #[source]
@@ -212,15 +238,26 @@ pub enum TrainError {
     #[error("config {path} is over {limit} bytes: it is not a training config")]
     ConfigTooLarge { path: PathBuf, limit: u64 },
 
-    #[error("cannot start the training threads: {0}")]
+    #[error("cannot start the training threads")]
     Threads(#[source] rayon::ThreadPoolBuildError),
 
-    #[error("cannot encode the run's files: {0}")]
+    #[error("cannot encode the run's files")]
     EncodeConfig(#[source] toml::ser::Error),
 
-    #[error("cannot encode the run's files: {0}")]
+    #[error("cannot encode the run's files")]
     EncodeReport(#[source] serde_json::Error),
 
-    #[error("cannot write the picture {path}: {message}")]
-    Picture { path: PathBuf, message: String },
+    #[error("cannot draw the picture {path}")]
+    DrawPicture {
+        path: PathBuf,
+        #[source]
+        source: pictures::PictureError,
+    },
+
+    #[error("cannot write the picture {path}")]
+    WritePicture {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -64,7 +64,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {}", chain(&e));
+                eprintln!("error: {:#}", anyhow::Error::from(e));
                 ExitCode::from(1)
             }
         };
@@ -89,7 +89,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e @ TrainError::Interrupted { .. }) => {
-            eprintln!("{}", chain(&e));
+            // An interruption has no cause: its message is the whole story.
+            eprintln!("{e}");
             if let TrainError::Interrupted {
                 dest: Some(dir), ..
             } = &e
@@ -100,19 +101,9 @@ fn main() -> ExitCode {
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("error: {}", chain(&e));
+            eprintln!("error: {:#}", anyhow::Error::from(e));
             ExitCode::FAILURE
         }
     }
 }
 
-/// An error and its causes, outermost first: `a: b: c`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text = format!("{text}: {c}");
-        cause = c.source();
-    }
-    text
-}

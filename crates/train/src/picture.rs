@@ -49,13 +49,13 @@ pub fn augmentation_picture(
         }
         rows.push(row);
     }
-    let png = pictures::augmentation_png(&rows).map_err(|e| TrainError::Picture {
+    let png = pictures::augmentation_png(&rows).map_err(|source| TrainError::DrawPicture {
         path: file.to_path_buf(),
-        message: e.to_string(),
+        source,
     })?;
-    run::write_file(file, &png).map_err(|source| TrainError::Picture {
+    run::write_file(file, &png).map_err(|source| TrainError::WritePicture {
         path: file.to_path_buf(),
-        message: source.to_string(),
+        source,
     })?;
     Ok(file.to_path_buf())
 }

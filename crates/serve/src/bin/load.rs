@@ -150,9 +150,7 @@ async fn main() -> anyhow::Result<()> {
                 backend: args.backend,
                 ..serve_args
             };
-            let server = serve::cli::start(&serve_args)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", model::describe_error(&e)))?;
+            let server = serve::cli::start(&serve_args).await?;
             let base = format!("http://{}", server.addr());
             let said = server.to_string();
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -95,7 +95,7 @@ async fn a_missing_run_is_the_error_infer_gives() {
     ])
     .unwrap();
     let err = serve::cli::start(&args).await.unwrap_err();
-    let said = model::describe_error(&err);
+    let said = tests::chain(&err);
     assert!(
         said.contains("no trained model in") && said.contains("cargo run -p train"),
         "{said}"

@@ -179,7 +179,7 @@ fn new_classes_get_a_fresh_output_layer_and_their_names() {
 fn what_cannot_start_a_run_is_named() {
     let b = Base::new();
     let fails = |text: String, expected: &[&str]| {
-        let e = b.train("bad.toml", &text, "bad").unwrap_err().to_string();
+        let e = tests::chain(&b.train("bad.toml", &text, "bad").unwrap_err());
         for x in expected {
             assert!(e.contains(x), "expected {x:?} in: {e}");
         }
