@@ -485,22 +485,12 @@ fn parse(command: &str) -> Program {
     }
 }
 
-/// The backends this test build has compiled in.
+/// The backends this test build has compiled in (this package's features turn on `model`'s).
 fn compiled_backends() -> Vec<&'static str> {
-    let mut all = Vec::new();
-    if cfg!(feature = "flex") {
-        all.push("flex");
-    }
-    if cfg!(feature = "ndarray") {
-        all.push("ndarray");
-    }
-    if cfg!(feature = "wgpu") {
-        all.push("wgpu");
-    }
-    if cfg!(feature = "cuda") {
-        all.push("cuda");
-    }
-    all
+    model::Backend::compiled()
+        .into_iter()
+        .map(model::Backend::name)
+        .collect()
 }
 
 /// Why this run of the suite does not run a command with these cargo flags, if it does not.
