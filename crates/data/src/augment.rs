@@ -273,6 +273,7 @@ impl Distorter {
     /// SSE2's four), about a third faster. The values are the same to the bit: each one is the
     /// same IEEE operations in the same order (no fused multiply-adds), which a test checks
     /// against [`distort`](Self::distort), always compiled for the baseline.
+    #[allow(unsafe_code)] // the AVX2 call (SAFETY below)
     pub fn batch(
         &self,
         dataset: &MnistDataset,
@@ -412,6 +413,7 @@ fn gaussian_blur(field: &[f32], kernel: &[f32], out: &mut [f32]) {
 /// The image seen through `affine` and the displacement `field` (see the [module docs](self)),
 /// bilinear between pixels, 0 outside: intensities in 0..1 into `out`.
 #[inline(always)]
+#[allow(unsafe_code)] // the clamped float-to-int conversion (SAFETY below)
 pub fn warp(image: &[u8], affine: &Affine, field: Option<&[f32]>, out: &mut [f32]) {
     // The image inside a frame of background (one pixel left and above, two right and below),
     // so that the four neighbours of any source point clamped to [−1, 28] are read without a

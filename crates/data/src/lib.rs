@@ -13,6 +13,9 @@
 //! # Ok::<(), data::DataError>(())
 //! ```
 
+// `unsafe` is allowed only item by item, in `augment` (ARCHITECTURE.md, Invariants).
+#![deny(unsafe_code)]
+
 pub mod augment;
 mod batcher;
 mod dataset;

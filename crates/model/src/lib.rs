@@ -11,6 +11,8 @@
 //! This crate knows no data files, no training loop and no run directory: `data` reads MNIST,
 //! `train` fits the network, `run` keeps it on disk, `infer` and `serve` use it.
 
+#![forbid(unsafe_code)]
+
 mod backend;
 mod cost;
 mod error;

@@ -50,8 +50,9 @@ pub enum TrainError {
     #[error(transparent)]
     Model(#[from] ModelError),
 
+    /// Boxed: a run's errors are large, and this one is returned by every step of the way.
     #[error(transparent)]
-    Run(#[from] run::RunError),
+    Run(Box<run::RunError>),
 
     #[error(
         "`{key}` is {value}, but the data has {data}: the network must fit its data; remove the \
@@ -260,4 +261,10 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<run::RunError> for TrainError {
+    fn from(e: run::RunError) -> Self {
+        TrainError::Run(Box::new(e))
+    }
 }
