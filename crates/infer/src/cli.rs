@@ -73,6 +73,29 @@ pub fn text_art(pixels: &[f32]) -> String {
     s
 }
 
+/// The network's answer for one image, as `infer` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    /// The predicted class (its output's index).
+    pub prediction: usize,
+    /// The predicted class's name (`"7"`, `"sneaker"`).
+    pub name: String,
+    /// Every output's activation, in order.
+    pub activations: Vec<f32>,
+    /// The image as the network saw it: 784 pixels in 0..1.
+    #[serde(skip)]
+    pub pixels: Vec<f32>,
+    /// Every output's name, in order.
+    #[serde(skip)]
+    pub names: Vec<String>,
+    /// The picture of it `--pictures` drew.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "lossy_optional_path"
+    )]
+    pub picture: Option<PathBuf>,
+}
+
 /// One image shown: a test image by index or an image file, with the network's answer.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -80,43 +103,17 @@ pub enum Shown {
     TestImage {
         index: usize,
         label: u8,
-        prediction: usize,
-        /// The predicted class's name (`"7"`, `"sneaker"`).
-        name: String,
         /// The label's name.
         label_name: String,
         correct: bool,
-        activations: Vec<f32>,
-        #[serde(skip)]
-        pixels: Vec<f32>,
-        /// Every output's name, in order.
-        #[serde(skip)]
-        names: Vec<String>,
-        /// The picture of it `--pictures` drew.
-        #[serde(
-            skip_serializing_if = "Option::is_none",
-            serialize_with = "lossy_optional_path"
-        )]
-        picture: Option<PathBuf>,
+        #[serde(flatten)]
+        answer: Answer,
     },
     ImageFile {
         #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
-        prediction: usize,
-        /// The predicted class's name (`"7"`, `"sneaker"`).
-        name: String,
-        /// Every output's name, in order.
-        #[serde(skip)]
-        names: Vec<String>,
-        activations: Vec<f32>,
-        #[serde(skip)]
-        pixels: Vec<f32>,
-        /// The picture of it `--pictures` drew.
-        #[serde(
-            skip_serializing_if = "Option::is_none",
-            serialize_with = "lossy_optional_path"
-        )]
-        picture: Option<PathBuf>,
+        #[serde(flatten)]
+        answer: Answer,
     },
     /// An image that could not be read, and why: the other images are still answered.
     Unreadable {
@@ -161,45 +158,33 @@ fn activations_text(
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (pixels, activations, prediction, names, picture) = match self {
+        let answer = match self {
             Shown::TestImage {
                 index,
-                prediction,
-                name,
                 label_name,
                 correct,
-                activations,
-                pixels,
-                names,
-                picture,
+                answer,
                 ..
             } => {
                 let verdict = if *correct { "right" } else { "wrong" };
+                let name = &answer.name;
                 writeln!(
                     f,
                     "test image {index}: label {label_name}, predicted {name} ({verdict})"
                 )?;
-                (pixels, activations, *prediction, names, picture)
+                answer
             }
-            Shown::ImageFile {
-                path,
-                prediction,
-                name,
-                names,
-                activations,
-                pixels,
-                picture,
-            } => {
-                writeln!(f, "{}: predicted {name}", path.display())?;
-                (pixels, activations, *prediction, names, picture)
+            Shown::ImageFile { path, answer } => {
+                writeln!(f, "{}: predicted {}", path.display(), answer.name)?;
+                answer
             }
             Shown::Unreadable { path, error } => {
                 return writeln!(f, "{}: error: {error}", path.display());
             }
         };
-        f.write_str(&text_art(pixels))?;
-        activations_text(f, activations, prediction, names)?;
-        if let Some(picture) = picture {
+        f.write_str(&text_art(&answer.pixels))?;
+        activations_text(f, &answer.activations, answer.prediction, &answer.names)?;
+        if let Some(picture) = &answer.picture {
             writeln!(f, "  picture: {}", picture.display())?;
         }
         Ok(())
@@ -351,115 +336,138 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
         });
     }
     let predictor = Predictor::new(&run.network, run.spec.cost, backend)?;
-    let names = run.spec.class_names();
-    let name = |class: usize| {
-        names
-            .get(class)
-            .map_or_else(|| class.to_string(), String::clone)
-    };
-
     if args.index.is_empty() && args.images.is_empty() {
-        let test = test_images(args, &run)?;
-        let report = evaluate(&predictor, &test, &names)?;
-        let pictures = match &args.pictures {
-            Some(asked) => {
-                let dir = pictures_dir(asked.as_deref(), &run.dir)?;
-                Some(draw(&dir, &run, &predictor, &test, &report)?)
-            }
-            None => None,
-        };
-        return Ok(Output::Evaluation(Box::new(Evaluation {
-            model: run.dir.clone(),
-            backend,
-            shape: run.spec.model.shape(),
-            cost: run.spec.cost,
-            precision: report.per_digit.iter().map(|d| d.precision).collect(),
-            recall: report.per_digit.iter().map(|d| d.recall).collect(),
-            report,
-            pictures,
-        })));
+        return evaluation(args, &run, &predictor, backend);
     }
-
-    // Where the inputs' pictures go, if asked for.
-    let seen_dir = match &args.pictures {
-        Some(asked) => Some(pictures_dir(asked.as_deref(), &run.dir)?),
-        None => None,
-    };
-    let picture = |file: String, pixels: &[f32], answer: &Prediction, title: String| {
-        seen_dir
-            .as_deref()
-            .map(|dir| draw_seen(dir, &file, &predictor, pixels, answer, &title))
-            .transpose()
+    let asker = Asker {
+        predictor: &predictor,
+        names: run.spec.class_names(),
+        pictures: match &args.pictures {
+            Some(asked) => Some(pictures_dir(asked.as_deref(), &run.dir)?),
+            None => None,
+        },
     };
     let mut predictions = Vec::new();
     if !args.index.is_empty() {
         let test = test_images(args, &run)?;
         for &index in &args.index {
-            if index >= test.len() {
-                return Err(InferError::IndexOutOfRange {
-                    index,
-                    len: test.len(),
-                });
-            }
-            let pixels = dataset_pixels(&test, std::iter::once(index));
-            let answer = predict_one(&predictor, &pixels)?;
-            let label = test.label(index);
-            let label_name = name(usize::from(label));
-            let picture = picture(
-                format!("test-{index}.svg"),
-                &pixels,
-                &answer,
-                format!(
-                    "test image {index}: label {label_name}, said {}",
-                    name(answer.class)
-                ),
-            )?;
-            predictions.push(Shown::TestImage {
-                index,
-                label,
-                prediction: answer.class,
-                name: name(answer.class),
-                label_name,
-                names: names.clone(),
-                correct: usize::from(label) == answer.class,
-                activations: answer.outputs,
-                pixels,
-                picture,
-            });
+            predictions.push(asker.test_image(&test, index)?);
         }
     }
     // Every readable image is answered; one that is not is reported in its place.
     for (k, path) in args.images.iter().enumerate() {
-        let pixels = match load_digit(path) {
-            Ok(pixels) => pixels.to_vec(),
-            Err(e) => {
-                predictions.push(Shown::Unreadable {
-                    path: path.clone(),
-                    error: crate::error::chain(&e),
-                });
-                continue;
-            }
-        };
-        let answer = predict_one(&predictor, &pixels)?;
-        let picture = picture(
-            format!("image-{}.svg", k + 1),
-            &pixels,
-            &answer,
-            format!("{}: said {}", path.to_string_lossy(), name(answer.class)),
-        )?;
-        predictions.push(Shown::ImageFile {
-            path: path.clone(),
-            prediction: answer.class,
-            name: name(answer.class),
-            names: names.clone(),
-            activations: answer.outputs,
-            pixels,
-            picture,
-        });
+        predictions.push(asker.image_file(path, k)?);
     }
     Ok(Output::Shown(ShownImages {
         model: run.dir.clone(),
         backend,
         predictions,
     }))
+}
+
+/// The run evaluated on its test images, and drawn if asked.
+fn evaluation(
+    args: &Args,
+    run: &SavedRun,
+    predictor: &Predictor,
+    backend: Backend,
+) -> Result<Output, InferError> {
+    let test = test_images(args, run)?;
+    let report = evaluate(predictor, &test, &run.spec.class_names())?;
+    let pictures = match &args.pictures {
+        Some(asked) => {
+            let dir = pictures_dir(asked.as_deref(), &run.dir)?;
+            Some(draw(&dir, run, predictor, &test, &report)?)
+        }
+        None => None,
+    };
+    Ok(Output::Evaluation(Box::new(Evaluation {
+        model: run.dir.clone(),
+        backend,
+        shape: run.spec.model.shape(),
+        cost: run.spec.cost,
+        precision: report.per_digit.iter().map(|d| d.precision).collect(),
+        recall: report.per_digit.iter().map(|d| d.recall).collect(),
+        report,
+        pictures,
+    })))
+}
+
+/// Asks the network about single images: test images by index, and image files.
+struct Asker<'a> {
+    predictor: &'a Predictor<'a>,
+    names: Vec<String>,
+    /// Where the inputs' pictures go, if asked for.
+    pictures: Option<PathBuf>,
+}
+
+impl Asker<'_> {
+    /// A class's name.
+    fn name(&self, class: usize) -> String {
+        self.names
+            .get(class)
+            .map_or_else(|| class.to_string(), String::clone)
+    }
+
+    /// The network's answer for 784 pixels, drawn into `file` if asked, titled `title` and
+    /// what the network said.
+    fn answer(&self, pixels: Vec<f32>, file: String, title: &str) -> Result<Answer, InferError> {
+        let said = predict_one(self.predictor, &pixels)?;
+        let name = self.name(said.class);
+        let picture = (self.pictures.as_deref())
+            .map(|dir| {
+                let title = format!("{title}said {name}");
+                draw_seen(dir, &file, self.predictor, &pixels, &said, &title)
+            })
+            .transpose()?;
+        Ok(Answer {
+            prediction: said.class,
+            name,
+            activations: said.outputs,
+            pixels,
+            names: self.names.clone(),
+            picture,
+        })
+    }
+
+    /// Test image `index`, answered.
+    fn test_image(&self, test: &MnistDataset, index: usize) -> Result<Shown, InferError> {
+        if index >= test.len() {
+            return Err(InferError::IndexOutOfRange {
+                index,
+                len: test.len(),
+            });
+        }
+        let pixels = dataset_pixels(test, std::iter::once(index));
+        let label = test.label(index);
+        let label_name = self.name(usize::from(label));
+        let title = format!("test image {index}: label {label_name}, ");
+        let answer = self.answer(pixels, format!("test-{index}.svg"), &title)?;
+        Ok(Shown::TestImage {
+            index,
+            label,
+            label_name,
+            correct: usize::from(label) == answer.prediction,
+            answer,
+        })
+    }
+
+    /// The `k`th image file (from 0), answered, or the reason it could not be read.
+    fn image_file(&self, path: &Path, k: usize) -> Result<Shown, InferError> {
+        let pixels = match load_digit(path) {
+            Ok(pixels) => pixels.to_vec(),
+            Err(e) => {
+                return Ok(Shown::Unreadable {
+                    path: path.to_path_buf(),
+                    error: crate::error::chain(&e),
+                })
+            }
+        };
+        let title = format!("{}: ", path.to_string_lossy());
+        let answer = self.answer(pixels, format!("image-{}.svg", k + 1), &title)?;
+        Ok(Shown::ImageFile {
+            path: path.to_path_buf(),
+            answer,
+        })
+    }
 }

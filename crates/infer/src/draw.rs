@@ -191,11 +191,8 @@ pub fn draw(
     let recall: Vec<f64> = report.per_digit.iter().map(|d| d.recall).collect();
     // The heatmap names the classes as the text output does: digits, or the run's names.
     let names: Vec<String> = report.per_digit.iter().map(|d| d.name.clone()).collect();
-    write(
-        dir,
-        CONFUSION_FILE,
-        pictures::confusion_svg(&report.confusion, &names, &precision, &recall),
-    )?;
+    let svg = pictures::confusion_svg(&report.confusion, &names, &precision, &recall);
+    write(dir, CONFUSION_FILE, svg)?;
     files.push(CONFUSION_FILE.to_string());
 
     let (weights, units) = first_layer(run)?;
@@ -204,19 +201,10 @@ pub fn draw(
     write(dir, HIDDEN_FILE, png)?;
     files.push(HIDDEN_FILE.to_string());
 
+    let digit = Captions::new(run);
     let (mut wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
-    // The pictures caption classes with a number: for a run on some of the digits, the digit
-    // each output stands for (for other classes, the output's index; the text output and the
-    // JSON have the names).
-    let names = run.spec.class_names();
-    let digit = |class: u8| {
-        names
-            .get(usize::from(class))
-            .and_then(|n| n.parse::<u8>().ok())
-            .unwrap_or(class)
-    };
     for m in &mut wrong {
-        (m.truth, m.said) = (digit(m.truth), digit(m.said));
+        (m.truth, m.said) = (digit.digit(m.truth), digit.digit(m.said));
     }
     let png = pictures::mistakes_png(&wrong, MISTAKES_CAP).map_err(InferError::Draw)?;
     write(dir, MISTAKES_FILE, png)?;
@@ -231,12 +219,47 @@ pub fn draw(
         }
         Err(_) => false,
     };
+    let drawn = Drawn {
+        dir: dir.to_path_buf(),
+        files,
+        hidden_drawn,
+        hidden_units: units,
+        mistakes_drawn: wrong.len(),
+        mistakes: total,
+    };
+    draw_index(drawn, run, report, &digit, curves)
+}
 
+/// The number each class is captioned with in the PNG pictures: for a run on some of the
+/// digits, the digit each output stands for; for other classes, the output's index (the text
+/// output and the JSON have the names).
+struct Captions(Vec<String>);
+
+impl Captions {
+    fn new(run: &SavedRun) -> Captions {
+        Captions(run.spec.class_names())
+    }
+
+    fn digit(&self, class: u8) -> u8 {
+        (self.0.get(usize::from(class)))
+            .and_then(|n| n.parse::<u8>().ok())
+            .unwrap_or(class)
+    }
+}
+
+/// Writes `index.html`, showing what `drawn` holds with the figures, and adds it.
+fn draw_index(
+    mut drawn: Drawn,
+    run: &SavedRun,
+    report: &ConfusionReport,
+    digit: &Captions,
+    curves: bool,
+) -> Result<Drawn, InferError> {
     let per_digit: Vec<DigitRow> = report
         .per_digit
         .iter()
         .map(|d| DigitRow {
-            digit: digit(d.digit),
+            digit: digit.digit(d.digit),
             precision: d.precision,
             recall: d.recall,
             support: d.support,
@@ -253,22 +276,14 @@ pub fn draw(
         per_digit: &per_digit,
         curves: curves.then_some(CURVES_FILE),
         confusion: Some(CONFUSION_FILE),
-        hidden: Some((HIDDEN_FILE, hidden_drawn, units)),
-        mistakes: Some((MISTAKES_FILE, wrong.len(), total)),
+        hidden: Some((HIDDEN_FILE, drawn.hidden_drawn, drawn.hidden_units)),
+        mistakes: Some((MISTAKES_FILE, drawn.mistakes_drawn, drawn.mistakes)),
         config: config.as_deref(),
         report: &summary,
     });
-    write(dir, INDEX_FILE, html)?;
-    files.push(INDEX_FILE.to_string());
-
-    Ok(Drawn {
-        dir: dir.to_path_buf(),
-        files,
-        hidden_drawn,
-        hidden_units: units,
-        mistakes_drawn: wrong.len(),
-        mistakes: total,
-    })
+    write(&drawn.dir, INDEX_FILE, html)?;
+    drawn.files.push(INDEX_FILE.to_string());
+    Ok(drawn)
 }
 
 /// Draws one input as the network sees it into `dir/file` (an SVG): its pixels, the first

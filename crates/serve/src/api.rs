@@ -10,8 +10,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use burn::prelude::*;
+use data::preprocess::{decode_digit_bytes, DigitError};
 use data::IMAGE_PIXELS;
-use infer::preprocess::{decode_digit_bytes, DigitError};
 use model::{Predictor, Traced};
 use serde::{Deserialize, Serialize};
 

@@ -187,25 +187,7 @@ pub const SVG_FILE: &str = "curve.svg";
 /// Runs `curve`: trains every way at every count with every seed, tells `progress` of each
 /// result, and writes `curve.csv` and `curve.svg`.
 pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Curve, TrainError> {
-    let mut config = TrainConfig::load(&args.config)?;
-    if let Some(epochs) = args.epochs {
-        config.epochs = epochs;
-    }
-    if args.all_epochs == Some(0) || args.epochs == Some(0) {
-        return Err(TrainError::ConfigValue {
-            path: args.config.clone(),
-            key: "epochs".into(),
-            message: "is 0 on the command line: give at least 1".into(),
-        });
-    }
-    if args.backend.is_some() {
-        config.backend = args.backend;
-    }
-    // Validation is not used: every image of the training split is a candidate example.
-    config.validation = 0;
-    config.keep = Keep::Last;
-    config.per_class = None;
-    let config = config.finish(&args.config)?;
+    let config = curve_config(args)?;
     let Some(init) = config.init.clone() else {
         return Err(TrainError::CurveNeedsInit {
             config: args.config.clone(),
@@ -223,10 +205,7 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     }
     // The config's names: those of the data, or those it gives classes the files only number.
     let names = config.class_names.clone().unwrap_or(data.names);
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&args.config));
+    let out_dir = (args.out.clone()).unwrap_or_else(|| default_out_dir(&args.config));
     let mut points = Vec::new();
     for &count in &args.counts {
         for &seed in &args.seeds {
@@ -240,24 +219,7 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
                 test: data.test.clone(),
             };
             for way in Way::ALL {
-                let mut run = way.apply(&config);
-                run.seed = seed;
-                if count == Count::All {
-                    run.epochs = args.all_epochs.unwrap_or(run.epochs);
-                }
-                let fitted = fit(&run, &splits, backend, &mut Silent)?;
-                let score = evaluate(&fitted.network, run.cost, &splits.test, backend)?;
-                let point = CurvePoint {
-                    way,
-                    per_class: match count {
-                        Count::PerClass(n) => Some(n),
-                        Count::All => None,
-                    },
-                    seed,
-                    train_images: splits.train.len(),
-                    epochs: run.epochs,
-                    test_accuracy: score.accuracy,
-                };
+                let point = train_point(args, &config, &splits, way, count, seed, backend)?;
                 points.push(point.clone());
                 write_atomically(&out_dir, CSV_FILE, &csv(&points))?;
                 progress(&point);
@@ -279,6 +241,59 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
         out_dir,
         classes: names,
         points,
+    })
+}
+
+/// The target config with the command line applied, resolved: trained without validation
+/// (every image of the training split is a candidate example) and to the last epoch.
+fn curve_config(args: &CurveArgs) -> Result<TrainConfig, TrainError> {
+    let mut config = TrainConfig::load(&args.config)?;
+    if let Some(epochs) = args.epochs {
+        config.epochs = epochs;
+    }
+    if args.all_epochs == Some(0) || args.epochs == Some(0) {
+        return Err(TrainError::ConfigValue {
+            path: args.config.clone(),
+            key: "epochs".into(),
+            message: "is 0 on the command line: give at least 1".into(),
+        });
+    }
+    if args.backend.is_some() {
+        config.backend = args.backend;
+    }
+    config.validation = 0;
+    config.keep = Keep::Last;
+    config.per_class = None;
+    config.finish(&args.config)
+}
+
+/// One point of the curve: the config trained `way` on `splits` from `seed`, and tested.
+fn train_point(
+    args: &CurveArgs,
+    config: &TrainConfig,
+    splits: &Splits,
+    way: Way,
+    count: Count,
+    seed: u64,
+    backend: Backend,
+) -> Result<CurvePoint, TrainError> {
+    let mut run = way.apply(config);
+    run.seed = seed;
+    if count == Count::All {
+        run.epochs = args.all_epochs.unwrap_or(run.epochs);
+    }
+    let fitted = fit(&run, splits, backend, &mut Silent)?;
+    let score = evaluate(&fitted.network, run.cost, &splits.test, backend)?;
+    Ok(CurvePoint {
+        way,
+        per_class: match count {
+            Count::PerClass(n) => Some(n),
+            Count::All => None,
+        },
+        seed,
+        train_images: splits.train.len(),
+        epochs: run.epochs,
+        test_accuracy: score.accuracy,
     })
 }
 

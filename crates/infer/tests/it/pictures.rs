@@ -291,10 +291,10 @@ fn a_test_image_is_drawn_as_the_network_sees_it() {
         );
     }
     // The pixels drawn are the test image's.
-    let Shown::TestImage { pixels, .. } = &shown.predictions[0] else {
+    let Shown::TestImage { answer, .. } = &shown.predictions[0] else {
         panic!("a test image");
     };
     let svg = std::fs::read_to_string(run.join("pictures/test-7.svg")).unwrap();
     let inked = svg.matches(r#"class="pixel""#).count();
-    assert_eq!(inked, pixels.iter().filter(|&&v| v > 0.0).count());
+    assert_eq!(inked, answer.pixels.iter().filter(|&&v| v > 0.0).count());
 }

@@ -26,9 +26,13 @@ async fn the_api_and_infer_agree_on_the_same_picture() {
             panic!("infer answers for images");
         };
         let Shown::ImageFile {
-            prediction,
-            activations,
-            pixels,
+            answer:
+                infer::cli::Answer {
+                    prediction,
+                    activations,
+                    pixels,
+                    ..
+                },
             ..
         } = &shown.predictions[0]
         else {
