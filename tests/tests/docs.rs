@@ -502,7 +502,7 @@ fn skip_reason(cargo: &[String]) -> Option<String> {
         .map(|f| f.split(',').collect())
         .unwrap_or_default();
     let compiled = compiled_backends();
-    let gpu_step = tests::backend_name().as_deref() == Some("wgpu");
+    let gpu_step = testkit::backend_name().as_deref() == Some("wgpu");
     if let Some(missing) = wanted.iter().find(|f| !compiled.contains(f)) {
         return Some(format!("this build has no `{missing}` backend"));
     }
@@ -576,7 +576,7 @@ fn binaries() -> BTreeMap<String, PathBuf> {
 fn scratch(train_images: usize) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data/mnist");
-    tests::mnist_slice(&data, train_images, 1_000);
+    testkit::mnist_slice(&data, train_images, 1_000);
     fs::create_dir_all(tmp.path().join("configs")).unwrap();
     for entry in fs::read_dir(root().join("configs")).unwrap() {
         let path = entry.unwrap().path();
@@ -637,7 +637,7 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
     }
     // Two pictures of digits: test image 0 (a 7) as dark ink on white paper, four times MNIST's
     // size, as a PNG, and test image 1 (a 2) as it is, as a JPEG.
-    let test = data::MnistDataset::load(&data, data::Split::Test).unwrap();
+    let test = data::ImageDataset::load(&data, data::Split::Test).unwrap();
     let side = data::IMAGE_SIDE as u32;
     let big = image::GrayImage::from_fn(4 * side, 4 * side, |x, y| {
         image::Luma([255 - test.image(0)[((y / 4) * side + x / 4) as usize]])
@@ -654,7 +654,7 @@ fn scratch(train_images: usize) -> tempfile::TempDir {
     // eight for training and two for testing (MNIST's own digits, drawn 3× larger).
     let digits: Vec<(String, u8)> = (0..10u8).map(|d| (d.to_string(), d)).collect();
     let classes: Vec<(&str, u8)> = digits.iter().map(|(n, d)| (n.as_str(), *d)).collect();
-    tests::image_folder(&tmp.path().join("data/mine"), &classes, 8, 2);
+    testkit::image_folder(&tmp.path().join("data/mine"), &classes, 8, 2);
     tmp
 }
 

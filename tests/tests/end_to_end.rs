@@ -6,7 +6,7 @@ use std::path::Path;
 
 use cli_args::{infer_args, train_args};
 use serde_json::Value;
-use tests::{backend_args, mnist_slice, small_config};
+use testkit::{backend_args, mnist_slice, small_config};
 
 // Every command of the README and docs/learn.md, run as written.
 mod docs;
@@ -18,14 +18,14 @@ mod cli_args {
     pub fn train_args(args: &[&str]) -> train::cli::Args {
         let mut all = vec!["train".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        all.extend(tests::backend_args());
+        all.extend(testkit::backend_args());
         train::cli::Args::try_parse_from(all).expect("valid train arguments")
     }
 
     pub fn infer_args(args: &[&str]) -> infer::cli::Args {
         let mut all = vec!["infer".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        all.extend(tests::backend_args());
+        all.extend(testkit::backend_args());
         infer::cli::Args::try_parse_from(all).expect("valid infer arguments")
     }
 }
@@ -162,7 +162,7 @@ fn train_then_infer() {
 fn infer_reads_a_digit_from_a_png() {
     let (tmp, out, _) = trained(3);
     // Test image 0 (a 7), drawn dark on light, 4× larger, with a wide margin.
-    let mnist = data::MnistDataset::load(&tmp.path().join("mnist"), data::Split::Test).unwrap();
+    let mnist = data::ImageDataset::load(&tmp.path().join("mnist"), data::Split::Test).unwrap();
     let pixels = mnist.image(0);
     let img = image::GrayImage::from_fn(160, 140, |x, y| {
         let (px, py) = (x as i64 / 4 - 6, y as i64 / 4 - 3);
@@ -217,7 +217,7 @@ fn same_seed_same_run() {
     let (_a, _, first) = trained(2);
     let (_b, _, second) = trained(2);
     let losses = |s: &train::Trained| s.history.iter().map(|m| m.train_loss).collect::<Vec<_>>();
-    if tests::bit_reproducible() {
+    if testkit::bit_reproducible() {
         assert_eq!(first.report.test_accuracy, second.report.test_accuracy);
         assert_eq!(
             losses(&first),
@@ -307,12 +307,12 @@ fn keep_best_keeps_the_best_epochs_weights() {
     assert_eq!(report["best_validation_accuracy"].as_f64().unwrap(), best);
     // The saved network scores on the validation images exactly as its epoch did.
     let backend =
-        model::Backend::resolve(tests::backend_name().map(|b| b.parse().unwrap())).unwrap();
+        model::Backend::resolve(testkit::backend_name().map(|b| b.parse().unwrap())).unwrap();
     let saved = run::SavedRun::load(&out, &backend.device().unwrap()).unwrap();
     let mnist = data::Mnist::load(&data).unwrap();
     let (_, validation) = mnist.train.split_validation(200, 5).unwrap();
     let score = train::evaluate(&saved.network, saved.spec.cost, &validation, backend).unwrap();
-    if tests::bit_reproducible() {
+    if testkit::bit_reproducible() {
         assert_eq!(score.accuracy, best);
     } else {
         // A GPU sums in no fixed order: a near tie may fall the other way.
@@ -330,7 +330,7 @@ fn keep_best_keeps_the_best_epochs_weights() {
 fn keep_best_needs_validation_images_of_either_kind() {
     let tmp = tempfile::tempdir().unwrap();
     let mnist = tmp.path().join("mnist");
-    tests::mnist_slice(&mnist, 300, 50);
+    testkit::mnist_slice(&mnist, 300, 50);
     let config = tmp.path().join("best.toml");
     // Ten epochs of a few steps each: enough for any backend to tell a 1 from a 7.
     let best = |dir: &std::path::Path| {
@@ -347,7 +347,7 @@ fn keep_best_needs_validation_images_of_either_kind() {
     );
     // An image folder with a `validation/` of its own: its images judge the epochs.
     let folder = tmp.path().join("pictures");
-    tests::image_folder(&folder, &[("one", 1), ("seven", 7)], 60, 5);
+    testkit::image_folder(&folder, &[("one", 1), ("seven", 7)], 60, 5);
     for name in ["one", "seven"] {
         let (from, to) = (
             folder.join("test").join(name),
@@ -402,7 +402,7 @@ fn named_classes_of_mnist_files_are_named_by_infer() {
 fn an_image_folder_round_trip_names_its_classes() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("pictures");
-    tests::image_folder(&data, &[("one", 1), ("seven", 7), ("zero", 0)], 40, 10);
+    testkit::image_folder(&data, &[("one", 1), ("seven", 7), ("zero", 0)], 40, 10);
     let config = tmp.path().join("folder.toml");
     let text = small_config(&data, 1).replace("validation = 200", "validation = 12");
     fs::write(&config, text).unwrap();
@@ -475,7 +475,7 @@ fn an_image_folder_round_trip_names_its_classes() {
 
     // A folder whose classes are named otherwise is other data, and infer says so.
     let other = tmp.path().join("other");
-    tests::image_folder(&other, &[("a", 1), ("b", 7), ("c", 0)], 2, 2);
+    testkit::image_folder(&other, &[("a", 1), ("b", 7), ("c", 0)], 2, 2);
     let e = infer_run(&infer_args(&["--model", s(&out), "--data-dir", s(&other)]))
         .unwrap_err()
         .to_string();

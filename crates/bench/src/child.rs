@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
-use data::{Mnist, MnistBatcher, MnistDataset, Split, IMAGE_PIXELS};
+use data::{ImageBatcher, ImageDataset, Mnist, Split, IMAGE_PIXELS};
 use model::Predictor;
 use serde::{Deserialize, Serialize};
 use train::{Splits, TrainConfig};
@@ -173,9 +173,9 @@ fn infer(backend: model::Backend, configs: &Path, data_dir: &Path) -> Result<Mea
     let device = backend.device()?;
     let network = config.model.init_seeded(config.seed, &device);
     let predictor = Predictor::new(&network, config.cost, backend)?;
-    let test = MnistDataset::load(data_dir, Split::Test)?;
+    let test = ImageDataset::load(data_dir, Split::Test)?;
 
-    let images = MnistBatcher::default()
+    let images = ImageBatcher::default()
         .in_order(&test, test.len(), predictor.device())
         .next()
         .context("the test set is empty")?
@@ -218,7 +218,7 @@ fn distort(configs: &Path, data_dir: &Path) -> Result<Measured> {
     let augment = config
         .augment
         .context("configs/best.toml has no [augment] table to measure")?;
-    let train = MnistDataset::load(data_dir, Split::Train)?;
+    let train = ImageDataset::load(data_dir, Split::Train)?;
     let distorter = data::augment::Distorter::new(augment.distortion(), config.seed);
     let mut scratch = data::augment::Scratch::default();
     let indices: Vec<usize> = (0..train.len()).collect();

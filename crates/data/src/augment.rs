@@ -40,7 +40,7 @@
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread::Scope;
 
-use crate::{MnistDataset, SplitMix64, IMAGE_PIXELS, IMAGE_SIDE};
+use crate::{ImageDataset, SplitMix64, IMAGE_PIXELS, IMAGE_SIDE};
 
 /// How much to distort: each range is ± around no change, drawn uniformly per image.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -276,7 +276,7 @@ impl Distorter {
     #[allow(unsafe_code)] // the AVX2 call (SAFETY below)
     pub fn batch(
         &self,
-        dataset: &MnistDataset,
+        dataset: &ImageDataset,
         indices: &[usize],
         epoch: usize,
         scratch: &mut Scratch,
@@ -297,7 +297,7 @@ impl Distorter {
     #[target_feature(enable = "avx2")]
     fn batch_avx2(
         &self,
-        dataset: &MnistDataset,
+        dataset: &ImageDataset,
         indices: &[usize],
         epoch: usize,
         scratch: &mut Scratch,
@@ -310,7 +310,7 @@ impl Distorter {
     #[inline(always)]
     fn batch_into(
         &self,
-        dataset: &MnistDataset,
+        dataset: &ImageDataset,
         indices: &[usize],
         epoch: usize,
         scratch: &mut Scratch,
@@ -328,7 +328,7 @@ impl Distorter {
     pub fn prefetch<'scope, 'env>(
         &'env self,
         scope: &'scope Scope<'scope, 'env>,
-        dataset: &'env MnistDataset,
+        dataset: &'env ImageDataset,
         chunks: Vec<&'env [usize]>,
         epoch: usize,
         ahead: usize,
@@ -676,7 +676,7 @@ mod tests {
                 image
             })
             .collect();
-        let dataset = MnistDataset::new(images, vec![0; 40]).unwrap();
+        let dataset = ImageDataset::new(images, vec![0; 40]).unwrap();
         let indices: Vec<usize> = (0..40).rev().collect();
         for d in [
             Distortion {

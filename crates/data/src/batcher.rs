@@ -4,11 +4,11 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 
-use crate::{MnistDataset, MnistItem, IMAGE_PIXELS, NUM_CLASSES};
+use crate::{ImageDataset, ImageItem, IMAGE_PIXELS, NUM_CLASSES};
 
 /// A mini-batch of `B` images on a device.
 #[derive(Debug, Clone)]
-pub struct MnistBatch {
+pub struct ImageBatch {
     /// `[B, 784]` pixel intensities in 0..1 (ink is 1).
     pub images: Tensor<2>,
     /// `[B]` class indices (the digits, for MNIST), used by the cross-entropy cost and by
@@ -18,25 +18,25 @@ pub struct MnistBatch {
     pub targets: Tensor<2>,
 }
 
-/// Builds [`MnistBatch`]es from [`MnistItem`]s, with one-hot targets as wide as the number of
+/// Builds [`ImageBatch`]es from [`ImageItem`]s, with one-hot targets as wide as the number of
 /// classes (10 by default: the digits).
 #[derive(Debug, Clone, Copy)]
-pub struct MnistBatcher {
+pub struct ImageBatcher {
     classes: usize,
 }
 
-impl Default for MnistBatcher {
+impl Default for ImageBatcher {
     fn default() -> Self {
-        MnistBatcher {
+        ImageBatcher {
             classes: NUM_CLASSES,
         }
     }
 }
 
-impl MnistBatcher {
+impl ImageBatcher {
     /// A batcher for labels 0..classes (`classes` is at least 1).
     pub fn new(classes: usize) -> Self {
-        MnistBatcher {
+        ImageBatcher {
             classes: classes.max(1),
         }
     }
@@ -47,7 +47,7 @@ impl MnistBatcher {
         &self,
         images: impl ExactSizeIterator<Item = (&'a [u8], u8)>,
         device: &Device,
-    ) -> MnistBatch {
+    ) -> ImageBatch {
         let n = images.len();
         let mut pixels = vec![0f32; n * IMAGE_PIXELS];
         let mut labels = Vec::with_capacity(n);
@@ -64,7 +64,7 @@ impl MnistBatcher {
     /// Batches inputs already in 0..1 (`[n, 784]` row-major, such as distorted copies: see
     /// [`crate::augment`]) with their labels. Panics unless there are 784 inputs per label, or
     /// when a label is not below the batcher's class count.
-    pub fn batch_inputs(&self, pixels: Vec<f32>, labels: &[u8], device: &Device) -> MnistBatch {
+    pub fn batch_inputs(&self, pixels: Vec<f32>, labels: &[u8], device: &Device) -> ImageBatch {
         let n = labels.len();
         assert_eq!(pixels.len(), n * IMAGE_PIXELS, "784 inputs per label");
         let classes = self.classes;
@@ -73,7 +73,7 @@ impl MnistBatcher {
             targets[row * classes + label as usize] = 1.0;
         }
         let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
-        MnistBatch {
+        ImageBatch {
             images: Tensor::from_data(TensorData::new(pixels, [n, IMAGE_PIXELS]), device),
             labels: Tensor::from_data(TensorData::new(labels, [n]), device),
             targets: Tensor::from_data(TensorData::new(targets, [n, classes]), device),
@@ -81,16 +81,16 @@ impl MnistBatcher {
     }
 }
 
-impl MnistBatcher {
+impl ImageBatcher {
     /// Batches the images of `dataset` at `indices` straight from its storage (the same batch
     /// as [`Batcher::batch`] on the items, without copying each item first: the training loop's
     /// path). Panics when an index is out of range, like slice indexing.
     pub fn batch_indices(
         &self,
-        dataset: &MnistDataset,
+        dataset: &ImageDataset,
         indices: &[usize],
         device: &Device,
-    ) -> MnistBatch {
+    ) -> ImageBatch {
         self.batch_pixels(
             indices
                 .iter()
@@ -103,10 +103,10 @@ impl MnistBatcher {
     /// smaller): how a network is evaluated on a set.
     pub fn in_order<'a>(
         self,
-        dataset: &'a MnistDataset,
+        dataset: &'a ImageDataset,
         size: usize,
         device: &'a Device,
-    ) -> impl Iterator<Item = MnistBatch> + 'a {
+    ) -> impl Iterator<Item = ImageBatch> + 'a {
         let size = size.max(1);
         (0..dataset.len()).step_by(size).map(move |start| {
             let end = (start + size).min(dataset.len());
@@ -118,8 +118,8 @@ impl MnistBatcher {
     }
 }
 
-impl Batcher<MnistItem, MnistBatch> for MnistBatcher {
-    fn batch(&self, items: Vec<MnistItem>, device: &Device) -> MnistBatch {
+impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
+    fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
         self.batch_pixels(items.iter().map(|it| (&it.image[..], it.label)), device)
     }
 }
@@ -135,16 +135,16 @@ mod tests {
         first[0] = 255;
         first[1] = 51;
         let items = vec![
-            MnistItem {
+            ImageItem {
                 image: first,
                 label: 3,
             },
-            MnistItem {
+            ImageItem {
                 image: [0; IMAGE_PIXELS],
                 label: 9,
             },
         ];
-        let batch = MnistBatcher::default().batch(items, &device);
+        let batch = ImageBatcher::default().batch(items, &device);
         assert_eq!(batch.images.dims(), [2, IMAGE_PIXELS]);
         let px: Vec<f32> = batch.images.into_data().try_to_vec().unwrap();
         assert_eq!((px[0], px[1], px[2]), (1.0, 0.2, 0.0));
@@ -173,7 +173,7 @@ mod tests {
         let device = Device::flex();
         let images = [([0u8; IMAGE_PIXELS], 2u8), ([0u8; IMAGE_PIXELS], 0u8)];
         let batch =
-            MnistBatcher::new(3).batch_pixels(images.iter().map(|(i, l)| (&i[..], *l)), &device);
+            ImageBatcher::new(3).batch_pixels(images.iter().map(|(i, l)| (&i[..], *l)), &device);
         assert_eq!(batch.targets.dims(), [2, 3]);
         let t: Vec<f32> = batch.targets.into_data().try_to_vec().unwrap();
         assert_eq!(t, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
@@ -184,10 +184,10 @@ mod tests {
         use burn::data::dataset::Dataset;
         let device = Device::flex();
         let pixels: Vec<u8> = (0..3 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
-        let ds = MnistDataset::new(pixels, vec![4, 1, 7]).unwrap();
-        let by_index = MnistBatcher::default().batch_indices(&ds, &[2, 0], &device);
+        let ds = ImageDataset::new(pixels, vec![4, 1, 7]).unwrap();
+        let by_index = ImageBatcher::default().batch_indices(&ds, &[2, 0], &device);
         let items = vec![ds.get(2).unwrap(), ds.get(0).unwrap()];
-        let by_items = MnistBatcher::default().batch(items, &device);
+        let by_items = ImageBatcher::default().batch(items, &device);
         let v = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(v(by_index.images), v(by_items.images));
         assert_eq!(v(by_index.targets), v(by_items.targets));
@@ -199,8 +199,8 @@ mod tests {
         let pixels: Vec<u8> = (0..5 * IMAGE_PIXELS)
             .map(|i| (i / IMAGE_PIXELS) as u8)
             .collect();
-        let ds = MnistDataset::new(pixels, vec![0, 1, 2, 3, 4]).unwrap();
-        let batches: Vec<MnistBatch> = MnistBatcher::default().in_order(&ds, 2, &device).collect();
+        let ds = ImageDataset::new(pixels, vec![0, 1, 2, 3, 4]).unwrap();
+        let batches: Vec<ImageBatch> = ImageBatcher::default().in_order(&ds, 2, &device).collect();
         let sizes: Vec<usize> = batches.iter().map(|b| b.images.dims()[0]).collect();
         assert_eq!(sizes, vec![2, 2, 1]);
         let labels: Vec<i64> = batches

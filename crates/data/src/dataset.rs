@@ -13,14 +13,14 @@ use crate::{DataError, IMAGE_PIXELS};
 
 /// One MNIST example: 784 pixels (row-major, 0 = background, 255 = ink) and its digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MnistItem {
+pub struct ImageItem {
     pub image: [u8; IMAGE_PIXELS],
     pub label: u8,
 }
 
 /// A set of MNIST images and labels, held as raw bytes (70,000 images take 55 MB).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MnistDataset {
+pub struct ImageDataset {
     pixels: Vec<u8>,
     labels: Vec<u8>,
 }
@@ -28,19 +28,19 @@ pub struct MnistDataset {
 /// Both parts of MNIST, as read from one directory.
 #[derive(Debug, Clone)]
 pub struct Mnist {
-    pub train: MnistDataset,
-    pub test: MnistDataset,
+    pub train: ImageDataset,
+    pub test: ImageDataset,
 }
 
 impl Mnist {
-    /// Reads and validates the training and test sets from `dir` (see [`MnistDataset::load`]).
+    /// Reads and validates the training and test sets from `dir` (see [`ImageDataset::load`]).
     pub fn load(dir: &Path) -> Result<Self, DataError> {
         check_dir(dir)?;
         let sums = Checksums::load(dir)?;
         // Decompressing is most of the time: do the two parts on two threads.
         let (train, test) = std::thread::scope(|s| {
-            let train = s.spawn(|| MnistDataset::load_with(dir, Split::Train, &sums));
-            let test = MnistDataset::load_with(dir, Split::Test, &sums);
+            let train = s.spawn(|| ImageDataset::load_with(dir, Split::Train, &sums));
+            let test = ImageDataset::load_with(dir, Split::Test, &sums);
             (train.join(), test)
         });
         let train = train.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
@@ -48,7 +48,7 @@ impl Mnist {
     }
 }
 
-impl MnistDataset {
+impl ImageDataset {
     /// Builds a dataset from pixels (784 per image) and labels (0–9), checking that they agree.
     pub fn new(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self, DataError> {
         Self::with_classes(pixels, labels, crate::NUM_CLASSES)
@@ -81,7 +81,7 @@ impl MnistDataset {
                 label,
             });
         }
-        Ok(MnistDataset { pixels, labels })
+        Ok(ImageDataset { pixels, labels })
     }
 
     /// Reads one split from `dir`: the images and labels files, raw or gzipped, verified against
@@ -106,11 +106,11 @@ impl MnistDataset {
                 labels: labels.len(),
             });
         }
-        Ok(MnistDataset { pixels, labels })
+        Ok(ImageDataset { pixels, labels })
     }
 
     /// Writes this dataset into `dir` as the files of `split`, gzipped, in the standard layout
-    /// that [`MnistDataset::load`] reads (no checksum file). Handy for slices of MNIST.
+    /// that [`ImageDataset::load`] reads (no checksum file). Handy for slices of MNIST.
     pub fn save(&self, dir: &Path, split: Split) -> Result<(), DataError> {
         std::fs::create_dir_all(dir).map_err(|source| DataError::Io {
             path: dir.to_path_buf(),
@@ -159,19 +159,19 @@ impl MnistDataset {
 
     /// The dataset made of the images at `indices`, in that order (panics when one is out of
     /// range).
-    pub fn select(&self, indices: &[usize]) -> MnistDataset {
+    pub fn select(&self, indices: &[usize]) -> ImageDataset {
         let mut pixels = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
         for &i in indices {
             pixels.extend_from_slice(self.image(i));
         }
         let labels = indices.iter().map(|&i| self.labels[i]).collect();
-        MnistDataset { pixels, labels }
+        ImageDataset { pixels, labels }
     }
 
     /// The first `n` images (all of them when `n` is larger).
-    pub fn head(&self, n: usize) -> MnistDataset {
+    pub fn head(&self, n: usize) -> ImageDataset {
         let n = n.min(self.len());
-        MnistDataset {
+        ImageDataset {
             pixels: self.pixels[..n * IMAGE_PIXELS].to_vec(),
             labels: self.labels[..n].to_vec(),
         }
@@ -179,7 +179,7 @@ impl MnistDataset {
 
     /// The images of `classes` only, relabelled by their place in it: with `[5, 6, 7, 8, 9]`,
     /// fives become 0 and nines 4. Images of other classes are dropped; the order is kept.
-    pub fn keep_classes(&self, classes: &[u8]) -> MnistDataset {
+    pub fn keep_classes(&self, classes: &[u8]) -> ImageDataset {
         let relabel = |label: u8| classes.iter().position(|&c| c == label);
         let indices: Vec<usize> = (0..self.len())
             .filter(|&i| relabel(self.labels[i]).is_some())
@@ -199,7 +199,7 @@ impl MnistDataset {
         n: usize,
         names: &[String],
         seed: u64,
-    ) -> Result<MnistDataset, DataError> {
+    ) -> Result<ImageDataset, DataError> {
         if n == 0 {
             return Err(DataError::PerClassZero);
         }
@@ -233,7 +233,7 @@ impl MnistDataset {
         &self,
         validation: usize,
         seed: u64,
-    ) -> Result<(MnistDataset, MnistDataset), DataError> {
+    ) -> Result<(ImageDataset, ImageDataset), DataError> {
         if self.is_empty() {
             return Err(DataError::EmptyTrainingSet);
         }
@@ -252,8 +252,8 @@ impl MnistDataset {
     }
 }
 
-impl Dataset<MnistItem> for MnistDataset {
-    fn get(&self, index: usize) -> Result<MnistItem, DatasetError> {
+impl Dataset<ImageItem> for ImageDataset {
+    fn get(&self, index: usize) -> Result<ImageItem, DatasetError> {
         if index >= self.len() {
             return Err(DatasetError::new(DataError::IndexOutOfRange {
                 index,
@@ -262,7 +262,7 @@ impl Dataset<MnistItem> for MnistDataset {
         }
         let mut image = [0; IMAGE_PIXELS];
         image.copy_from_slice(self.image(index));
-        Ok(MnistItem {
+        Ok(ImageItem {
             image,
             label: self.labels[index],
         })
@@ -279,10 +279,10 @@ mod tests {
     use crate::NUM_CLASSES;
 
     /// `n` images whose pixels all equal their index, labelled `index % 10`.
-    pub(crate) fn numbered(n: usize) -> MnistDataset {
+    pub(crate) fn numbered(n: usize) -> ImageDataset {
         let pixels = (0..n).flat_map(|i| [i as u8; IMAGE_PIXELS]).collect();
         let labels = (0..n).map(|i| (i % NUM_CLASSES) as u8).collect();
-        MnistDataset::new(pixels, labels).unwrap()
+        ImageDataset::new(pixels, labels).unwrap()
     }
 
     #[test]
@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn new_rejects_disagreeing_counts_and_bad_labels() {
         assert!(matches!(
-            MnistDataset::new(vec![0; 2 * IMAGE_PIXELS], vec![1]),
+            ImageDataset::new(vec![0; 2 * IMAGE_PIXELS], vec![1]),
             Err(DataError::CountMismatch {
                 images: 2,
                 labels: 1,
@@ -309,7 +309,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            MnistDataset::new(vec![0; IMAGE_PIXELS], vec![11]),
+            ImageDataset::new(vec![0; IMAGE_PIXELS], vec![11]),
             Err(DataError::BadLabel { label: 11, .. })
         ));
     }
@@ -319,7 +319,7 @@ mod tests {
         let ds = numbered(100);
         let (train, valid) = ds.split_validation(20, 7).unwrap();
         assert_eq!((train.len(), valid.len()), (80, 20));
-        let id = |d: &MnistDataset, i| d.image(i)[0];
+        let id = |d: &ImageDataset, i| d.image(i)[0];
         let mut all: Vec<u8> = (0..80).map(|i| id(&train, i)).collect();
         all.extend((0..20).map(|i| id(&valid, i)));
         all.sort_unstable();

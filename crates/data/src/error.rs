@@ -169,7 +169,7 @@ pub enum DataError {
     PerClassZero,
 
     #[error(transparent)]
-    Picture(#[from] crate::preprocess::PictureError),
+    Picture(#[from] crate::preprocess::ImageFileError),
 
     #[error(
         "{dir} holds no class folders: an image folder has one folder per class under train/ \

@@ -22,7 +22,7 @@ use std::time::UNIX_EPOCH;
 use sha2::{Digest, Sha256};
 
 use crate::preprocess::load_digit_bytes;
-use crate::{DataError, MnistDataset, IMAGE_PIXELS};
+use crate::{DataError, ImageDataset, IMAGE_PIXELS};
 
 /// The cache of prepared images, in the dataset's folder.
 pub const CACHE_FILE: &str = ".digits-cache";
@@ -41,10 +41,10 @@ pub fn is_image_folder(dir: &Path) -> bool {
 /// An image folder's parts, prepared, and its class names.
 #[derive(Debug, Clone)]
 pub struct ImageFolder {
-    pub train: MnistDataset,
-    pub test: MnistDataset,
+    pub train: ImageDataset,
+    pub test: ImageDataset,
     /// The `validation/` folder's images, if it has one.
-    pub validation: Option<MnistDataset>,
+    pub validation: Option<ImageDataset>,
     pub names: Vec<String>,
 }
 
@@ -149,19 +149,19 @@ fn cache_key(dir: &Path, listings: &[(usize, &Listing)]) -> Result<[u8; 32], Dat
 }
 
 /// The prepared images of a listing.
-fn prepare(files: &Listing) -> Result<MnistDataset, DataError> {
+fn prepare(files: &Listing) -> Result<ImageDataset, DataError> {
     let mut pixels = Vec::with_capacity(files.len() * IMAGE_PIXELS);
     let mut labels = Vec::with_capacity(files.len());
     for (label, path) in files {
         pixels.extend_from_slice(&load_digit_bytes(path)?);
         labels.push(*label);
     }
-    MnistDataset::with_classes(pixels, labels, MAX_CLASSES)
+    ImageDataset::with_classes(pixels, labels, MAX_CLASSES)
 }
 
 /// The cache's bytes: the magic, the key, then each part present as its count (u32, little
 /// endian), its labels and its pixels.
-fn encode_cache(key: &[u8; 32], parts: &[&MnistDataset]) -> Vec<u8> {
+fn encode_cache(key: &[u8; 32], parts: &[&ImageDataset]) -> Vec<u8> {
     let mut bytes = Vec::new();
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(key);
@@ -177,7 +177,7 @@ fn encode_cache(key: &[u8; 32], parts: &[&MnistDataset]) -> Vec<u8> {
 
 /// The parts in a cache file, if it is one for `key` with `count` parts (anything else, a
 /// stale or damaged cache included, is `None`: the images are prepared again).
-fn decode_cache(bytes: &[u8], key: &[u8; 32], count: usize) -> Option<Vec<MnistDataset>> {
+fn decode_cache(bytes: &[u8], key: &[u8; 32], count: usize) -> Option<Vec<ImageDataset>> {
     let rest = bytes.strip_prefix(MAGIC)?.strip_prefix(key.as_slice())?;
     let mut rest = rest;
     let mut parts = Vec::with_capacity(count);
@@ -187,7 +187,7 @@ fn decode_cache(bytes: &[u8], key: &[u8; 32], count: usize) -> Option<Vec<MnistD
         let labels = tail.get(..n)?.to_vec();
         let pixels = tail.get(n..n + n * IMAGE_PIXELS)?.to_vec();
         rest = &tail[n + n * IMAGE_PIXELS..];
-        parts.push(MnistDataset::with_classes(pixels, labels, MAX_CLASSES).ok()?);
+        parts.push(ImageDataset::with_classes(pixels, labels, MAX_CLASSES).ok()?);
     }
     rest.is_empty().then_some(parts)
 }
@@ -236,7 +236,7 @@ impl ImageFolder {
                 parts
             }
         };
-        let mut by_part: [Option<MnistDataset>; 3] = Default::default();
+        let mut by_part: [Option<ImageDataset>; 3] = Default::default();
         for ((part, _), data) in listings.iter().zip(parts) {
             by_part[*part] = Some(data);
         }
@@ -258,7 +258,7 @@ mod tests {
     /// A folder of two classes ("one": 4 training, 2 test images; "seven": 3 and 2).
     fn folder() -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();
-        ::tests::image_folder(tmp.path(), &[("one", 1), ("seven", 7)], 4, 2);
+        ::testkit::image_folder(tmp.path(), &[("one", 1), ("seven", 7)], 4, 2);
         // "seven" has a training image fewer.
         fs::remove_file(tmp.path().join("train/seven/3.png")).unwrap();
         tmp

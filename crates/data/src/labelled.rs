@@ -4,16 +4,16 @@
 use std::path::Path;
 
 use crate::source::Split;
-use crate::{is_image_folder, DataError, ImageFolder, Mnist, MnistDataset, NUM_CLASSES};
+use crate::{is_image_folder, DataError, ImageDataset, ImageFolder, Mnist, NUM_CLASSES};
 
 /// A labelled dataset ready to train on: the training and test images, labelled 0..k−1, and
 /// the name of each of the k classes (`"7"` for a digit).
 #[derive(Debug, Clone)]
 pub struct Labelled {
-    pub train: MnistDataset,
-    pub test: MnistDataset,
+    pub train: ImageDataset,
+    pub test: ImageDataset,
     /// Validation images of their own (an image folder's `validation/`), if the data has any.
-    pub validation: Option<MnistDataset>,
+    pub validation: Option<ImageDataset>,
     /// `names[label]`: what the class of that label is called.
     pub names: Vec<String>,
 }
@@ -89,11 +89,11 @@ impl Labelled {
     pub fn load_test(
         dir: &Path,
         classes: Option<&[u8]>,
-    ) -> Result<(MnistDataset, Vec<String>), DataError> {
+    ) -> Result<(ImageDataset, Vec<String>), DataError> {
         let data = if is_image_folder(dir) {
             Labelled::load(dir, None)?
         } else {
-            let test = MnistDataset::load(dir, Split::Test)?;
+            let test = ImageDataset::load(dir, Split::Test)?;
             Labelled {
                 train: test.head(0),
                 test,
@@ -143,7 +143,7 @@ mod tests {
     fn keeping_classes_keeps_their_names() {
         let pixels = vec![0u8; 20 * crate::IMAGE_PIXELS];
         let labels: Vec<u8> = (0..20).map(|i| i % 10).collect();
-        let ds = MnistDataset::new(pixels, labels).unwrap();
+        let ds = ImageDataset::new(pixels, labels).unwrap();
         let all = Labelled {
             train: ds.clone(),
             test: ds,

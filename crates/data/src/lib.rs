@@ -27,8 +27,8 @@ pub mod preprocess;
 mod rng;
 pub mod source;
 
-pub use batcher::{MnistBatch, MnistBatcher};
-pub use dataset::{Mnist, MnistDataset, MnistItem};
+pub use batcher::{ImageBatch, ImageBatcher};
+pub use dataset::{ImageDataset, ImageItem, Mnist};
 pub use error::DataError;
 pub use folder::{folder_class_names, is_image_folder, ImageFolder, CACHE_FILE};
 pub use labelled::{check_class_list, check_classes, class_names, digit_names, Labelled};

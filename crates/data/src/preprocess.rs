@@ -32,7 +32,7 @@ use crate::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// Why an image file cannot be read as a digit, naming the file.
 #[derive(Debug, thiserror::Error)]
-pub enum PictureError {
+pub enum ImageFileError {
     #[error("cannot read image {path}")]
     Image {
         path: PathBuf,
@@ -91,12 +91,12 @@ const MIN_INK_SPAN: u32 = 3;
 /// Reads an image file (PNG or JPEG, told apart by their content, not their names) and
 /// prepares it as [`to_mnist`] does, in bounded memory: pictures over [`MAX_PIXELS`] are
 /// refused before decoding.
-pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], PictureError> {
+pub fn load_digit(path: &Path) -> Result<[f32; IMAGE_PIXELS], ImageFileError> {
     Ok(load_digit_bytes(path)?.map(crate::scale_pixel))
 }
 
 /// [`load_digit`] as stored pixels (0 = background, 255 = full ink), the form a dataset holds.
-pub fn load_digit_bytes(path: &Path) -> Result<[u8; IMAGE_PIXELS], PictureError> {
+pub fn load_digit_bytes(path: &Path) -> Result<[u8; IMAGE_PIXELS], ImageFileError> {
     read_digit(|| File::open(path).map(BufReader::new)).map_err(|e| e.at(path))
 }
 
@@ -114,7 +114,7 @@ pub fn decode_digit_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], DigitError
 }
 
 /// Why a picture given as bytes cannot be prepared as a digit (a file's errors name it: see
-/// [`PictureError`]).
+/// [`ImageFileError`]).
 #[derive(Debug, thiserror::Error)]
 pub enum DigitError {
     #[error("cannot decode the image")]
@@ -132,21 +132,21 @@ pub enum DigitError {
 
 impl DigitError {
     /// This error for the image file `path`.
-    pub fn at(self, path: &Path) -> PictureError {
+    pub fn at(self, path: &Path) -> ImageFileError {
         let path = path.to_path_buf();
         match self {
-            DigitError::Decode(source) => PictureError::Image { path, source },
+            DigitError::Decode(source) => ImageFileError::Image { path, source },
             DigitError::TooLarge {
                 width,
                 height,
                 limit,
-            } => PictureError::TooLarge {
+            } => ImageFileError::TooLarge {
                 path,
                 width,
                 height,
                 limit,
             },
-            DigitError::NotADigit(reason) => PictureError::NotADigit { path, reason },
+            DigitError::NotADigit(reason) => ImageFileError::NotADigit { path, reason },
         }
     }
 }
@@ -604,7 +604,7 @@ mod tests {
     fn a_prepared_picture_reads_back_as_itself() {
         // MNIST's test digits drawn at several sizes and places, blurred (anti-aliased edges,
         // as a canvas draws them): cropping and scaling the result again would change each.
-        let mnist = crate::Mnist::load(&::tests::shipped_data()).unwrap();
+        let mnist = crate::Mnist::load(&::testkit::shipped_data()).unwrap();
         for i in 0..20 {
             let digit = mnist.test.image(i);
             for (scale, off, side, sigma) in

@@ -3,7 +3,7 @@
 //! Every input value is a number that f32 represents exactly, so the f32 run of Burn, the f64
 //! run and the hand-written pass all see the same inputs: only their arithmetic differs.
 
-use data::MnistDataset;
+use data::ImageDataset;
 use serde::Serialize;
 
 use crate::GradcheckError;
@@ -81,7 +81,7 @@ impl Batch {
 
     /// The first `n` images of `dataset`, scaled to 0..1 exactly as training scales them (the
     /// pixel divided by 255 in f32), with their digits as labels.
-    pub fn mnist(dataset: &MnistDataset, n: usize) -> Result<Batch, GradcheckError> {
+    pub fn mnist(dataset: &ImageDataset, n: usize) -> Result<Batch, GradcheckError> {
         if n > dataset.len() {
             return Err(GradcheckError::TooFewImages {
                 wanted: n,
@@ -104,7 +104,7 @@ impl Batch {
     /// The images of `dataset` at `indices`, in that order, scaled as [`Batch::mnist`] scales
     /// them.
     pub fn mnist_indices(
-        dataset: &MnistDataset,
+        dataset: &ImageDataset,
         indices: &[usize],
     ) -> Result<Batch, GradcheckError> {
         if let Some(&i) = indices.iter().find(|&&i| i >= dataset.len()) {

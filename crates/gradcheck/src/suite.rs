@@ -102,7 +102,7 @@ pub fn run(options: &Options) -> Result<Report, GradcheckError> {
     }
     let (batch, kind) = match &options.data {
         DataSource::Mnist(dir) => {
-            let test = data::MnistDataset::load(dir, data::Split::Test)
+            let test = data::ImageDataset::load(dir, data::Split::Test)
                 .map_err(|source| GradcheckError::Data { source })?;
             (Batch::mnist(&test, options.batch)?, DataKind::Mnist)
         }

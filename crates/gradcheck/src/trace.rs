@@ -346,7 +346,7 @@ pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
 
 /// Test image `index`, scaled as training scales it, and its digit.
 fn mnist_image(dir: &Path, index: usize) -> Result<(Vec<f64>, usize), GradcheckError> {
-    let test = data::MnistDataset::load(dir, data::Split::Test)
+    let test = data::ImageDataset::load(dir, data::Split::Test)
         .map_err(|source| GradcheckError::TraceData { source })?;
     if index >= test.len() {
         return Err(GradcheckError::NoSuchTestImage {

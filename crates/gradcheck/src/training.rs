@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::FloatDType;
-use data::{MnistDataset, Split, IMAGE_PIXELS, NUM_CLASSES};
+use data::{ImageDataset, Split, IMAGE_PIXELS, NUM_CLASSES};
 use model::{Activation, Backend, Cost, Init, Mlp, MlpConfig};
 use serde::Serialize;
 
@@ -362,7 +362,7 @@ pub fn train(
     options.validate()?;
     let config = options.model_config()?;
     let load = |split| {
-        MnistDataset::load(&options.data_dir, split)
+        ImageDataset::load(&options.data_dir, split)
             .map_err(|source| GradcheckError::TrainData { source })
     };
     let (train_set, test_set) = (load(Split::Train)?, load(Split::Test)?);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use clap::Parser;
-use data::{MnistDataset, IMAGE_PIXELS, IMAGE_SIDE};
+use data::{ImageDataset, IMAGE_PIXELS, IMAGE_SIDE};
 use model::{Backend, Cost, Prediction, Predictor};
 use run::SavedRun;
 use serde::Serialize;
@@ -289,7 +289,7 @@ fn data_dir(args: &Args, run: &SavedRun) -> PathBuf {
 /// The MNIST test images `infer` evaluates on or shows, with `infer`'s own advice when they are
 /// missing (its fix is `--data-dir`, not a config key). A run trained on some of the classes
 /// is tested on those, labelled as it was trained.
-fn test_images(args: &Args, run: &SavedRun) -> Result<MnistDataset, InferError> {
+fn test_images(args: &Args, run: &SavedRun) -> Result<ImageDataset, InferError> {
     let dir = data_dir(args, run);
     if !dir.is_dir() {
         return Err(InferError::NoTestData { dir });
@@ -386,8 +386,8 @@ fn evaluation(
         backend,
         shape: run.spec.model.shape(),
         cost: run.spec.cost,
-        precision: report.per_digit.iter().map(|d| d.precision).collect(),
-        recall: report.per_digit.iter().map(|d| d.recall).collect(),
+        precision: report.per_class.iter().map(|d| d.precision).collect(),
+        recall: report.per_class.iter().map(|d| d.recall).collect(),
         report,
         pictures,
     })))
@@ -431,7 +431,7 @@ impl Asker<'_> {
     }
 
     /// Test image `index`, answered.
-    fn test_image(&self, test: &MnistDataset, index: usize) -> Result<Shown, InferError> {
+    fn test_image(&self, test: &ImageDataset, index: usize) -> Result<Shown, InferError> {
         if index >= test.len() {
             return Err(InferError::IndexOutOfRange {
                 index,

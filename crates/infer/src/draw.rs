@@ -7,9 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use data::{MnistBatcher, MnistDataset, IMAGE_PIXELS};
+use data::{ImageBatcher, ImageDataset, IMAGE_PIXELS};
 use model::{ModelError, Prediction, Predictor};
-use pictures::{DigitRow, Mistake, Page};
+use pictures::{ClassRow, Mistake, Page};
 use run::{Report, SavedRun, CONFIG_FILE, CURVES_FILE, PICTURES_DIR};
 use serde::Serialize;
 
@@ -104,13 +104,13 @@ pub fn pictures_dir(asked: Option<&Path>, run: &Path) -> Result<PathBuf, InferEr
 /// them, and how many there are in all.
 pub fn mistakes(
     predictor: &Predictor,
-    test: &MnistDataset,
+    test: &ImageDataset,
     cap: usize,
 ) -> Result<(Vec<Mistake>, usize), InferError> {
     // (index, said, confidence) of every mistake; pixels only for those drawn.
     let mut wrong: Vec<(usize, usize, f32)> = Vec::new();
     let mut index = 0;
-    let batcher = MnistBatcher::new(predictor.outputs());
+    let batcher = ImageBatcher::new(predictor.outputs());
     for batch in batcher.in_order(test, predictor.batch_size(), predictor.device()) {
         for answer in predictor.predict(batch.images)? {
             if answer.class != usize::from(test.label(index)) {
@@ -178,7 +178,7 @@ pub fn draw(
     dir: &Path,
     run: &SavedRun,
     predictor: &Predictor,
-    test: &MnistDataset,
+    test: &ImageDataset,
     report: &ConfusionReport,
 ) -> Result<Drawn, InferError> {
     fs::create_dir_all(dir).map_err(|source| InferError::WritePicture {
@@ -187,10 +187,10 @@ pub fn draw(
     })?;
     let mut files = Vec::new();
 
-    let precision: Vec<f64> = report.per_digit.iter().map(|d| d.precision).collect();
-    let recall: Vec<f64> = report.per_digit.iter().map(|d| d.recall).collect();
+    let precision: Vec<f64> = report.per_class.iter().map(|d| d.precision).collect();
+    let recall: Vec<f64> = report.per_class.iter().map(|d| d.recall).collect();
     // The heatmap names the classes as the text output does: digits, or the run's names.
-    let names: Vec<String> = report.per_digit.iter().map(|d| d.name.clone()).collect();
+    let names: Vec<String> = report.per_class.iter().map(|d| d.name.clone()).collect();
     let svg = pictures::confusion_svg(&report.confusion, &names, &precision, &recall);
     write(dir, CONFUSION_FILE, svg)?;
     files.push(CONFUSION_FILE.to_string());
@@ -255,11 +255,11 @@ fn draw_index(
     digit: &Captions,
     curves: bool,
 ) -> Result<Drawn, InferError> {
-    let per_digit: Vec<DigitRow> = report
-        .per_digit
+    let per_class: Vec<ClassRow> = report
+        .per_class
         .iter()
-        .map(|d| DigitRow {
-            digit: digit.digit(d.digit),
+        .map(|d| ClassRow {
+            digit: digit.digit(d.class),
             precision: d.precision,
             recall: d.recall,
             support: d.support,
@@ -273,7 +273,7 @@ fn draw_index(
         accuracy: report.accuracy,
         correct: report.correct,
         images: report.images,
-        per_digit: &per_digit,
+        per_class: &per_class,
         curves: curves.then_some(CURVES_FILE),
         confusion: Some(CONFUSION_FILE),
         hidden: Some((HIDDEN_FILE, drawn.hidden_drawn, drawn.hidden_units)),

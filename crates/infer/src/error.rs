@@ -15,7 +15,7 @@ pub enum InferError {
     Data(#[from] data::DataError),
 
     #[error(transparent)]
-    Picture(#[from] data::preprocess::PictureError),
+    Picture(#[from] data::preprocess::ImageFileError),
 
     #[error(
         "there are no MNIST test images in {dir}: it does not exist. Pass the MNIST directory \
@@ -46,7 +46,7 @@ pub enum InferError {
     IndexOutOfRange { index: usize, len: usize },
 
     #[error("cannot draw the pictures")]
-    Draw(#[source] pictures::PictureError),
+    Draw(#[source] pictures::DrawError),
 
     #[error("cannot write the picture {path}")]
     WritePicture {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use data::{MnistBatcher, MnistDataset};
+use data::{ImageBatcher, ImageDataset};
 use model::Predictor;
 use serde::Serialize;
 
@@ -11,9 +11,11 @@ use crate::InferError;
 
 /// Precision and recall of one class (a digit, for MNIST).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DigitScore {
-    /// The class's output index (the digit itself for MNIST's ten classes).
-    pub digit: u8,
+pub struct ClassScore {
+    /// The class's output index (the digit itself for MNIST's ten classes); `digit` in the
+    /// JSON, as before classes had names.
+    #[serde(rename = "digit")]
+    pub class: u8,
     /// The class's name (`"7"`, `"sneaker"`).
     pub name: String,
     /// Of the images predicted as this digit, the fraction that are (NaN if none was).
@@ -34,18 +36,21 @@ pub struct ConfusionReport {
     /// `confusion[true][predicted]`: counts of images of class `true` predicted as `predicted`
     /// (k × k for k classes).
     pub confusion: Vec<Vec<u32>>,
-    pub per_digit: Vec<DigitScore>,
+    /// Each class's scores, in output order; `per_digit` in the JSON, the name it had before
+    /// classes other than digits (scripts read it).
+    #[serde(rename = "per_digit")]
+    pub per_class: Vec<ClassScore>,
 }
 
 /// Runs `predictor` over every image of `dataset` and scores its answers; `names` names the
 /// network's outputs.
 pub fn evaluate(
     predictor: &Predictor,
-    dataset: &MnistDataset,
+    dataset: &ImageDataset,
     names: &[String],
 ) -> Result<ConfusionReport, InferError> {
     let mut predicted = Vec::with_capacity(dataset.len());
-    let batcher = MnistBatcher::new(names.len());
+    let batcher = ImageBatcher::new(names.len());
     for batch in batcher.in_order(dataset, predictor.batch_size(), predictor.device()) {
         predicted.extend(predictor.classes(batch.images)?);
     }
@@ -53,7 +58,7 @@ pub fn evaluate(
 }
 
 /// Pixels of a dataset's images scaled to 0..1, one 784-value row per image.
-pub fn dataset_pixels(dataset: &MnistDataset, indices: impl Iterator<Item = usize>) -> Vec<f32> {
+pub fn dataset_pixels(dataset: &ImageDataset, indices: impl Iterator<Item = usize>) -> Vec<f32> {
     indices
         .flat_map(|i| dataset.image(i).iter().map(|&p| data::scale_pixel(p)))
         .collect()
@@ -71,13 +76,13 @@ impl ConfusionReport {
             }
         }
         let correct: usize = (0..k).map(|d| confusion[d][d] as usize).sum();
-        let per_digit = (0..k)
+        let per_class = (0..k)
             .map(|d| {
                 let predicted: u32 = (0..k).map(|t| confusion[t][d]).sum();
                 let actual: u32 = confusion[d].iter().sum();
                 let hit = f64::from(confusion[d][d]);
-                DigitScore {
-                    digit: d as u8,
+                ClassScore {
+                    class: d as u8,
                     name: names[d].clone(),
                     precision: hit / f64::from(predicted),
                     recall: hit / f64::from(actual),
@@ -90,7 +95,7 @@ impl ConfusionReport {
             correct,
             accuracy: correct as f64 / labels.len().max(1) as f64,
             confusion,
-            per_digit,
+            per_class,
         }
     }
 }
@@ -110,7 +115,7 @@ impl fmt::Display for ConfusionReport {
             self.correct,
             self.images,
             // The digits, or some of them: still digits.
-            if self.per_digit.iter().all(|d| d.name.parse::<u8>().is_ok_and(|n| n < 10)) {
+            if self.per_class.iter().all(|d| d.name.parse::<u8>().is_ok_and(|n| n < 10)) {
                 "digit"
             } else {
                 "class"
@@ -119,19 +124,19 @@ impl fmt::Display for ConfusionReport {
         // Names wider than a column are cut to fit (the JSON has them whole).
         let cut = |name: &str, width: usize| name.chars().take(width - 1).collect::<String>();
         write!(f, "{:LABEL$}", "")?;
-        for d in &self.per_digit {
+        for d in &self.per_class {
             write!(f, "{:>COLUMN$}", cut(&d.name, COLUMN))?;
         }
         writeln!(f, "    recall")?;
         for (t, row) in self.confusion.iter().enumerate() {
-            write!(f, "{:>LABEL$}", cut(&self.per_digit[t].name, LABEL))?;
+            write!(f, "{:>LABEL$}", cut(&self.per_class[t].name, LABEL))?;
             for c in row {
                 write!(f, "{c:>COLUMN$}")?;
             }
-            writeln!(f, "   {:>6.2}%", 100.0 * self.per_digit[t].recall)?;
+            writeln!(f, "   {:>6.2}%", 100.0 * self.per_class[t].recall)?;
         }
         write!(f, "{:<LABEL$}", "precision")?;
-        for d in &self.per_digit {
+        for d in &self.per_class {
             if d.precision.is_nan() {
                 write!(f, "{:>COLUMN$}", "-")?;
             } else {
@@ -160,13 +165,13 @@ mod tests {
         assert_eq!(e.confusion[0][1], 1);
         assert_eq!(e.confusion[1][2], 1);
         assert_eq!(e.confusion[1][1], 2);
-        let one = &e.per_digit[1];
+        let one = &e.per_class[1];
         assert!(
             (one.precision - 2.0 / 3.0).abs() < 1e-12 && (one.recall - 2.0 / 3.0).abs() < 1e-12
         );
-        assert_eq!(e.per_digit[2].support, 1);
-        assert!((e.per_digit[2].precision - 0.5).abs() < 1e-12);
-        assert!(e.per_digit[5].precision.is_nan(), "never predicted");
+        assert_eq!(e.per_class[2].support, 1);
+        assert!((e.per_class[2].precision - 0.5).abs() < 1e-12);
+        assert!(e.per_class[5].precision.is_nan(), "never predicted");
         let text = e.to_string();
         assert!(text.contains("accuracy 66.67% (4 of 6"), "{text}");
     }
@@ -201,7 +206,7 @@ mod tests {
             e.confusion,
             vec![vec![1, 0, 0], vec![0, 1, 0], vec![1, 0, 1]]
         );
-        assert_eq!((e.correct, e.per_digit.len()), (3, 3));
+        assert_eq!((e.correct, e.per_class.len()), (3, 3));
         let text = e.to_string();
         assert!(text.contains("rows: true class"), "{text}");
         assert!(

@@ -57,7 +57,7 @@ pub struct Score {
 
 /// A labelled batch, as the cost needs it: images `[n, inputs]`, class labels `[n]` and their
 /// one-hot rows `[n, classes]`.
-pub type Labelled = (Tensor<2>, Tensor<1, Int>, Tensor<2>);
+pub type LabelledBatch = (Tensor<2>, Tensor<1, Int>, Tensor<2>);
 
 /// A trained network ready to answer: the network, the cost that fixes its output layer, and
 /// the backend it runs on.
@@ -192,7 +192,10 @@ impl<'a> Predictor<'a> {
 
     /// Mean loss and accuracy over labelled batches. Sums stay on the device until the end, so
     /// the host waits once.
-    pub fn score(&self, batches: impl IntoIterator<Item = Labelled>) -> Result<Score, ModelError> {
+    pub fn score(
+        &self,
+        batches: impl IntoIterator<Item = LabelledBatch>,
+    ) -> Result<Score, ModelError> {
         let mut loss = Tensor::<1>::zeros([1], &self.device);
         let mut correct = Tensor::<1, Int>::zeros([1], &self.device);
         let mut images = 0;

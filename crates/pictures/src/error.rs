@@ -2,7 +2,7 @@
 
 /// An error drawing a picture.
 #[derive(Debug, thiserror::Error)]
-pub enum PictureError {
+pub enum DrawError {
     #[error(
         "the first layer's weights hold {len} values, but {inputs} inputs × {hidden} hidden \
          units need {expected}"

@@ -7,7 +7,7 @@ use crate::{escape, percent};
 
 /// One digit's row of the table.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DigitRow {
+pub struct ClassRow {
     pub digit: u8,
     pub precision: f64,
     pub recall: f64,
@@ -23,7 +23,7 @@ pub struct Page<'a> {
     pub accuracy: f64,
     pub correct: usize,
     pub images: usize,
-    pub per_digit: &'a [DigitRow],
+    pub per_class: &'a [ClassRow],
     /// The training curves (`curves.svg`).
     pub curves: Option<&'a str>,
     /// The confusion heatmap (`confusion.svg`).
@@ -85,7 +85,7 @@ pre {{ background: #f8f8f8; padding: 0.6em; overflow-x: auto; }}
 <tr><th>digit</th><th>precision</th><th>recall</th><th>test images</th></tr>
 "#
     );
-    for d in page.per_digit {
+    for d in page.per_class {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -21,9 +21,9 @@ mod raster;
 mod seen;
 
 pub use curves::{curves_svg, EpochRow};
-pub use error::PictureError;
+pub use error::DrawError;
 pub use heatmap::confusion_svg;
-pub use html::{index_html, DigitRow, Page};
+pub use html::{index_html, ClassRow, Page};
 pub use labels::{labels_curve_svg, LabelPoint, LabelSeries};
 pub use raster::{
     augmentation_png, grid_columns, hidden_png, mistakes_png, most_confident_first, Mistake,

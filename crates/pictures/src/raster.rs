@@ -4,7 +4,7 @@
 use image::{ImageEncoder, Rgb, RgbImage};
 
 use crate::font::{draw_text, text_width, GLYPH_H};
-use crate::{PictureError, PIXELS, SIDE};
+use crate::{DrawError, PIXELS, SIDE};
 
 /// Image pixels per weight in `hidden.png`.
 pub const HIDDEN_SCALE: u32 = 3;
@@ -31,7 +31,7 @@ pub fn grid_columns(n: usize) -> usize {
     (1..=n.max(1)).find(|c| c * c >= n).unwrap_or(1)
 }
 
-fn encode(image: &RgbImage) -> Result<Vec<u8>, PictureError> {
+fn encode(image: &RgbImage) -> Result<Vec<u8>, DrawError> {
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)
         .write_image(
@@ -40,7 +40,7 @@ fn encode(image: &RgbImage) -> Result<Vec<u8>, PictureError> {
             image.height(),
             image::ExtendedColorType::Rgb8,
         )
-        .map_err(PictureError::Encode)?;
+        .map_err(DrawError::Encode)?;
     Ok(bytes)
 }
 
@@ -72,9 +72,9 @@ pub(crate) fn diverging(t: f32) -> Rgb<u8> {
 /// |w| is full blue (negative) or red (positive), zero is white. Tile `k` starts at
 /// `HIDDEN_GAP + (k % columns, k / columns) · (28·HIDDEN_SCALE + HIDDEN_GAP)`, with
 /// `columns = grid_columns(min(hidden, cap))`.
-pub fn hidden_png(weights: &[f32], hidden: usize, cap: usize) -> Result<Vec<u8>, PictureError> {
+pub fn hidden_png(weights: &[f32], hidden: usize, cap: usize) -> Result<Vec<u8>, DrawError> {
     if hidden.checked_mul(PIXELS) != Some(weights.len()) {
-        return Err(PictureError::WeightsDoNotFit {
+        return Err(DrawError::WeightsDoNotFit {
             len: weights.len(),
             inputs: PIXELS,
             hidden,
@@ -153,13 +153,13 @@ pub fn most_confident_first(items: &[Mistake]) -> Vec<&Mistake> {
 /// (`MISTAKE_CELL_W` × `MISTAKE_CELL_H`, `MISTAKE_COLUMNS` to a row), with its caption below.
 /// The image of the `k`-th starts at `((k % columns) · MISTAKE_CELL_W + 14, (k / columns) ·
 /// MISTAKE_CELL_H + 4)`, where `columns = min(drawn, MISTAKE_COLUMNS)`.
-pub fn mistakes_png(items: &[Mistake], cap: usize) -> Result<Vec<u8>, PictureError> {
+pub fn mistakes_png(items: &[Mistake], cap: usize) -> Result<Vec<u8>, DrawError> {
     if let Some((index, m)) = items
         .iter()
         .enumerate()
         .find(|(_, m)| m.pixels.len() != PIXELS)
     {
-        return Err(PictureError::PixelsDoNotFit {
+        return Err(DrawError::PixelsDoNotFit {
             index,
             len: m.pixels.len(),
         });
@@ -213,14 +213,14 @@ pub const AUGMENT_GAP: u32 = 4;
 /// `augmentation.png`: one row per training image, its original first (set apart by a wider
 /// gap), then its distorted copies, each drawn dark on white at `AUGMENT_SCALE`, under a line
 /// saying what the columns are. Every image is 784 values in 0..1 (ink is 1).
-pub fn augmentation_png(rows: &[Vec<Vec<f32>>]) -> Result<Vec<u8>, PictureError> {
+pub fn augmentation_png(rows: &[Vec<Vec<f32>>]) -> Result<Vec<u8>, DrawError> {
     if let Some((index, image)) = rows
         .iter()
         .flatten()
         .enumerate()
         .find(|(_, image)| image.len() != PIXELS)
     {
-        return Err(PictureError::PixelsDoNotFit {
+        return Err(DrawError::PixelsDoNotFit {
             index,
             len: image.len(),
         });

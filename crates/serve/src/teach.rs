@@ -42,7 +42,7 @@ pub const ORIGINALS: &str = "originals";
 
 /// Drawings of one digit in the folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Count {
+pub struct DigitCount {
     pub digit: u8,
     /// In `train/<digit>/`.
     pub train: usize,
@@ -58,7 +58,7 @@ pub struct Folder {
     /// The folder, as `--teach-dir` gave it.
     pub folder: String,
     /// Digits 0 to 9.
-    pub counts: Vec<Count>,
+    pub counts: Vec<DigitCount>,
     /// Every digit has a training picture and there is a test picture: `train` can fine-tune
     /// `artifacts/mlp` on the folder (`configs/mine.toml`).
     pub ready: bool,
@@ -240,9 +240,9 @@ impl TeachDir {
         }
         let mut counts = Vec::with_capacity(10);
         for digit in 0..10u8 {
-            let mut count = Count {
+            let mut count = DigitCount {
                 digit,
-                ..Count::default()
+                ..DigitCount::default()
             };
             for (split, n) in [("train", &mut count.train), ("test", &mut count.test)] {
                 let dir = self.dir.join(split).join(digit.to_string());

@@ -849,7 +849,7 @@ mod tests {
 
     /// The shared minimal config (the `tests` crate's), with a relative data directory.
     fn good() -> String {
-        ::tests::minimal_config("../data/mnist", 2)
+        ::testkit::minimal_config("../data/mnist", 2)
     }
 
     fn parse(text: &str) -> Result<TrainConfig, TrainError> {
@@ -858,7 +858,7 @@ mod tests {
 
     /// The error's whole chain: a TOML or network error is the config error's cause.
     fn err(text: &str) -> String {
-        ::tests::chain(&parse(text).unwrap_err())
+        ::testkit::chain(&parse(text).unwrap_err())
     }
 
     #[test]

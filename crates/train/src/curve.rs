@@ -30,7 +30,7 @@ pub struct CurveArgs {
 
     /// Labelled training examples per class to measure at; `all` for every image.
     #[arg(long, value_delimiter = ',', default_value = "1,5,10,50,100,500,all")]
-    pub counts: Vec<Count>,
+    pub counts: Vec<Examples>,
 
     /// Seeds each count is trained with (the choice of examples, the fresh weights, the batch
     /// order).
@@ -62,21 +62,21 @@ pub struct CurveArgs {
 
 /// Examples per class: a number, or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Count {
+pub enum Examples {
     PerClass(usize),
     All,
 }
 
-impl std::str::FromStr for Count {
+impl std::str::FromStr for Examples {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
-            "all" => Ok(Count::All),
+            "all" => Ok(Examples::All),
             n => match n.parse::<usize>() {
                 Ok(0) | Err(_) => Err(format!(
                     "{n:?} is not a count of examples per class: give a number from 1, or `all`"
                 )),
-                Ok(n) => Ok(Count::PerClass(n)),
+                Ok(n) => Ok(Examples::PerClass(n)),
             },
         }
     }
@@ -210,8 +210,8 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     for &count in &args.counts {
         for &seed in &args.seeds {
             let train = match count {
-                Count::PerClass(n) => data.train.per_class(n, &names, seed)?,
-                Count::All => data.train.clone(),
+                Examples::PerClass(n) => data.train.per_class(n, &names, seed)?,
+                Examples::All => data.train.clone(),
             };
             let splits = Splits {
                 validation: train.head(0),
@@ -273,13 +273,13 @@ fn train_point(
     config: &TrainConfig,
     splits: &Splits,
     way: Way,
-    count: Count,
+    count: Examples,
     seed: u64,
     backend: Backend,
 ) -> Result<CurvePoint, TrainError> {
     let mut run = way.apply(config);
     run.seed = seed;
-    if count == Count::All {
+    if count == Examples::All {
         run.epochs = args.all_epochs.unwrap_or(run.epochs);
     }
     let fitted = fit(&run, splits, backend, &mut Silent)?;
@@ -287,8 +287,8 @@ fn train_point(
     Ok(CurvePoint {
         way,
         per_class: match count {
-            Count::PerClass(n) => Some(n),
-            Count::All => None,
+            Examples::PerClass(n) => Some(n),
+            Examples::All => None,
         },
         seed,
         train_images: splits.train.len(),

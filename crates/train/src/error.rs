@@ -252,7 +252,7 @@ pub enum TrainError {
     DrawPicture {
         path: PathBuf,
         #[source]
-        source: pictures::PictureError,
+        source: pictures::DrawError,
     },
 
     #[error("cannot write the picture {path}")]

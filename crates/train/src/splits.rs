@@ -1,15 +1,15 @@
 //! The images a run trains, validates and tests on, as its config chooses them.
 
-use data::{Labelled, MnistDataset};
+use data::{ImageDataset, Labelled};
 
 use crate::{TrainConfig, TrainError};
 
 /// The images a run uses: training, validation (held out of training) and test.
 #[derive(Debug, Clone)]
 pub struct Splits {
-    pub train: MnistDataset,
-    pub validation: MnistDataset,
-    pub test: MnistDataset,
+    pub train: ImageDataset,
+    pub validation: ImageDataset,
+    pub test: ImageDataset,
 }
 
 /// The config's training, validation and test images, and the names of their classes.

@@ -16,7 +16,7 @@ use std::time::Instant;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use data::augment::Distorter;
-use data::{MnistBatch, MnistBatcher, MnistDataset, SplitMix64};
+use data::{ImageBatch, ImageBatcher, ImageDataset, SplitMix64};
 use model::predict::count_correct;
 use model::{
     network_from_bytes, network_to_bytes, Backend, Cost, Mlp, ModelError, Predictor, Score,
@@ -105,7 +105,7 @@ impl Steps<'_> {
     fn step(
         &mut self,
         network: Mlp,
-        batch: MnistBatch,
+        batch: ImageBatch,
         epoch: usize,
         trace: &mut EpochTrace,
     ) -> Result<Mlp, TrainError> {
@@ -197,7 +197,7 @@ struct Training<'a> {
     store: Option<&'a CheckpointStore>,
     /// The device the steps run on, under autodiff.
     device: Device,
-    batcher: MnistBatcher,
+    batcher: ImageBatcher,
     distorter: Option<Distorter>,
     /// The steps run on a thread of a rayon pool of their own. The CPU backends split large
     /// operations with rayon; called from inside the pool, a split runs one half in place and
@@ -264,7 +264,7 @@ impl<'a> Training<'a> {
             backend,
             store,
             device,
-            batcher: MnistBatcher::new(config.model.outputs),
+            batcher: ImageBatcher::new(config.model.outputs),
             distorter: config
                 .augment
                 .map(|a| Distorter::new(a.distortion(), config.seed)),
@@ -477,14 +477,14 @@ impl<'a> Training<'a> {
 pub fn evaluate(
     network: &Mlp,
     cost: Cost,
-    dataset: &MnistDataset,
+    dataset: &ImageDataset,
     backend: Backend,
 ) -> Result<Score, TrainError> {
     if dataset.is_empty() {
         return Err(TrainError::EmptyDataset("evaluation set"));
     }
     let predictor = Predictor::new(network, cost, backend)?;
-    let batches = MnistBatcher::new(network.sizes().last().copied().unwrap_or(1))
+    let batches = ImageBatcher::new(network.sizes().last().copied().unwrap_or(1))
         .in_order(dataset, predictor.batch_size(), predictor.device())
         .map(|b| (b.images, b.labels, b.targets));
     Ok(predictor.score(batches)?)

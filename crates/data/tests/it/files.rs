@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use data::source::sha256_hex;
-use data::{DataError, Mnist, MnistDataset, Split, IMAGE_PIXELS};
+use data::{DataError, ImageDataset, Mnist, Split, IMAGE_PIXELS};
 
 /// A directory holding a small dataset (20 training and 10 test images) in the standard layout.
 fn small_dir() -> tempfile::TempDir {
@@ -15,7 +15,7 @@ fn small_dir() -> tempfile::TempDir {
             .map(|i| ((i + offset) % 251) as u8)
             .collect();
         let labels = (0..n).map(|i| ((i + offset) % 10) as u8).collect();
-        MnistDataset::new(pixels, labels).unwrap()
+        ImageDataset::new(pixels, labels).unwrap()
     };
     make(20, 0).save(dir.path(), Split::Train).unwrap();
     make(10, 3).save(dir.path(), Split::Test).unwrap();
@@ -36,7 +36,7 @@ fn load_err(dir: &Path) -> (DataError, String) {
 
 #[test]
 fn shipped_mnist_loads_and_verifies() {
-    let mnist = Mnist::load(&tests::shipped_data()).expect("the shipped data/mnist should load");
+    let mnist = Mnist::load(&testkit::shipped_data()).expect("the shipped data/mnist should load");
     assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
     // The first training image is the famous 5, the first test image a 7.
     assert_eq!((mnist.train.label(0), mnist.test.label(0)), (5, 7));
@@ -68,7 +68,7 @@ fn raw_files_are_read_too() {
         fs::write(dir.path().join(name), raw).unwrap();
     }
     assert_eq!(
-        MnistDataset::load(dir.path(), Split::Test).unwrap().len(),
+        ImageDataset::load(dir.path(), Split::Test).unwrap().len(),
         10
     );
 }

@@ -16,7 +16,7 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
 
 /// A small real IDX file: the first images of the shipped test set, or its labels.
 fn real_file(images: bool) -> Vec<u8> {
-    let test = data::MnistDataset::load(&tests::shipped_data(), data::Split::Test).unwrap();
+    let test = data::ImageDataset::load(&testkit::shipped_data(), data::Split::Test).unwrap();
     let head = test.head(3);
     let tmp = tempfile::tempdir().unwrap();
     head.save(tmp.path(), data::Split::Test).unwrap();
@@ -47,7 +47,7 @@ fn mutated(bytes: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(tests::proptest_cases())
+    ProptestConfig::with_cases(testkit::proptest_cases())
 }
 
 proptest! {

@@ -41,7 +41,7 @@ fn gradcheck(args: &[&str]) -> std::process::Output {
 
 /// The MNIST files that ship with the repository.
 fn shipped_mnist() -> PathBuf {
-    tests::shipped_data()
+    testkit::shipped_data()
 }
 
 /// A check of a small network on random inputs: both costs, a batch of 4 (2n a power of two:

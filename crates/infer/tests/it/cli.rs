@@ -160,7 +160,7 @@ fn missing_or_empty_test_data_is_named_with_infers_own_fix() {
     );
     // A directory whose test set holds no image: nothing to evaluate is an error, not 0 of 0.
     let empty = tmp.path().join("empty");
-    tests::mnist_slice(&empty, 10, 0);
+    testkit::mnist_slice(&empty, 10, 0);
     let (ok, stderr) = infer(&[
         "--model",
         run.to_str().unwrap(),
@@ -209,7 +209,7 @@ fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
             format!(
                 "data_dir = {:?}\ncost = \"quadratic\"\nclasses = [7, 2, 1]\n\
                  class_names = [\"7\", \"2\", \"1\"]\n[model]\nhidden = [8]\noutputs = 3\n",
-                tests::shipped_data()
+                testkit::shipped_data()
             ),
         )
         .unwrap();
@@ -222,7 +222,7 @@ fn a_run_on_some_classes_is_tested_on_them_and_answers_with_their_names() {
     };
     let out = infer::cli::run(&args(&[])).unwrap();
     let json: serde_json::Value = serde_json::from_str(&out.to_json().unwrap()).unwrap();
-    let test = data::MnistDataset::load(&tests::shipped_data(), data::Split::Test).unwrap();
+    let test = data::ImageDataset::load(&testkit::shipped_data(), data::Split::Test).unwrap();
     let of_three = test
         .labels()
         .iter()

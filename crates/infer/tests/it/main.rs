@@ -5,11 +5,11 @@ mod pictures;
 mod preprocess;
 mod props;
 
-use data::{MnistDataset, Split};
+use data::{ImageDataset, Split};
 
 /// Test image 0 (a 7), 3× larger, dark on white.
 fn seven() -> image::GrayImage {
-    let test = MnistDataset::load(&tests::shipped_data(), Split::Test).unwrap();
+    let test = ImageDataset::load(&testkit::shipped_data(), Split::Test).unwrap();
     image::GrayImage::from_fn(100, 100, |x, y| {
         let (px, py) = (x as i64 / 3 - 2, y as i64 / 3 - 2);
         let v = if (0..28).contains(&px) && (0..28).contains(&py) {
@@ -39,7 +39,7 @@ fn random_run_of(dir: &std::path::Path, config: model::MlpConfig, model_toml: &s
             "config.toml",
             format!(
                 "data_dir = {:?}\ncost = \"quadratic\"\n[model]\n{model_toml}\n",
-                tests::shipped_data()
+                testkit::shipped_data()
             ),
         )
         .unwrap();

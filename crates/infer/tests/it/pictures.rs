@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use clap::Parser;
-use data::{MnistDataset, Split};
+use data::{ImageDataset, Split};
 use infer::cli::{Args, Output, Shown};
 use infer::draw::{self, HIDDEN_CAP, MISTAKES_CAP};
 use pictures::{HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_SCALE};
@@ -103,7 +103,7 @@ fn the_pictures_hold_the_runs_numbers() {
     let backend = model::Backend::resolve(None).unwrap();
     let saved = SavedRun::load(&run, &backend.device().unwrap()).unwrap();
     let predictor = model::Predictor::new(&saved.network, saved.spec.cost, backend).unwrap();
-    let test = MnistDataset::load(&tests::shipped_data(), Split::Test).unwrap();
+    let test = ImageDataset::load(&testkit::shipped_data(), Split::Test).unwrap();
     let (wrong, total) = draw::mistakes(&predictor, &test, MISTAKES_CAP).unwrap();
     assert_eq!(total, drawn.mistakes);
     assert!(wrong.windows(2).all(|w| w[0].confidence >= w[1].confidence));

@@ -1,7 +1,7 @@
 //! MNIST-style preprocessing, checked on real MNIST digits: a test image redrawn larger, dark on
 //! light and off-centre, then read back from a PNG file, comes out as the original.
 
-use data::{MnistDataset, Split};
+use data::{ImageDataset, Split};
 use infer::preprocess::load_digit;
 
 use crate::seven;
@@ -30,8 +30,8 @@ fn shifted(img: &[f32], dx: i64, dy: i64) -> Vec<f32> {
 
 #[test]
 fn redrawn_mnist_digits_come_back() {
-    let dir = tests::shipped_data();
-    let test = MnistDataset::load(&dir, Split::Test).unwrap();
+    let dir = testkit::shipped_data();
+    let test = ImageDataset::load(&dir, Split::Test).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (mut total, mut worst) = (0.0f32, 1.0f32);
     let n = 100;

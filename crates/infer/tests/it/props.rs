@@ -30,7 +30,7 @@ fn picture(kind: u8, w: u32, h: u32, bytes: &[u8]) -> DynamicImage {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(tests::proptest_cases())
+    ProptestConfig::with_cases(testkit::proptest_cases())
 }
 
 proptest! {

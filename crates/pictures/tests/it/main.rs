@@ -247,7 +247,7 @@ fn hidden_tiles_follow_the_weights_signs_and_sizes() {
     // The wrong number of weights is refused.
     assert!(matches!(
         hidden_png(&weights[1..], hidden, 4),
-        Err(PictureError::WeightsDoNotFit { .. })
+        Err(DrawError::WeightsDoNotFit { .. })
     ));
 }
 
@@ -321,7 +321,7 @@ fn the_mistakes_picture_holds_the_images_it_claims_most_confident_first() {
             }],
             5
         ),
-        Err(PictureError::PixelsDoNotFit { index: 0, len: 3 })
+        Err(DrawError::PixelsDoNotFit { index: 0, len: 3 })
     ));
     // None at all: still a picture.
     decode(&mistakes_png(&[], 5).unwrap());
@@ -329,8 +329,8 @@ fn the_mistakes_picture_holds_the_images_it_claims_most_confident_first() {
 
 #[test]
 fn the_page_shows_the_numbers_and_escapes_the_config() {
-    let digits: Vec<DigitRow> = (0..10)
-        .map(|d| DigitRow {
+    let digits: Vec<ClassRow> = (0..10)
+        .map(|d| ClassRow {
             digit: d,
             precision: 0.5,
             recall: if d == 9 { f64::NAN } else { 0.25 },
@@ -343,7 +343,7 @@ fn the_page_shows_the_numbers_and_escapes_the_config() {
         accuracy: 0.9712,
         correct: 9712,
         images: 10_000,
-        per_digit: &digits,
+        per_class: &digits,
         curves: Some("curves.svg"),
         confusion: Some("confusion.svg"),
         hidden: Some(("hidden.png", 100, 128)),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use axum::body::Bytes;
 use clap::{Parser, ValueEnum};
-use data::{MnistDataset, Split};
+use data::{ImageDataset, Split};
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::Client;
@@ -67,7 +67,7 @@ enum Payload {
 
 /// Test image 0 as the page would send it (280×280 PNG, black on white), or as JSON pixels.
 fn payload(args: &Args) -> anyhow::Result<(Bytes, &'static str)> {
-    let test = MnistDataset::load(&args.data_dir, Split::Test).with_context(|| {
+    let test = ImageDataset::load(&args.data_dir, Split::Test).with_context(|| {
         format!(
             "reading the MNIST test images in {}",
             args.data_dir.display()

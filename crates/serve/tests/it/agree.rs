@@ -20,7 +20,7 @@ async fn the_api_and_infer_agree_on_the_same_picture() {
             s(&fx.small()).into(),
             s(&path).into(),
         ];
-        args.extend(tests::backend_args());
+        args.extend(testkit::backend_args());
         let args = infer::cli::Args::try_parse_from(args).unwrap();
         let Output::Shown(shown) = infer::cli::run(&args).unwrap() else {
             panic!("infer answers for images");

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use data::{MnistDataset, Split};
+use data::{ImageDataset, Split};
 use serve::runs::Runs;
 use serve::teach::{Taught, TeachDir};
 use serve::{App, Limits};
@@ -220,7 +220,7 @@ fn cross(ink: &mut [u8], pixels: &[u8]) {
 }
 
 /// The test images of each digit from `from` on, `each` of each, in index order.
-fn picks(test: &MnistDataset, from: usize, each: usize) -> Vec<usize> {
+fn picks(test: &ImageDataset, from: usize, each: usize) -> Vec<usize> {
     let mut picked = Vec::new();
     for digit in 0..10u8 {
         let of_digit = (from..test.len()).filter(|&i| test.label(i) == digit);
@@ -331,7 +331,7 @@ struct Measured {
 
 /// Teaches `hand` to a server whose default run is `base`, fine-tunes with configs/mine.toml
 /// and reads the evaluation drawings with both runs.
-async fn measure(hand: Hand, base: &Path, work: &Path, test: &MnistDataset) -> Measured {
+async fn measure(hand: Hand, base: &Path, work: &Path, test: &ImageDataset) -> Measured {
     let draw = |indices: Vec<usize>| -> Vec<(u8, Vec<u8>)> {
         indices
             .into_iter()
@@ -444,7 +444,7 @@ async fn teach_mode_teaches_a_continental_hand() {
     let tmp = tempfile::tempdir().unwrap();
     // The base, exactly as configs/mlp.toml trains it, on the shipped MNIST.
     let mut mlp = config("mlp.toml");
-    set(&mut mlp, "data_dir", &tests::shipped_data());
+    set(&mut mlp, "data_dir", &testkit::shipped_data());
     let mlp_toml = tmp.path().join("mlp.toml");
     std::fs::write(&mlp_toml, toml::to_string(&mlp).unwrap()).unwrap();
     let base: PathBuf = tmp.path().join("base/mlp");
@@ -455,7 +455,7 @@ async fn teach_mode_teaches_a_continental_hand() {
         trained.report.train_seconds
     );
 
-    let test = MnistDataset::load(&tests::shipped_data(), Split::Test).unwrap();
+    let test = ImageDataset::load(&testkit::shipped_data(), Split::Test).unwrap();
     let mut measured = Vec::new();
     for hand in [Hand::Continental, Hand::Slanted(24.0)] {
         let work = tmp.path().join(hand.name());

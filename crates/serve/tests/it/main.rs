@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use clap::Parser;
-use data::{MnistDataset, Split};
+use data::{ImageDataset, Split};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use serve::runs::Runs;
@@ -49,7 +49,7 @@ fn train(config: &Path, out: &Path) -> train::Trained {
         .into_iter()
         .map(String::from)
         .collect::<Vec<_>>();
-    args.extend(tests::backend_args());
+    args.extend(testkit::backend_args());
     let args = train::cli::Args::try_parse_from(args).expect("valid train arguments");
     train::cli::run(args, &mut train::Silent)
         .unwrap_or_else(|e| panic!("{} trains: {e}", config.display()))
@@ -60,18 +60,18 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("mnist");
-        tests::mnist_slice(&data, 2_000, 200);
+        testkit::mnist_slice(&data, 2_000, 200);
         let artifacts = tmp.path().join("artifacts");
         std::fs::create_dir_all(&artifacts).unwrap();
 
         let small = tmp.path().join("small.toml");
-        std::fs::write(&small, tests::small_config(&data, 3)).unwrap();
+        std::fs::write(&small, testkit::small_config(&data, 3)).unwrap();
         train(&small, &artifacts.join("small"));
 
         let deep = tmp.path().join("deep.toml");
         let names = "class_names = [\"zero\", \"one\", \"two\", \"three\", \"four\", \"five\", \
                      \"six\", \"seven\", \"eight\", \"nine\"]\n";
-        let config = (names.to_string() + &tests::small_config(&data, 1))
+        let config = (names.to_string() + &testkit::small_config(&data, 1))
             .replace("cost = \"quadratic\"", "cost = \"cross_entropy\"")
             .replace("hidden = [24]", "hidden = [16, 8]\nactivation = \"relu\"")
             .replace("learning_rate = 3.0", "learning_rate = 0.1");
@@ -91,7 +91,7 @@ fn fixture() -> &'static Fixture {
 
 /// The backend under test (`DIGITS_TEST_BACKEND`, else the build's default).
 fn backend() -> model::Backend {
-    model::Backend::resolve(tests::backend_name().map(|n| n.parse().expect("a backend name")))
+    model::Backend::resolve(testkit::backend_name().map(|n| n.parse().expect("a backend name")))
         .expect("the backend under test is compiled in")
 }
 
@@ -176,7 +176,7 @@ fn png(image: image::DynamicImage) -> Vec<u8> {
 
 /// MNIST test image `index` as the page would send it: 280×280, black ink on white, 10× larger.
 fn canvas_png(index: usize) -> Vec<u8> {
-    let test = MnistDataset::load(&tests::shipped_data(), Split::Test).unwrap();
+    let test = ImageDataset::load(&testkit::shipped_data(), Split::Test).unwrap();
     let img = test.image(index);
     png(image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(
         280,

@@ -32,7 +32,7 @@ async fn clients_that_leave_mid_request_do_not_hurt_the_server() {
         "--addr".into(),
         "127.0.0.1:0".into(),
     ];
-    args.extend(tests::backend_args());
+    args.extend(testkit::backend_args());
     let args = serve::cli::Args::try_parse_from(args).unwrap();
     let server = serve::cli::start(&args).await.unwrap();
     let addr = server.addr();
@@ -95,7 +95,7 @@ async fn a_missing_run_is_the_error_infer_gives() {
     ])
     .unwrap();
     let err = serve::cli::start(&args).await.unwrap_err();
-    let said = tests::chain(&err);
+    let said = testkit::chain(&err);
     assert!(
         said.contains("no trained model in") && said.contains("cargo run -p train"),
         "{said}"

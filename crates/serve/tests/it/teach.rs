@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use data::{MnistDataset, Split};
+use data::{ImageDataset, Split};
 use serve::api::Answer;
 use serve::runs::Runs;
 use serve::teach::{Folder, Taught, TeachDir, MAX_PER_DIGIT, TEST_EVERY};
@@ -274,7 +274,7 @@ async fn a_folder_made_by_teaching_loads_and_fine_tunes_a_run() {
     let dir = tmp.path().join("mine");
     let app = teaching(Some(&dir), Limits::default());
     // Ten drawings of each digit, as the README's story has them.
-    let test = MnistDataset::load(&tests::shipped_data(), Split::Test).unwrap();
+    let test = ImageDataset::load(&testkit::shipped_data(), Split::Test).unwrap();
     let mut last = None;
     for digit in 0..10u8 {
         let of_digit = (0..test.len()).filter(|&i| test.label(i) == digit);
@@ -306,7 +306,7 @@ async fn a_folder_made_by_teaching_loads_and_fine_tunes_a_run() {
 
     // The base's output layer is kept (the same ten names), as configs/mine.toml keeps it.
     let config = tmp.path().join("mine.toml");
-    let text = tests::small_config(&dir, 3).replace("validation = 200", "validation = 0")
+    let text = testkit::small_config(&dir, 3).replace("validation = 200", "validation = 0")
         + &format!("\n[init]\nfrom = \"{}\"\n", s(&fixture().small()));
     std::fs::write(&config, text).unwrap();
     let out = tmp.path().join("artifacts/mine");

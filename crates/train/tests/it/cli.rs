@@ -37,7 +37,7 @@ fn fails_with(config: &str, extra: &[&str], expected: &[&str]) {
 }
 
 fn good() -> String {
-    tests::minimal_config(&tests::shipped_data().display().to_string(), 1)
+    testkit::minimal_config(&testkit::shipped_data().display().to_string(), 1)
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn missing_config_file() {
 #[test]
 fn missing_data_directory() {
     fails_with(
-        &tests::minimal_config("/nonexistent/mnist", 1),
+        &testkit::minimal_config("/nonexistent/mnist", 1),
         &[],
         &["/nonexistent/mnist does not exist", "data/mnist"],
     );

@@ -23,7 +23,7 @@ fn value() -> impl Strategy<Value = String> {
 
 /// The shared minimal config with one line's value replaced, a line removed, or a line added.
 fn edited_config() -> impl Strategy<Value = String> {
-    let good = tests::minimal_config("data", 1);
+    let good = testkit::minimal_config("data", 1);
     let lines: Vec<String> = good.lines().map(String::from).collect();
     let n = lines.len();
     (0..n, value(), 0u8..3, "[a-z_]{1,10}").prop_map(move |(at, v, how, key)| {
@@ -44,7 +44,7 @@ fn edited_config() -> impl Strategy<Value = String> {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(tests::proptest_cases())
+    ProptestConfig::with_cases(testkit::proptest_cases())
 }
 
 proptest! {

@@ -22,9 +22,9 @@ impl Setup {
     fn new(train: usize, epochs: usize, edit: impl Fn(String) -> String) -> Setup {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("mnist");
-        tests::mnist_slice(&data, train, 500);
+        testkit::mnist_slice(&data, train, 500);
         let config = tmp.path().join("small.toml");
-        fs::write(&config, edit(tests::small_config(&data, epochs))).unwrap();
+        fs::write(&config, edit(testkit::small_config(&data, epochs))).unwrap();
         Setup { tmp, config }
     }
 
@@ -64,7 +64,7 @@ impl Setup {
 /// The `train` binary, on the backend under test.
 fn train() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_train"));
-    cmd.args(tests::backend_args());
+    cmd.args(testkit::backend_args());
     cmd
 }
 
@@ -221,7 +221,7 @@ fn an_interrupted_run_with_distortions_resumes_to_the_same_bits() {
 
     s.interrupt_after("parts", "epoch   2/6");
     s.resume("parts");
-    if tests::bit_reproducible() {
+    if testkit::bit_reproducible() {
         assert_eq!(
             fs::read(s.path("whole/model.bpk")).unwrap(),
             fs::read(s.path("parts/model.bpk")).unwrap(),
@@ -564,7 +564,7 @@ fn a_seed_still_writes_the_network_it_wrote_before_the_rewrite() {
         .unwrap()
         .replace(
             "data_dir = \"/home/someone/digits/data/mnist\"",
-            &format!("data_dir = {:?}", tests::shipped_data()),
+            &format!("data_dir = {:?}", testkit::shipped_data()),
         );
     let path = tmp.path().join("fixture.toml");
     fs::write(&path, config).unwrap();
@@ -577,7 +577,7 @@ fn a_seed_still_writes_the_network_it_wrote_before_the_rewrite() {
         .arg("--quiet");
     let output = run(cmd);
     assert!(output.status.success(), "{}", stderr(&output));
-    let same_machine = tests::backend_name().is_none_or(|b| b == "flex")
+    let same_machine = testkit::backend_name().is_none_or(|b| b == "flex")
         && cfg!(target_arch = "x86_64")
         && std::arch::is_x86_feature_detected!("avx512f");
     if same_machine {

@@ -18,14 +18,14 @@ struct Base {
 
 /// The config every run here starts from: `small_config` with two hidden layers.
 fn config(data: &Path, epochs: usize) -> String {
-    tests::small_config(data, epochs).replace("hidden = [24]", "hidden = [24, 16]")
+    testkit::small_config(data, epochs).replace("hidden = [24]", "hidden = [24, 16]")
 }
 
 impl Base {
     fn new() -> Base {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("mnist");
-        tests::mnist_slice(&data, 1_200, 300);
+        testkit::mnist_slice(&data, 1_200, 300);
         let base = Base { tmp, data };
         base.train("base.toml", &config(&base.data, 2), "base")
             .expect("the base run trains");
@@ -42,7 +42,7 @@ impl Base {
         let mut argv: Vec<String> = ["train", "--quiet", "--config"].map(String::from).to_vec();
         argv.push(self.path(file).display().to_string());
         argv.extend(["--out".into(), self.path(out).display().to_string()]);
-        argv.extend(tests::backend_args());
+        argv.extend(testkit::backend_args());
         run(Args::parse_from(argv), &mut Silent)
     }
 
@@ -179,7 +179,7 @@ fn new_classes_get_a_fresh_output_layer_and_their_names() {
 fn what_cannot_start_a_run_is_named() {
     let b = Base::new();
     let fails = |text: String, expected: &[&str]| {
-        let e = tests::chain(&b.train("bad.toml", &text, "bad").unwrap_err());
+        let e = testkit::chain(&b.train("bad.toml", &text, "bad").unwrap_err());
         for x in expected {
             assert!(e.contains(x), "expected {x:?} in: {e}");
         }
@@ -283,7 +283,7 @@ fn what_cannot_start_a_run_is_named() {
 
 #[test]
 fn the_curve_trains_every_way_at_every_count_and_draws_it() {
-    use train::curve::{run as curve, Count, CurveArgs, Way};
+    use train::curve::{run as curve, CurveArgs, Examples, Way};
     let b = Base::new();
     let text = b.fine_tune("classes = [5, 6, 7, 8, 9]", "reset_output = true", 2);
     fs::write(b.path("curve.toml"), &text).unwrap();
@@ -292,9 +292,12 @@ fn the_curve_trains_every_way_at_every_count_and_draws_it() {
         .to_vec();
     argv.push(b.path("curve.toml").display().to_string());
     argv.extend(["--out".into(), b.path("curve").display().to_string()]);
-    argv.extend(tests::backend_args());
+    argv.extend(testkit::backend_args());
     let args = CurveArgs::parse_from(argv);
-    assert_eq!(args.counts, vec![Count::PerClass(1), Count::PerClass(5)]);
+    assert_eq!(
+        args.counts,
+        vec![Examples::PerClass(1), Examples::PerClass(5)]
+    );
     let mut told = 0;
     let c = curve(&args, &mut |_| told += 1).unwrap();
     assert_eq!((c.points.len(), told), (2 * 2 * 3, 12));
@@ -333,7 +336,7 @@ fn the_curve_trains_every_way_at_every_count_and_draws_it() {
     argv.push(b.path("curve.toml").display().to_string());
     argv.extend(["--all-epochs".into(), "1".into(), "--out".into()]);
     argv.push(b.path("curve-all").display().to_string());
-    argv.extend(tests::backend_args());
+    argv.extend(testkit::backend_args());
     let mut rows = Vec::new();
     let c = curve(&CurveArgs::parse_from(argv), &mut |_| {
         let csv = fs::read_to_string(b.path("curve-all/curve.csv")).unwrap();
@@ -343,7 +346,7 @@ fn the_curve_trains_every_way_at_every_count_and_draws_it() {
     assert_eq!(rows, (1..=6).collect::<Vec<_>>());
     let all: Vec<_> = c.points.iter().filter(|p| p.per_class.is_none()).collect();
     assert_eq!(all.len(), 3);
-    let train = data::MnistDataset::load(&b.data, data::Split::Train).unwrap();
+    let train = data::ImageDataset::load(&b.data, data::Split::Train).unwrap();
     let fives = train.labels().iter().filter(|&&l| l >= 5).count();
     assert!(all.iter().all(|p| p.epochs == 1 && p.train_images == fives));
     assert!(c
