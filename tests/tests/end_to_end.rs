@@ -15,14 +15,14 @@ mod docs;
 mod cli_args {
     use clap::Parser;
 
-    pub fn train_args(args: &[&str]) -> train::cli::Args {
+    pub(crate) fn train_args(args: &[&str]) -> train::cli::Args {
         let mut all = vec!["train".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
         all.extend(testkit::backend_args());
         train::cli::Args::try_parse_from(all).expect("valid train arguments")
     }
 
-    pub fn infer_args(args: &[&str]) -> infer::cli::Args {
+    pub(crate) fn infer_args(args: &[&str]) -> infer::cli::Args {
         let mut all = vec!["infer".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
         all.extend(testkit::backend_args());

@@ -19,7 +19,7 @@ use crate::network::Network;
 /// progress goes to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "bench", version, args_conflicts_with_subcommands = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -29,7 +29,7 @@ pub struct Cli {
 
 /// What to measure and where to write it.
 #[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Networks to measure, comma-separated [default: all].
     #[arg(long, value_name = "NAME", value_enum, value_delimiter = ',')]
     pub network: Vec<Network>,
@@ -88,7 +88,7 @@ fn at_least_one() -> RangedU64ValueParser<usize> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Runs one measurement in this process and prints its figures as one JSON line: how the
     /// bench runs each of its measurements.
     #[command(hide = true)]
@@ -100,7 +100,7 @@ pub enum Command {
 
 /// One measurement, made by one child process.
 #[derive(Debug, Clone, PartialEq, Subcommand)]
-pub enum Measurement {
+pub(crate) enum Measurement {
     /// Train a network over full epochs; score it on the test images.
     Train(TrainSpec),
     /// Predict the 10,000 test images in one batch, then one image at a time (mlp's network).
@@ -134,7 +134,7 @@ pub enum Measurement {
 
 /// A training run as the bench makes it: the network's config with these settings.
 #[derive(Debug, Clone, PartialEq, Args)]
-pub struct TrainSpec {
+pub(crate) struct TrainSpec {
     #[arg(long)]
     pub network: Network,
     #[arg(long)]
@@ -155,7 +155,7 @@ pub struct TrainSpec {
 impl Measurement {
     /// The arguments after `bench child` that make a child run this measurement: the inverse of
     /// parsing them.
-    pub fn to_args(&self) -> Vec<OsString> {
+    pub(crate) fn to_args(&self) -> Vec<OsString> {
         fn flag(args: &mut Vec<OsString>, name: &str, value: impl Into<OsString>) {
             args.push(format!("--{name}").into());
             args.push(value.into());
@@ -202,7 +202,7 @@ impl Measurement {
     }
 
     /// A short name for progress lines: `train flex mlp b32`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Measurement::Train(s) => {
                 format!("train {} {} b{}", s.backend, s.network.name(), s.batch)

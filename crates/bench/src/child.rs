@@ -19,7 +19,7 @@ use crate::network::Network;
 /// One measurement's figures: each kind of measurement fills its own. A child prints it as one
 /// JSON line; the peers' results are read into it too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// The median training epoch, seconds.
     pub epoch_seconds: Option<f64>,
     /// Accuracy on the 10,000 test images after the last epoch, in 0..1.
@@ -43,7 +43,7 @@ pub struct Measured {
 impl Measured {
     /// The best of two runs of the same measurement: each time and the memory at its lowest;
     /// the accuracy of the later run.
-    pub fn best(self, later: Measured) -> Measured {
+    pub(crate) fn best(self, later: Measured) -> Measured {
         fn min(a: Option<f64>, b: Option<f64>) -> Option<f64> {
             match (a, b) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -107,7 +107,7 @@ impl fmt::Display for Measured {
 }
 
 /// Makes `measurement` in this process.
-pub fn run(measurement: &Measurement) -> Result<Measured> {
+pub(crate) fn run(measurement: &Measurement) -> Result<Measured> {
     let mut m = match measurement {
         Measurement::Train(spec) => train(spec)?,
         Measurement::Infer {
@@ -132,7 +132,7 @@ pub fn run(measurement: &Measurement) -> Result<Measured> {
 
 /// The network's config as the bench trains it. The network, cost, optimizer, schedule and
 /// seed are the file's; these are the bench's, overriding the file's.
-pub fn bench_config(spec: &TrainSpec) -> Result<TrainConfig> {
+pub(crate) fn bench_config(spec: &TrainSpec) -> Result<TrainConfig> {
     let path = spec.network.config_path(&spec.configs);
     let mut config = spec.network.config(&spec.configs)?;
     config.batch_size = spec.batch;
@@ -188,7 +188,7 @@ fn infer(backend: model::Backend, configs: &Path, data_dir: &Path) -> Result<Mea
         ensure!(classes.len() == test.len(), "{} classes", classes.len());
     }
 
-    let pixels = infer::eval::dataset_pixels(&test, std::iter::once(0));
+    let pixels = infer::dataset_pixels(&test, std::iter::once(0));
     let mut one_times = Vec::with_capacity(1001);
     for _ in 0..1001 {
         let started = Instant::now();

@@ -14,7 +14,7 @@ use crate::peers::{Peer, PeerResult};
 
 /// Everything one invocation measured: plain figures, in the order the tables show them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Results {
+pub(crate) struct Results {
     /// Epochs per training run (the median one counts).
     pub epochs: usize,
     /// Runs of each measurement (the best counts).
@@ -40,7 +40,7 @@ pub struct Results {
 
 /// One network at one batch size, on every backend and peer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrainingRow {
+pub(crate) struct TrainingRow {
     pub network: Network,
     /// The network in words, from its config: `784-128-10 sigmoid, quadratic, SGD`.
     pub description: String,
@@ -53,7 +53,7 @@ pub struct TrainingRow {
 
 /// One implementation's inference speed and training memory.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InferenceRow {
+pub(crate) struct InferenceRow {
     /// A backend or a peer.
     pub implementation: String,
     /// The 10,000 test images in one batch, seconds.
@@ -66,7 +66,7 @@ pub struct InferenceRow {
 
 /// The fixed cost of one small element-wise add.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OpCost {
+pub(crate) struct OpCost {
     pub implementation: String,
     pub plain_seconds: Option<f64>,
     /// On the autodiff device, graph recorded (ours only).
@@ -74,7 +74,7 @@ pub struct OpCost {
 }
 
 /// Makes every measurement `args` asks for, one after another.
-pub fn measure(args: &BenchArgs) -> Result<Results> {
+pub(crate) fn measure(args: &BenchArgs) -> Result<Results> {
     let backends = if args.backend.is_empty() {
         Backend::compiled()
     } else {

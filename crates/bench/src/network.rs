@@ -10,7 +10,7 @@ use train::{OptimizerConfig, TrainConfig};
 
 /// A network to measure, named after its config file (`configs/<name>.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
-pub enum Network {
+pub(crate) enum Network {
     /// configs/nielsen.toml: the classic text's first network, at its own batch size (the
     /// peers call it `seed`).
     Nielsen,
@@ -28,10 +28,10 @@ pub enum Network {
 impl Network {
     /// The networks measured when none is named, in the order of the table's rows. (`best`
     /// and `best-undistorted` train a 784-800-10 network: minutes more, so only when named.)
-    pub const ALL: [Network; 3] = [Network::Nielsen, Network::Mlp, Network::Relu];
+    pub(crate) const ALL: [Network; 3] = [Network::Nielsen, Network::Mlp, Network::Relu];
 
     /// The name on the command line, in the table and of the config file.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Network::Nielsen => "nielsen",
             Network::Mlp => "mlp",
@@ -42,7 +42,7 @@ impl Network {
     }
 
     /// The same network's name for the peer scripts (`numpy_mlp.py NAME`), if they have it.
-    pub fn peer_name(self) -> Option<&'static str> {
+    pub(crate) fn peer_name(self) -> Option<&'static str> {
         match self {
             Network::Nielsen => Some("seed"),
             Network::Mlp => Some("mlp"),
@@ -53,7 +53,7 @@ impl Network {
 
     /// Whether the network runs only at its config's batch size, as the text ran it, rather
     /// than at each of `--batch`.
-    pub fn keeps_its_batch(self) -> bool {
+    pub(crate) fn keeps_its_batch(self) -> bool {
         matches!(
             self,
             Network::Nielsen | Network::Best | Network::BestUndistorted
@@ -61,7 +61,7 @@ impl Network {
     }
 
     /// The network's config file in `configs`.
-    pub fn config_path(self, configs: &Path) -> PathBuf {
+    pub(crate) fn config_path(self, configs: &Path) -> PathBuf {
         let file = match self {
             Network::BestUndistorted => "best",
             other => other.name(),
@@ -71,7 +71,7 @@ impl Network {
 
     /// The network's training config, read and checked as `train --config` reads it (for
     /// `best-undistorted`, without its `[augment]` table).
-    pub fn config(self, configs: &Path) -> Result<TrainConfig> {
+    pub(crate) fn config(self, configs: &Path) -> Result<TrainConfig> {
         let mut config = TrainConfig::load(&self.config_path(configs))?;
         if self == Network::BestUndistorted {
             config.augment = None;
@@ -81,7 +81,7 @@ impl Network {
 }
 
 /// A config's network in the table's words: `784-128-10 sigmoid, quadratic, SGD`.
-pub fn describe(config: &TrainConfig) -> String {
+pub(crate) fn describe(config: &TrainConfig) -> String {
     let activation = match config.model.activation {
         Activation::Sigmoid => "sigmoid",
         Activation::Relu => "ReLU",

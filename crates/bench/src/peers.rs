@@ -12,17 +12,17 @@ use crate::network::Network;
 
 /// A reference implementation of the same networks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Peer {
+pub(crate) enum Peer {
     Numpy,
     Torch,
 }
 
 impl Peer {
     /// Every peer, in the order of the table's columns.
-    pub const ALL: [Peer; 2] = [Peer::Numpy, Peer::Torch];
+    pub(crate) const ALL: [Peer; 2] = [Peer::Numpy, Peer::Torch];
 
     /// The column's name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Peer::Numpy => "numpy",
             Peer::Torch => "torch",
@@ -30,7 +30,7 @@ impl Peer {
     }
 
     /// The script in the peers' directory.
-    pub fn script(self) -> &'static str {
+    pub(crate) fn script(self) -> &'static str {
         match self {
             Peer::Numpy => "numpy_mlp.py",
             Peer::Torch => "torch_mlp.py",
@@ -39,7 +39,7 @@ impl Peer {
 
     /// The command that trains `network` at `batch` for `epochs`, on the MNIST files in
     /// `data_dir`, and ends its output with the result as JSON (saving no result file).
-    pub fn command(
+    pub(crate) fn command(
         self,
         python: &Path,
         dir: &Path,
@@ -66,7 +66,7 @@ impl Peer {
 
 /// What the bench reads of a peer's `--json` result (it has more).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PeerResult {
+pub(crate) struct PeerResult {
     /// The median training epoch, seconds.
     pub median_epoch_s: f64,
     /// Test accuracy after the last epoch, in 0..1.
@@ -83,7 +83,7 @@ pub struct PeerResult {
 
 impl PeerResult {
     /// Reads the result from a peer's output: its last non-blank line.
-    pub fn parse(stdout: &str) -> Result<PeerResult> {
+    pub(crate) fn parse(stdout: &str) -> Result<PeerResult> {
         let last = stdout
             .lines()
             .rev()

@@ -8,7 +8,7 @@ use crate::measure::{InferenceRow, OpCost, Results};
 const TRAIN_IMAGES: f64 = 60_000.0;
 
 /// The training table, then inference, memory, data loading and the cost of an operation.
-pub fn markdown(results: &Results) -> String {
+pub(crate) fn markdown(results: &Results) -> String {
     format!("{}\n{}", training(results), inference(results))
 }
 
@@ -25,7 +25,7 @@ fn epoch_cell(seconds: Option<f64>) -> String {
 }
 
 /// Seconds per epoch on each backend and peer, then the first backend's time over each peer's.
-pub fn training(r: &Results) -> String {
+pub(crate) fn training(r: &Results) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -83,7 +83,7 @@ pub fn training(r: &Results) -> String {
 
 /// Inference speed and training memory per implementation, the time to load MNIST, and the
 /// fixed cost of one tensor operation.
-pub fn inference(r: &Results) -> String {
+pub(crate) fn inference(r: &Results) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,

@@ -31,7 +31,7 @@ const SPLITS: [&str; 3] = ["train", "test", "validation"];
 /// The first bytes of a cache file (its format's version is the last digit).
 const MAGIC: &[u8; 8] = b"DIGITSC1";
 /// The most classes a dataset may have: labels are bytes.
-pub const MAX_CLASSES: usize = 256;
+pub(crate) const MAX_CLASSES: usize = 256;
 
 /// Whether `dir` is an image folder (it has a `train/` folder) rather than MNIST's files.
 pub fn is_image_folder(dir: &Path) -> bool {

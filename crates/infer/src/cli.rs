@@ -1,5 +1,5 @@
 //! The `infer` command as a library: evaluate a trained run on the test set, show test images,
-//! or read digits from image files. [`run`] returns an [`Output`]; the binary prints it, as
+//! or read digits from image files. [`run()`] returns an [`Output`]; the binary prints it, as
 //! text or JSON.
 
 use std::fmt;
@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::draw::{draw, draw_seen, pictures_dir, Drawn};
 use crate::eval::{dataset_pixels, evaluate, ConfusionReport};
-use crate::preprocess::load_digit;
 use crate::InferError;
+use data::preprocess::load_digit;
 
 /// Use a trained digits network: evaluate it on the 10,000 test images (the default), show
 /// test images with --index, or read the digits in image files.

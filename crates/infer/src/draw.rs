@@ -22,13 +22,13 @@ pub const HIDDEN_CAP: usize = 100;
 pub const MISTAKES_CAP: usize = 100;
 
 /// The heatmap of the confusion matrix.
-pub const CONFUSION_FILE: &str = "confusion.svg";
+pub(crate) const CONFUSION_FILE: &str = "confusion.svg";
 /// The first layer's weights, one tile per unit.
-pub const HIDDEN_FILE: &str = "hidden.png";
+pub(crate) const HIDDEN_FILE: &str = "hidden.png";
 /// The test images the network got wrong.
-pub const MISTAKES_FILE: &str = "mistakes.png";
+pub(crate) const MISTAKES_FILE: &str = "mistakes.png";
 /// The page showing the pictures with the figures.
-pub const INDEX_FILE: &str = "index.html";
+pub(crate) const INDEX_FILE: &str = "index.html";
 
 /// What `--pictures` drew, and where.
 #[derive(Debug, Clone, Serialize)]

@@ -8,11 +8,12 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
-pub mod draw;
+mod draw;
 mod error;
-pub mod eval;
-/// The preprocessing of image files, which lives in `data` (image-folder datasets prepare
-/// their images the same way).
-pub use data::preprocess;
+mod eval;
 
+pub use draw::{
+    draw, draw_seen, first_layer, mistakes, pictures_dir, Drawn, HIDDEN_CAP, MISTAKES_CAP,
+};
 pub use error::InferError;
+pub use eval::{dataset_pixels, evaluate, ClassScore, ConfusionReport};

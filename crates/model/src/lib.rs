@@ -29,7 +29,7 @@ pub use predict::{Prediction, Predictor, Score, Traced};
 mod tests {
     /// The backend the unit tests run on: `DIGITS_TEST_BACKEND` if set (CI runs the suite once
     /// per backend), else the build's default.
-    pub fn test_backend() -> crate::Backend {
+    pub(crate) fn test_backend() -> crate::Backend {
         match std::env::var("DIGITS_TEST_BACKEND") {
             Ok(name) if !name.is_empty() => {
                 name.parse().expect("DIGITS_TEST_BACKEND names a backend")

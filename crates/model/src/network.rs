@@ -94,9 +94,9 @@ impl Init {
 
 /// Inputs of the default network: one per pixel of a 28×28 MNIST image. (`model` knows no
 /// data files; `data::IMAGE_PIXELS` is the same number, seen from the data's side.)
-pub const DEFAULT_INPUTS: usize = 28 * 28;
+pub(crate) const DEFAULT_INPUTS: usize = 28 * 28;
 /// Outputs of the default network: one per digit (`data::NUM_CLASSES`).
-pub const DEFAULT_OUTPUTS: usize = 10;
+pub(crate) const DEFAULT_OUTPUTS: usize = 10;
 
 fn default_inputs() -> usize {
     DEFAULT_INPUTS
@@ -245,7 +245,7 @@ const EVAL_BYTES: usize = 256 << 20;
 /// Images per evaluation pass for a network of these layer sizes: its widest layer's f32
 /// activations, about three copies of them alive at once (weighted inputs, activations, the
 /// next layer's product), must fit in 256 MiB.
-pub fn eval_batch_for(sizes: &[usize]) -> usize {
+pub(crate) fn eval_batch_for(sizes: &[usize]) -> usize {
     let widest = sizes.iter().copied().max().unwrap_or(1).max(1);
     (EVAL_BYTES / (4 * 3 * widest)).clamp(1, Mlp::EVAL_BATCH)
 }

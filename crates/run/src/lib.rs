@@ -48,7 +48,7 @@ pub use writer::RunWriter;
 mod tests {
     /// The backend the unit tests run on: `DIGITS_TEST_BACKEND` if set (CI runs the suite once
     /// per backend), else the build's default.
-    pub fn test_backend() -> model::Backend {
+    pub(crate) fn test_backend() -> model::Backend {
         match std::env::var("DIGITS_TEST_BACKEND") {
             Ok(name) if !name.is_empty() => {
                 name.parse().expect("DIGITS_TEST_BACKEND names a backend")

@@ -239,7 +239,7 @@ impl PlaceLock {
     }
 
     /// Puts the complete run in `staging` at the destination in one step, then removes the run
-    /// it replaced. See the [module docs](self).
+    /// it replaced: see [`RunPlace`].
     pub fn swap_in(&self, staging: &Path) -> Result<(), RunError> {
         let dest = &self.place.dest;
         if !dest.exists() {

@@ -44,7 +44,7 @@ impl ApiError {
 
 /// The body of every error response.
 #[derive(Debug, Serialize)]
-pub struct ErrorBody<'a> {
+pub(crate) struct ErrorBody<'a> {
     pub error: &'a str,
 }
 

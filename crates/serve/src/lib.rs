@@ -5,7 +5,7 @@
 //! - `GET /`: the page ([`page`]), one HTML file with its script and styles, embedded in the
 //!   binary; it fetches nothing from elsewhere.
 //! - `POST /api/predict`: a PNG or JPEG picture (prepared by `infer`'s
-//!   [`infer::preprocess::decode_digit`], so the page, the API and `infer IMAGE` give the same
+//!   [`data::preprocess::decode_digit`], so the page, the API and `infer IMAGE` give the same
 //!   answer for the same picture) or JSON `{"pixels": [784 numbers in 0..1]}`; the answer with
 //!   its outputs, the 28×28 input and every hidden layer's activations ([`api`]).
 //! - `POST /api/teach?label=D`: teach mode: a picture of the digit D, prepared the same way,

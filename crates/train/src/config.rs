@@ -206,7 +206,7 @@ pub use run::Keep;
 
 /// A number as a person reads it: `3`, `0.001`, `2.9996`, `1e30`, not `2.999608609397333` or
 /// thirty zeros.
-pub fn compact(x: f64) -> String {
+pub(crate) fn compact(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return x.to_string();
     }
@@ -229,9 +229,9 @@ pub fn compact(x: f64) -> String {
 
 /// Most epochs a config may ask for: far beyond any useful run, far below what would overflow
 /// a step count or exhaust memory for the history.
-pub const MAX_EPOCHS: usize = 1_000_000;
+pub(crate) const MAX_EPOCHS: usize = 1_000_000;
 /// Largest config file read: a config is a few hundred bytes.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The optimizer: the `[optimizer]` table, whose `kind` picks the variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -835,7 +835,7 @@ fn first_difference(
 }
 
 /// Where to write a run when `--out` is not given: `artifacts/<config file stem>`.
-pub fn default_out_dir(config_path: &Path) -> PathBuf {
+pub(crate) fn default_out_dir(config_path: &Path) -> PathBuf {
     let stem = config_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

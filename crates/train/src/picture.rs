@@ -14,7 +14,7 @@ const PICTURE_COPIES: usize = 8;
 /// each class (each digit), as epochs 1 to 8 would, into FILE (written aside, then moved into
 /// place).
 /// `path` is the config's file, named in errors.
-pub fn augmentation_picture(
+pub(crate) fn augmentation_picture(
     config: &TrainConfig,
     path: &Path,
     file: &Path,

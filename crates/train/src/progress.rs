@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use train::{EpochMetrics, Observer, Plan};
 
 /// How `train` shows its progress.
-pub enum Progress {
+pub(crate) enum Progress {
     /// A bar during each epoch, then the epoch's line.
     Bar { bar: ProgressBar, epochs: usize },
     /// One line per epoch.
@@ -25,7 +25,7 @@ fn say(line: impl std::fmt::Display) {
 
 impl Progress {
     /// A bar on a terminal unless `plain`, else lines. (`--quiet` uses [`train::Silent`].)
-    pub fn for_stdout(plain: bool) -> Progress {
+    pub(crate) fn for_stdout(plain: bool) -> Progress {
         if std::io::stdout().is_terminal() && !plain {
             let style = ProgressStyle::with_template(
                 "epoch {prefix} [{bar:30}] {pos}/{len} batches, {rate}/s",
@@ -49,7 +49,7 @@ impl Progress {
 
 impl Progress {
     /// Shows what the run is about to do, before its first epoch.
-    pub fn show_plan(&mut self, plan: &Plan) {
+    pub(crate) fn show_plan(&mut self, plan: &Plan) {
         match self {
             Progress::Bar { epochs, .. } | Progress::Lines { epochs } => {
                 *epochs = plan.epochs;

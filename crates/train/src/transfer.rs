@@ -61,7 +61,7 @@ fn shape(layer: &Linear) -> String {
 }
 
 /// Loads the source run of `init` onto `device`, naming `init.from` when it cannot.
-pub fn load_source(init: &InitConfig, device: &Device) -> Result<SavedRun, TrainError> {
+pub(crate) fn load_source(init: &InitConfig, device: &Device) -> Result<SavedRun, TrainError> {
     SavedRun::load(&init.from, device).map_err(|source| TrainError::InitFrom {
         dir: init.from.clone(),
         source: Box::new(source),
@@ -70,7 +70,7 @@ pub fn load_source(init: &InitConfig, device: &Device) -> Result<SavedRun, Train
 
 /// What a run with this `[init]` table and `[model]` copies and freezes, as its report
 /// records it.
-pub fn started_from(init: &InitConfig, model: &MlpConfig) -> StartedFrom {
+pub(crate) fn started_from(init: &InitConfig, model: &MlpConfig) -> StartedFrom {
     let layers = model.sizes().len() - 1;
     StartedFrom {
         run: init.from.clone(),
@@ -82,7 +82,7 @@ pub fn started_from(init: &InitConfig, model: &MlpConfig) -> StartedFrom {
 
 /// Checks that the source run's network can start the network `model` describes, and says
 /// what will be copied.
-pub fn plan(
+pub(crate) fn plan(
     init: &InitConfig,
     config: &TrainConfig,
     source: &SavedRun,
@@ -142,7 +142,7 @@ pub fn plan(
 
 /// The network a run starts from: `fresh` (drawn from the seed) with the source's layers copied
 /// into it as [`plan`] allows, then the first `init.freeze` layers frozen.
-pub fn start(
+pub(crate) fn start(
     init: &InitConfig,
     config: &TrainConfig,
     fresh: Mlp,
@@ -175,7 +175,7 @@ fn copy<const D: usize>(from: &Param<Tensor<D>>, id: usize) -> Param<Tensor<D>> 
 }
 
 /// `network` with its first `layers` layers frozen (Burn's [`Module::no_grad`]).
-pub fn freeze(mut network: Mlp, layers: usize) -> Mlp {
+pub(crate) fn freeze(mut network: Mlp, layers: usize) -> Mlp {
     network.layers = network
         .layers
         .into_iter()

@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::Parser;
 use data::{ImageDataset, Split};
 use infer::cli::{Args, Output, Shown};
-use infer::draw::{self, HIDDEN_CAP, MISTAKES_CAP};
+use infer::{first_layer, mistakes, HIDDEN_CAP, MISTAKES_CAP};
 use pictures::{HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_SCALE};
 use run::SavedRun;
 
@@ -104,7 +104,7 @@ fn the_pictures_hold_the_runs_numbers() {
     let saved = SavedRun::load(&run, &backend.device().unwrap()).unwrap();
     let predictor = model::Predictor::new(&saved.network, saved.spec.cost, backend).unwrap();
     let test = ImageDataset::load(&testkit::shipped_data(), Split::Test).unwrap();
-    let (wrong, total) = draw::mistakes(&predictor, &test, MISTAKES_CAP).unwrap();
+    let (wrong, total) = mistakes(&predictor, &test, MISTAKES_CAP).unwrap();
     assert_eq!(total, drawn.mistakes);
     assert!(wrong.windows(2).all(|w| w[0].confidence >= w[1].confidence));
     assert!(wrong.iter().all(|m| m.truth != m.said));
@@ -125,7 +125,7 @@ fn the_pictures_hold_the_runs_numbers() {
 
     // Each tile of hidden.png follows its unit's weights: zero white, negative blue, positive
     // red, the tile's largest |w| full colour.
-    let (weights, units) = draw::first_layer(&saved).unwrap();
+    let (weights, units) = first_layer(&saved).unwrap();
     assert_eq!(
         (units, drawn.hidden_units, drawn.hidden_drawn),
         (8, 8, 8.min(HIDDEN_CAP))

@@ -1,8 +1,8 @@
 //! MNIST-style preprocessing, checked on real MNIST digits: a test image redrawn larger, dark on
 //! light and off-centre, then read back from a PNG file, comes out as the original.
 
+use data::preprocess::load_digit;
 use data::{ImageDataset, Split};
-use infer::preprocess::load_digit;
 
 use crate::seven;
 
@@ -139,10 +139,10 @@ fn a_picture_in_memory_is_prepared_as_its_file_is() {
     seven().save(&path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(
-        infer::preprocess::decode_digit(&bytes).unwrap(),
+        data::preprocess::decode_digit(&bytes).unwrap(),
         load_digit(&path).unwrap()
     );
-    let err = infer::preprocess::decode_digit(b"not a picture").unwrap_err();
+    let err = data::preprocess::decode_digit(b"not a picture").unwrap_err();
     assert!(err.to_string().contains("cannot decode the image"), "{err}");
     // The same error for a file names it.
     let garbage = tmp.path().join("garbage.png");

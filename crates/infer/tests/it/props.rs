@@ -1,8 +1,8 @@
 //! Property tests: whatever picture arrives (any size from 1×1, every colour type, random
 //! transparency), preparing it gives 784 values in 0..1 or a reason, never a panic.
 
+use data::preprocess::to_mnist;
 use image::{DynamicImage, GrayAlphaImage, GrayImage, RgbImage, RgbaImage};
-use infer::preprocess::to_mnist;
 use proptest::prelude::*;
 
 /// A picture of `w`×`h` in one of the colour types, its pixels from `seed`-driven noise over a
@@ -59,6 +59,6 @@ proptest! {
         let mut file = if png_header { b"\x89PNG\r\n\x1a\n".to_vec() } else { Vec::new() };
         file.extend(bytes);
         std::fs::write(&path, file).unwrap();
-        let _ = infer::preprocess::load_digit(&path);
+        let _ = data::preprocess::load_digit(&path);
     }
 }

@@ -1,5 +1,5 @@
 //! The same picture gives the same answer in the API as in `infer IMAGE`: one preprocessing
-//! (`infer::preprocess`), one prediction path (`model::Predictor`).
+//! (`data::preprocess`), one prediction path (`model::Predictor`).
 
 use clap::Parser;
 use infer::cli::{Output, Shown};
