@@ -6,13 +6,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use model::{Activation, Backend, Cost};
+use model::{Activation, BackendArg, Cost};
 
 use crate::fault::Fault;
 use crate::suite::{run as run_suite, DataSource, Options};
 use crate::trace::{self, MnistTrace, Trace};
 use crate::training::{self, EpochRecord, TrainOptions, Training};
 use crate::{GradcheckError, Report};
+
+/// `--data-dir DIR`: where the MNIST files are, for each of the subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct DataDirArg {
+    /// Directory of the MNIST files (relative to the current directory).
+    #[arg(long, value_name = "DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+}
 
 /// The whole command line: the check (its flags at the top level, as before there were
 /// subcommands, or after `check`), or `trace`.
@@ -107,13 +115,11 @@ pub struct TraceArgs {
     #[arg(long, value_name = "NAME", default_value = "scaled_normal", value_parser = parse_init)]
     pub init: model::Init,
 
-    /// Backend that draws the initial weights [default: the first compiled in].
-    #[arg(long, value_name = "NAME")]
-    pub backend: Option<Backend>,
+    #[command(flatten)]
+    pub backend: BackendArg,
 
-    /// Directory of the MNIST files (relative to the current directory).
-    #[arg(long, value_name = "DIR", default_value = "data/mnist")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
 
     /// Print one JSON object (`layers` with `z`, `a`, `f_prime`, `delta`, `dc_dw`;
     /// `cost_before`, `cost_after`, ...) instead of the text.
@@ -132,8 +138,8 @@ impl TraceArgs {
                 cost: self.network.cost,
                 seed: self.seed,
                 eta: self.eta,
-                data_dir: self.data_dir.clone(),
-                backend: Backend::resolve(self.backend)?,
+                data_dir: self.data.data_dir.clone(),
+                backend: self.backend.resolve()?,
                 init: self.init,
             }),
             _ => trace::mazur(),
@@ -196,14 +202,11 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     pub steps: Option<usize>,
 
-    /// Backend that draws the initial weights and runs Burn's copy [default: the first
-    /// compiled in; the trajectory check needs f64: flex].
-    #[arg(long, value_name = "NAME", alias = "device")]
-    pub backend: Option<Backend>,
+    #[command(flatten)]
+    pub backend: BackendArg,
 
-    /// Directory of the MNIST files (relative to the current directory).
-    #[arg(long, value_name = "DIR", default_value = "data/mnist")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
 
     /// Print one JSON object (`epochs`, `autodiff`, ...) at the end instead of the text.
     #[arg(long)]
@@ -224,8 +227,8 @@ impl TrainArgs {
             eta: self.eta,
             train_images: self.train_images,
             test_images: self.test_images,
-            data_dir: self.data_dir.clone(),
-            backend: Backend::resolve(self.backend)?,
+            data_dir: self.data.data_dir.clone(),
+            backend: self.backend.resolve()?,
             against_autodiff: self.against_autodiff,
             max_steps: self.steps,
         })
@@ -292,14 +295,11 @@ pub struct Args {
     #[arg(long, value_name = "COST", value_parser = parse_cost)]
     pub cost: Option<Cost>,
 
-    /// Backend for Burn's autodiff: flex, ndarray, wgpu or cuda; it must be compiled in and
-    /// compute in f64 [default: the first compiled in].
-    #[arg(long, value_name = "NAME", alias = "device")]
-    pub backend: Option<Backend>,
+    #[command(flatten)]
+    pub backend: BackendArg,
 
-    /// Directory of the MNIST files (relative to the current directory).
-    #[arg(long, value_name = "DIR", default_value = "data/mnist")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
 
     /// Use seeded random inputs and labels instead of MNIST (any input size).
     #[arg(long)]
@@ -379,11 +379,11 @@ impl Args {
                 Some(cost) => vec![cost],
                 None => vec![Cost::Quadratic, Cost::CrossEntropy],
             },
-            backend: Backend::resolve(self.backend)?,
+            backend: self.backend.resolve()?,
             data: if self.random {
                 DataSource::Random
             } else {
-                DataSource::Mnist(self.data_dir.clone())
+                DataSource::Mnist(self.data.data_dir.clone())
             },
             fd_samples: self.fd_samples,
             fault: self.inject_fault,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use clap::Parser;
 use data::{ImageDataset, IMAGE_PIXELS, IMAGE_SIDE};
-use model::{Backend, Cost, Prediction, Predictor};
+use model::{Backend, BackendArg, Cost, Prediction, Predictor};
 use run::SavedRun;
 use serde::Serialize;
 
@@ -39,9 +39,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Backend to run on: flex, ndarray, wgpu or cuda (must be compiled in).
-    #[arg(long, value_name = "NAME", alias = "device")]
-    pub backend: Option<Backend>,
+    #[command(flatten)]
+    pub backend: BackendArg,
 
     /// Print JSON instead of text.
     #[arg(long)]
@@ -327,7 +326,7 @@ fn predict_one(predictor: &Predictor, pixels: &[f32]) -> Result<Prediction, Infe
 
 /// Runs `infer`: evaluates the run on the test set, or answers for the images asked about.
 pub fn run(args: &Args) -> Result<Output, InferError> {
-    let backend = Backend::resolve(args.backend)?;
+    let backend = args.backend.resolve()?;
     let run = SavedRun::load(&args.model, &backend.device()?)?;
     if run.spec.model.inputs != IMAGE_PIXELS {
         return Err(InferError::InputsDoNotFit {

@@ -12,6 +12,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
 
+/// `--backend NAME`: the one declaration of the flag every command takes (flattened into each
+/// command's arguments), with the old name `--device` still accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::Args)]
+pub struct BackendArg {
+    /// Backend to run on: flex, ndarray, wgpu or cuda; it must be compiled in [default: the
+    /// config's `backend` where there is one, else the first compiled in].
+    #[arg(
+        id = "backend",
+        long = "backend",
+        value_name = "NAME",
+        alias = "device"
+    )]
+    pub choice: Option<Backend>,
+}
+
+impl BackendArg {
+    /// The backend chosen, else the first compiled in.
+    pub fn resolve(self) -> Result<Backend, ModelError> {
+        Backend::resolve(self.choice)
+    }
+}
+
 /// A Burn backend the project can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -19,7 +19,7 @@ mod error;
 mod network;
 pub mod predict;
 
-pub use backend::Backend;
+pub use backend::{Backend, BackendArg};
 pub use cost::Cost;
 pub use error::ModelError;
 pub use network::{network_from_bytes, network_to_bytes, Activation, Init, Mlp, MlpConfig};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use model::Backend;
+use model::BackendArg;
 use tokio::net::TcpListener;
 
 use crate::runs::Runs;
@@ -32,9 +32,8 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8000")]
     pub addr: SocketAddr,
 
-    /// Backend to run on: flex, ndarray, wgpu or cuda (must be compiled in).
-    #[arg(long, value_name = "NAME", alias = "device")]
-    pub backend: Option<Backend>,
+    #[command(flatten)]
+    pub backend: BackendArg,
 
     /// Largest request body, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().body_bytes)]
@@ -127,7 +126,7 @@ impl fmt::Display for Server {
 
 /// Loads the run (the errors `infer` gives for a missing or damaged one) and binds the address.
 pub async fn start(args: &Args) -> Result<Server, ServeError> {
-    let backend = Backend::resolve(args.backend)?;
+    let backend = args.backend.resolve()?;
     let (model, artifacts) = (args.model.clone(), args.artifacts.clone());
     let runs = tokio::task::spawn_blocking(move || Runs::open(&model, &artifacts, backend))
         .await

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use data::IMAGE_PIXELS;
-use model::Backend;
+use model::{Backend, BackendArg};
 use run::{Checkpoint, CheckpointStore, RunPlace, RunWriter, StartedFrom, CONFIG_FILE};
 
 use crate::config::{default_out_dir, Overrides};
@@ -46,10 +46,8 @@ pub struct Args {
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
 
-    /// Backend to run on: flex, ndarray, wgpu or cuda (must be compiled in) [default: the
-    /// config's `backend`, else the first compiled in].
-    #[arg(long, value_name = "NAME", alias = "device")]
-    pub backend: Option<Backend>,
+    #[command(flatten)]
+    pub backend: BackendArg,
 
     /// Override the config's data directory.
     #[arg(long, value_name = "DIR")]
@@ -76,7 +74,7 @@ impl Args {
         Overrides {
             epochs: self.epochs,
             seed: self.seed,
-            backend: self.backend,
+            backend: self.backend.choice,
             data_dir: self.data_dir.clone(),
         }
     }

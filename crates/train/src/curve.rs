@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use data::Labelled;
-use model::Backend;
+use model::{Backend, BackendArg};
 use serde::Serialize;
 
 use crate::config::Keep;
@@ -46,9 +46,8 @@ pub struct CurveArgs {
     #[arg(long, value_name = "N")]
     pub all_epochs: Option<usize>,
 
-    /// Backend to run on (must be compiled in).
-    #[arg(long, value_name = "NAME")]
-    pub backend: Option<Backend>,
+    #[command(flatten)]
+    pub backend: BackendArg,
 
     /// Where `curve.csv` and `curve.svg` go [default: artifacts/curve-NAME, for a config
     /// NAME.toml].
@@ -258,8 +257,8 @@ fn curve_config(args: &CurveArgs) -> Result<TrainConfig, TrainError> {
             message: "is 0 on the command line: give at least 1".into(),
         });
     }
-    if args.backend.is_some() {
-        config.backend = args.backend;
+    if args.backend.choice.is_some() {
+        config.backend = args.backend.choice;
     }
     config.validation = 0;
     config.keep = Keep::Last;

@@ -22,7 +22,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use model::Backend;
 
 /// Send a bounded number of prediction requests to `serve` on loopback and report
 /// throughput, latency and errors.
@@ -38,9 +37,9 @@ struct Args {
     #[arg(long, value_name = "DIR", default_value = "artifacts/mlp")]
     model: PathBuf,
 
-    /// Backend of the server started here.
-    #[arg(long, value_name = "NAME", alias = "device")]
-    backend: Option<Backend>,
+    /// The backend of the server started here.
+    #[command(flatten)]
+    backend: model::BackendArg,
 
     /// Requests to send in all.
     #[arg(long, value_name = "N", default_value_t = 20_000)]
