@@ -1,9 +1,11 @@
-//! Using a trained digits network: evaluation on the MNIST test set (accuracy, confusion
-//! matrix, per-digit precision and recall), a look at single test images, and reading digits
-//! from image files after MNIST-style preprocessing, and pictures of the network (`--pictures`).
+//! Using a trained digits network: the `infer` command. It evaluates a run on its test images
+//! ([`evaluate`]: accuracy, the confusion matrix, each class's precision and recall), shows
+//! single test images, reads digits from image files (prepared by `data::preprocess`, as every
+//! picture in the project is), and draws pictures of the network ([`draw`], `--pictures`).
 //!
-//! `infer` uses `data` and `model`, never `train`: a run directory (weights plus resolved
-//! config) is all it needs from training.
+//! Start at [`cli::run()`], which returns an [`cli::Output`] that the binary prints as text or
+//! JSON. `infer` uses `data`, `model` and `run`, never `train`: a run directory, read through
+//! [`run::SavedRun`], is all it needs from training.
 
 #![forbid(unsafe_code)]
 

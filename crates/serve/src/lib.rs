@@ -2,11 +2,11 @@
 //!
 //! `serve` loads a trained run once and answers over HTTP (axum on tokio):
 //!
-//! - `GET /`: the page ([`page`]), one HTML file with its script and styles, embedded in the
+//! - `GET /`: the page (`src/page.rs` and `assets/index.html`), one HTML file with its script and styles, embedded in the
 //!   binary; it fetches nothing from elsewhere.
-//! - `POST /api/predict`: a PNG or JPEG picture (prepared by `infer`'s
-//!   [`data::preprocess::decode_digit`], so the page, the API and `infer IMAGE` give the same
-//!   answer for the same picture) or JSON `{"pixels": [784 numbers in 0..1]}`; the answer with
+//! - `POST /api/predict`: a PNG or JPEG picture (prepared by
+//!   [`data::preprocess::decode_digit`], as `infer IMAGE` prepares a file, so the page, the API
+//!   and `infer` give the same answer for the same picture) or JSON `{"pixels": [784 numbers in 0..1]}`; the answer with
 //!   its outputs, the 28×28 input and every hidden layer's activations ([`api`]).
 //! - `POST /api/teach?label=D`: teach mode: a picture of the digit D, prepared the same way,
 //!   saved as a 28×28 PNG (and the original) into an image folder, `data/mine` by default, that
@@ -21,16 +21,17 @@
 //! executor keeps answering while a large picture is prepared. No state is kept per request;
 //! the only files it writes are teach mode's, under the teach folder (`--no-teach`: none).
 //!
-//! This crate uses `model` for the network and its runs and `infer` for preprocessing; it
-//! never trains (teach mode only saves pictures for `train`).
+//! This crate uses `model` for the network, `run` to list and load runs, and `data` for
+//! preprocessing; it never trains (teach mode only saves pictures for `train`). Start reading
+//! at [`cli::start`], then [`router`].
 
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod app;
+mod app;
 pub mod cli;
 mod error;
-pub mod page;
+mod page;
 pub mod runs;
 pub mod teach;
 
