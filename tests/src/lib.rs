@@ -13,19 +13,6 @@ use data::{Mnist, Split};
 /// The variable that names the backend the tests run on (CI runs the suite once per backend).
 pub const BACKEND_VAR: &str = "DIGITS_TEST_BACKEND";
 
-/// `error` and each of its causes, outermost first, joined with ": " (as `anyhow`'s `{:#}` prints
-/// them): an error's own message does not repeat its cause, so the whole story is the chain.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut said = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        said.push_str(": ");
-        said.push_str(&e.to_string());
-        cause = e.source();
-    }
-    said
-}
-
 /// The shipped MNIST directory, `data/mnist` at the workspace root.
 pub fn shipped_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist")

@@ -145,7 +145,7 @@ pub fn run_on_batch(
         Ok(()) => None,
         // A known limit of this backend in Burn 0.22.1 (see `Backend::supports_f64`): check
         // what can be checked, and say why the rest was not.
-        Err(e) if !options.backend.supports_f64() => Some(crate::error::chain(&e)),
+        Err(e) if !options.backend.supports_f64() => Some(model::error_chain(&e)),
         // Anywhere else, f64 that is not f64 is a fault to report, not to work around.
         Err(e) => return Err(e),
     };

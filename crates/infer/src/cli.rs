@@ -458,7 +458,7 @@ impl Asker<'_> {
             Err(e) => {
                 return Ok(Shown::Unreadable {
                     path: path.to_path_buf(),
-                    error: crate::error::chain(&e),
+                    error: model::error_chain(&e),
                 })
             }
         };

@@ -70,16 +70,3 @@ pub enum InferError {
     #[error("cannot encode the output")]
     Encode(#[source] serde_json::Error),
 }
-
-/// `error` and each of its causes, outermost first, joined with ": " (as `anyhow`'s `{:#}` prints
-/// them): an error's own message does not repeat its cause, so the whole story is the chain.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut said = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        said.push_str(": ");
-        said.push_str(&e.to_string());
-        cause = e.source();
-    }
-    said
-}

@@ -47,3 +47,18 @@ pub enum ModelError {
     #[error("there are no images to score")]
     NothingToScore,
 }
+
+/// An error and each of its causes, outermost first, joined with ": " (as `anyhow`'s `{:#}`
+/// prints them). Every error of the project says only its own level, so this is the whole
+/// story, for the libraries that put an error into their output rather than print it
+/// (`infer --json`, `serve`'s replies, `gradcheck`'s report).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        said.push_str(": ");
+        said.push_str(&e.to_string());
+        cause = e.source();
+    }
+    said
+}

@@ -21,7 +21,7 @@ pub mod predict;
 
 pub use backend::{Backend, BackendArg};
 pub use cost::Cost;
-pub use error::ModelError;
+pub use error::{error_chain, ModelError};
 pub use network::{network_from_bytes, network_to_bytes, Activation, Init, Mlp, MlpConfig};
 pub use predict::{Prediction, Predictor, Score, Traced};
 

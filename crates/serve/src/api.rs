@@ -120,7 +120,7 @@ pub fn prepare_image(body: &[u8]) -> Result<[u8; IMAGE_PIXELS], ApiError> {
         ));
     }
     decode_digit_bytes(body).map_err(|e| {
-        let message = crate::error::chain(&e);
+        let message = model::error_chain(&e);
         match e {
             DigitError::Decode(_) => ApiError::bad_request(format!(
                 "{message} (send a PNG or JPEG picture, or JSON with Content-Type: \
@@ -149,14 +149,14 @@ fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
 pub fn answer(loaded: &Loaded, input: Vec<f32>, app: &App) -> Result<Answer, ApiError> {
     let run = &loaded.run;
     let predictor = Predictor::new(&run.network, run.spec.cost, app.runs().backend())
-        .map_err(|e| ApiError::internal(crate::error::chain(&e)))?;
+        .map_err(|e| ApiError::internal(model::error_chain(&e)))?;
     let x = Tensor::<2>::from_data(
         TensorData::new(input.clone(), [1, IMAGE_PIXELS]),
         predictor.device(),
     );
     let Traced { prediction, hidden } = predictor
         .trace(x)
-        .map_err(|e| ApiError::internal(crate::error::chain(&e)))?
+        .map_err(|e| ApiError::internal(model::error_chain(&e)))?
         .pop()
         .ok_or_else(|| ApiError::internal("the network gave no answer"))?;
     let classes = run.spec.class_names();

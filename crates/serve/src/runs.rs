@@ -227,12 +227,12 @@ impl Runs {
         let cannot = |e: &dyn std::error::Error| {
             ApiError::internal(format!(
                 "the run {name:?} cannot be loaded: {}",
-                crate::error::chain(e)
+                model::error_chain(e)
             ))
         };
         let device = self.backend.device().map_err(|e| cannot(&e))?;
         let run = SavedRun::load(&dir, &device).map_err(|e| cannot(&e))?;
-        check_digit_network(&run).map_err(|e| ApiError::internal(crate::error::chain(&e)))?;
+        check_digit_network(&run).map_err(|e| ApiError::internal(model::error_chain(&e)))?;
         let loaded = Arc::new(Loaded {
             name: name.to_string(),
             run,

@@ -858,7 +858,7 @@ mod tests {
 
     /// The error's whole chain: a TOML or network error is the config error's cause.
     fn err(text: &str) -> String {
-        ::testkit::chain(&parse(text).unwrap_err())
+        model::error_chain(&parse(text).unwrap_err())
     }
 
     #[test]

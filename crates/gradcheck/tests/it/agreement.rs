@@ -228,7 +228,7 @@ fn the_shipped_relu_network_passes_on_mnist() {
 fn a_missing_data_directory_is_a_clear_error() {
     let err = run(&Options::new(DataSource::Mnist("no/such/dir".into())).unwrap()).unwrap_err();
     // The advice is the error's own; the directory is its cause's, which it does not repeat.
-    let (message, whole) = (err.to_string(), testkit::chain(&err));
+    let (message, whole) = (err.to_string(), model::error_chain(&err));
     assert!(
         message.contains("--random") && !message.contains("no/such/dir"),
         "{message}"

@@ -95,7 +95,7 @@ async fn a_missing_run_is_the_error_infer_gives() {
     ])
     .unwrap();
     let err = serve::cli::start(&args).await.unwrap_err();
-    let said = testkit::chain(&err);
+    let said = model::error_chain(&err);
     assert!(
         said.contains("no trained model in") && said.contains("cargo run -p train"),
         "{said}"

@@ -179,7 +179,7 @@ fn new_classes_get_a_fresh_output_layer_and_their_names() {
 fn what_cannot_start_a_run_is_named() {
     let b = Base::new();
     let fails = |text: String, expected: &[&str]| {
-        let e = testkit::chain(&b.train("bad.toml", &text, "bad").unwrap_err());
+        let e = model::error_chain(&b.train("bad.toml", &text, "bad").unwrap_err());
         for x in expected {
             assert!(e.contains(x), "expected {x:?} in: {e}");
         }
