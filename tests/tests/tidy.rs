@@ -712,7 +712,7 @@ fn check_variant(file: &Source, start: usize, end: usize) -> Vec<Violation> {
                 "error-source",
                 format!(
                     "{name}'s message shows its source ({shown}): say only this level; the \
-                     source is reported after it (model::describe_error walks the chain)"
+                     source is reported after it (anyhow's {{:#}}, model::error_chain)"
                 ),
             ));
         }

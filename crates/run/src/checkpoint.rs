@@ -5,8 +5,8 @@
 //! and accuracy, the history so far, the best epoch) and the resolved config. The batch order
 //! needs no saving: it is replayed from the seed (`train`'s trainer does that).
 //!
-//! They live in the run's private directory beside its destination (see [`RunPlace`](crate::RunPlace)),
-//! never in the last complete run:
+//! They live in the run's private directory beside its destination (see
+//! [`RunPlace`](crate::RunPlace)), never in the last complete run:
 //!
 //! ```text
 //! artifacts/.mlp.run/checkpoints/

@@ -83,14 +83,14 @@ pub enum RunError {
     #[error("{path} holds {count} weights that are NaN or infinite: the network is broken; run `train` again")]
     NonFiniteWeights { path: PathBuf, count: usize },
 
-    #[error("{path} is not a run's seal; restore the file `train` wrote, or run `train` again")]
+    #[error("{path} is not a run's seal (restore the file `train` wrote, or run `train` again)")]
     BadSeal {
         path: PathBuf,
         #[source]
         source: toml::de::Error,
     },
 
-    #[error("{path} is not a run's report; restore the file `train` wrote, or run `train` again")]
+    #[error("{path} is not a run's report (restore the file `train` wrote, or run `train` again)")]
     BadReport {
         path: PathBuf,
         #[source]
@@ -118,7 +118,7 @@ pub enum RunError {
     )]
     BadOutputPath { path: PathBuf },
 
-    #[error("output directory {path} is a symbolic link to nowhere; point it at a directory or choose another --out")]
+    #[error("output directory {path} is a symbolic link to nowhere (point it at a directory, or choose another --out)")]
     DanglingOutputLink {
         path: PathBuf,
         #[source]
@@ -137,14 +137,14 @@ pub enum RunError {
     )]
     Busy { dest: PathBuf, holder: String },
 
-    #[error("checkpoint {path} is damaged; delete the checkpoints directory to start afresh")]
+    #[error("checkpoint {path} is damaged (start the run afresh with `train --restart`)")]
     BadCheckpoint {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
 
-    #[error("checkpoint {path} is not text; delete the checkpoints directory to start afresh")]
+    #[error("checkpoint {path} is not text (start the run afresh with `train --restart`)")]
     CheckpointNotText {
         path: PathBuf,
         #[source]

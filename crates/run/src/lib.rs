@@ -1,5 +1,5 @@
-//! A training run on disk: the directory `train` writes, and `infer`, `serve`, `bench` and the
-//! pictures read. This crate is the interface between training and everything after it: the
+//! A training run on disk: the directory `train` writes, and `infer`, `serve` and the pictures
+//! read. This crate is the interface between training and everything after it: the
 //! other crates read a run through its types, never by file or key names of their own.
 //!
 //! ```text

@@ -82,12 +82,12 @@ impl EpochMetrics {
             .map(|(i, row)| {
                 let line = i + 2;
                 let fields: Vec<&str> = row.split(',').collect();
-                let [epoch, train_loss, train_accuracy, validation_loss, validation_accuracy, learning_rate, seconds] =
-                    fields[..]
-                else {
+                // epoch, train loss and accuracy, validation loss and accuracy, rate, seconds
+                let [epoch, loss, accuracy, v_loss, v_accuracy, rate, seconds] = fields[..] else {
                     return Err(bad(line, "a row needs seven fields"));
                 };
-                let number = |s: &str| s.parse::<f64>().map_err(|_| bad(line, "a field is not a number"));
+                let number =
+                    |s: &str| (s.parse::<f64>()).map_err(|_| bad(line, "a field is not a number"));
                 let optional = |s: &str| match s {
                     "" => Ok(None),
                     s => number(s).map(Some),
@@ -96,11 +96,11 @@ impl EpochMetrics {
                     epoch: epoch
                         .parse()
                         .map_err(|_| bad(line, "the epoch is not a whole number"))?,
-                    train_loss: number(train_loss)?,
-                    train_accuracy: number(train_accuracy)?,
-                    validation_loss: optional(validation_loss)?,
-                    validation_accuracy: optional(validation_accuracy)?,
-                    learning_rate: number(learning_rate)?,
+                    train_loss: number(loss)?,
+                    train_accuracy: number(accuracy)?,
+                    validation_loss: optional(v_loss)?,
+                    validation_accuracy: optional(v_accuracy)?,
+                    learning_rate: number(rate)?,
                     seconds: number(seconds)?,
                 })
             })

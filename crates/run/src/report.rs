@@ -129,7 +129,8 @@ impl Report {
     }
 
     /// Each field as a name and a value as a person reads them (strings unquoted, lists as
-    /// JSON), in the file's order: the summary table of `infer --pictures`' page.
+    /// JSON), by name: the summary table of `infer --pictures`' page. An absent optional field
+    /// is left out; a first run's `kept` shows as `last`, what it kept.
     pub fn fields(&self) -> Vec<(String, String)> {
         let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) else {
             return Vec::new();
@@ -217,7 +218,10 @@ mod tests {
         std::fs::write(tmp.path().join(REPORT_FILE), "{\"test_accuracy\": ").unwrap();
         let err = Report::read(tmp.path()).unwrap_err();
         assert!(
-            err.to_string().ends_with("report.json is not a run's report; restore the file `train` wrote, or run `train` again"),
+            err.to_string().ends_with(
+                "report.json is not a run's report (restore the file `train` wrote, or run \
+                 `train` again)"
+            ),
             "{err}"
         );
         assert!(std::error::Error::source(&err).is_some());

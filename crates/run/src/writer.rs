@@ -12,7 +12,8 @@ use crate::seal::Seal;
 use crate::RunError;
 
 /// Writes a run into a staging directory, then moves it into place in one step. While it
-/// exists it holds the destination's lock (see [`RunPlace`](crate::RunPlace)): a second writer is refused.
+/// exists it holds the destination's lock (see [`RunPlace`](crate::RunPlace)): a second
+/// writer is refused.
 #[derive(Debug)]
 pub struct RunWriter {
     /// Held until the run is committed (or the writer dropped).

@@ -2,12 +2,13 @@
 //!
 //! `serve` loads a trained run once and answers over HTTP (axum on tokio):
 //!
-//! - `GET /`: the page (`src/page.rs` and `assets/index.html`), one HTML file with its script and styles, embedded in the
-//!   binary; it fetches nothing from elsewhere.
+//! - `GET /`: the page (`src/page.rs` and `assets/index.html`), one HTML file with its script
+//!   and styles, embedded in the binary; it fetches nothing from elsewhere.
 //! - `POST /api/predict`: a PNG or JPEG picture (prepared by
 //!   [`data::preprocess::decode_digit`], as `infer IMAGE` prepares a file, so the page, the API
-//!   and `infer` give the same answer for the same picture) or JSON `{"pixels": [784 numbers in 0..1]}`; the answer with
-//!   its outputs, the 28×28 input and every hidden layer's activations ([`api`]).
+//!   and `infer` give the same answer for the same picture) or JSON
+//!   `{"pixels": [784 numbers in 0..1]}`; the answer with its outputs, the 28×28 input and every
+//!   hidden layer's activations ([`api`]).
 //! - `POST /api/teach?label=D`: teach mode: a picture of the digit D, prepared the same way,
 //!   saved as a 28×28 PNG (and the original) into an image folder, `data/mine` by default, that
 //!   `train` can fine-tune on; `GET /api/teach` counts what it holds ([`teach`]).

@@ -262,21 +262,21 @@ fn claim(
         config_toml.clone(),
         config.keep_checkpoint_every,
     );
-    if fresh {
+    if fresh && restart && store.dir().exists() {
+        // Discarded unread: a damaged checkpoint must not stand in the way of starting afresh.
+        std::fs::remove_dir_all(store.dir()).map_err(|source| TrainError::Checkpoint {
+            path: store.dir().to_path_buf(),
+            source,
+        })?;
+    } else if fresh {
         if let Some((path, text, checkpoint)) = CheckpointStore::latest(store.dir())? {
-            if !restart {
-                let epochs = TrainConfig::parse(&text, &path).map_or(0, |c| c.epochs);
-                return Err(TrainError::InterruptedRunExists {
-                    dir: out_dir.to_path_buf(),
-                    epoch: checkpoint.position.epochs_done + 1,
-                    epochs,
-                    checkpoints: store.dir().to_path_buf(),
-                });
-            }
-            std::fs::remove_dir_all(store.dir()).map_err(|source| TrainError::Checkpoint {
-                path: store.dir().to_path_buf(),
-                source,
-            })?;
+            let epochs = TrainConfig::parse(&text, &path).map_or(0, |c| c.epochs);
+            return Err(TrainError::InterruptedRunExists {
+                dir: out_dir.to_path_buf(),
+                epoch: checkpoint.position.epochs_done + 1,
+                epochs,
+                checkpoints: store.dir().to_path_buf(),
+            });
         }
     }
     writer.write(CONFIG_FILE, &config_toml)?;

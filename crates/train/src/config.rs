@@ -10,7 +10,7 @@ use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use model::{Backend, Cost, MlpConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::transfer::InitConfig;
+use crate::number::compact;
 use crate::TrainError;
 
 /// A value that parses but cannot be used: the key (dotted for tables) and what is wrong, or
@@ -203,29 +203,6 @@ impl Augment {
 
 /// Which weights a run keeps: `run` owns it, since the report records it.
 pub use run::Keep;
-
-/// A number as a person reads it: `3`, `0.001`, `2.9996`, `1e30`, not `2.999608609397333` or
-/// thirty zeros.
-pub(crate) fn compact(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return x.to_string();
-    }
-    let magnitude = x.abs().log10().floor();
-    if (-4.0..6.0).contains(&magnitude) {
-        let decimals = (4.0 - magnitude).max(0.0) as usize;
-        let s = format!("{x:.decimals$}");
-        let s = if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        };
-        s
-    } else {
-        let s = format!("{x:.2e}");
-        // 1.00e30 → 1e30
-        s.replace(".00e", "e").replace("0e", "e")
-    }
-}
 
 /// Most epochs a config may ask for: far beyond any useful run, far below what would overflow
 /// a step count or exhaust memory for the history.
@@ -648,6 +625,42 @@ impl TrainConfig {
     }
 }
 
+/// The `[init]` table: where a run's network starts from, and what of it stays fixed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitConfig {
+    /// A run directory written by `train`, relative to the config file or absolute.
+    pub from: PathBuf,
+    /// The first `freeze` layers (input side) keep their weights and biases.
+    #[serde(default)]
+    pub freeze: usize,
+    /// Start the output layer afresh (drawn from the seed) instead of copying it: needed when
+    /// the number of classes differs from the source run's.
+    #[serde(default)]
+    pub reset_output: bool,
+}
+
+impl InitConfig {
+    /// Checks `freeze` against the network's layers: at least one layer must train.
+    pub(crate) fn check(&self, model: &MlpConfig) -> Result<(), (&'static str, String)> {
+        let layers = model.sizes().len() - 1;
+        if self.freeze >= layers {
+            return Err((
+                "init.freeze",
+                format!(
+                    "is {}, but the network has {layers} layer{} ({}): freezing them all would \
+                     train nothing; freeze at most {}",
+                    self.freeze,
+                    if layers == 1 { "" } else { "s" },
+                    model.shape(),
+                    layers - 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What the command line changes in a config.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -658,7 +671,7 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    fn apply(&self, config: &mut TrainConfig) {
+    pub(crate) fn apply(&self, config: &mut TrainConfig) {
         if let Some(epochs) = self.epochs {
             config.epochs = epochs;
         }
@@ -847,7 +860,7 @@ pub(crate) fn default_out_dir(config_path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    /// The shared minimal config (the `tests` crate's), with a relative data directory.
+    /// The shared minimal config (the `testkit` package's), with a relative data directory.
     fn good() -> String {
         ::testkit::minimal_config("../data/mnist", 2)
     }
@@ -952,16 +965,6 @@ mod tests {
         assert_eq!(many.threads(), cores);
         let one = parse(&format!("threads = 1\n{good}")).unwrap();
         assert_eq!(one.threads(), 1);
-    }
-
-    #[test]
-    fn numbers_read_as_people_write_them() {
-        assert_eq!(compact(3.0), "3");
-        assert_eq!(compact(0.001), "0.001");
-        assert_eq!(compact(2.999608609397333), "2.9996");
-        assert_eq!(compact(1e30), "1e30");
-        assert_eq!(compact(1e6), "1e6");
-        assert_eq!(compact(218194.27), "218194");
     }
 
     #[test]

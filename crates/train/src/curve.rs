@@ -13,7 +13,7 @@ use data::Labelled;
 use model::{Backend, BackendArg};
 use serde::Serialize;
 
-use crate::config::Keep;
+use crate::config::{Keep, Overrides};
 use crate::trainer::{evaluate, fit, Silent};
 use crate::Splits;
 use crate::{transfer, TrainConfig, TrainError};
@@ -247,18 +247,18 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
 /// (every image of the training split is a candidate example) and to the last epoch.
 fn curve_config(args: &CurveArgs) -> Result<TrainConfig, TrainError> {
     let mut config = TrainConfig::load(&args.config)?;
-    if let Some(epochs) = args.epochs {
-        config.epochs = epochs;
+    Overrides {
+        epochs: args.epochs,
+        backend: args.backend.choice,
+        ..Overrides::default()
     }
+    .apply(&mut config);
     if args.all_epochs == Some(0) || args.epochs == Some(0) {
         return Err(TrainError::ConfigValue {
             path: args.config.clone(),
             key: "epochs".into(),
             message: "is 0 on the command line: give at least 1".into(),
         });
-    }
-    if args.backend.choice.is_some() {
-        config.backend = args.backend.choice;
     }
     config.validation = 0;
     config.keep = Keep::Last;

@@ -72,7 +72,7 @@ pub enum TrainError {
 
     #[error(
         "training diverged in epoch {epoch}, step {step}: the cost {what} (learning rate \
-         {}); {advice}{}", crate::config::compact(*.rate), match .resumable {
+         {}); {advice}{}", crate::number::compact(*.rate), match .resumable {
             Some(dir) => format!(". The last good checkpoint stays, for `train --resume {}`", dir.display()),
             None => String::new(),
         }
@@ -83,7 +83,7 @@ pub enum TrainError {
         rate: f64,
         what: String,
         advice: String,
-        /// The destination whose last good checkpoint remains (set by `cli::run`).
+        /// The destination whose last good checkpoint remains (set by `cli::Prepared::train`).
         resumable: Option<PathBuf>,
     },
 
@@ -106,7 +106,7 @@ pub enum TrainError {
         epoch: usize,
         step: usize,
         checkpoint: Option<PathBuf>,
-        /// The run's destination, which `--resume` takes (set by `cli::run`).
+        /// The run's destination, which `--resume` takes (set by `cli::Prepared::train`).
         dest: Option<PathBuf>,
     },
 
@@ -115,20 +115,6 @@ pub enum TrainError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-    },
-
-    #[error("checkpoint {path} is damaged (start the run afresh with --restart)")]
-    BadCheckpoint {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-
-    #[error("checkpoint {path} is damaged, not UTF-8 text (start the run afresh with --restart)")]
-    BadCheckpointText {
-        path: PathBuf,
-        #[source]
-        source: std::string::FromUtf8Error,
     },
 
     #[error(
@@ -159,6 +145,12 @@ pub enum TrainError {
         saved: String,
         checkpoint: PathBuf,
     },
+
+    #[error(
+        "`init.from` = {dir} is not a trained run (a directory `train` wrote, with its \
+         config.toml and model.bpk): train the source run first, or point `init.from` at one"
+    )]
+    InitNotARun { dir: PathBuf },
 
     #[error("`init.from` = {dir} cannot start this run")]
     InitFrom {
@@ -244,9 +236,6 @@ pub enum TrainError {
 
     #[error("cannot encode the run's files")]
     EncodeConfig(#[source] toml::ser::Error),
-
-    #[error("cannot encode the run's files")]
-    EncodeReport(#[source] serde_json::Error),
 
     #[error("cannot draw the picture {path}")]
     DrawPicture {

@@ -7,7 +7,7 @@
 //! `backward()`, and the optimizer's step. Everything else a real run needs has a name of its
 //! own: [`Divergence`] (the one check that a cost has not exploded), keeping the best epoch
 //! ([`Training::keep_best`]), checkpoints ([`Training::save_checkpoint`]), the distorted
-//! batches made ahead on a thread of their own ([`Training::steps`]) and stopping when asked
+//! batches made ahead on a thread of their own ([`Training::run_steps`]) and stopping when asked
 //! ([`Training::interrupted`]).
 
 use std::path::PathBuf;
@@ -23,7 +23,8 @@ use model::{
 };
 use run::{BestEpoch, Checkpoint, CheckpointStore, EpochMetrics, Position};
 
-use crate::config::{compact, Keep, TrainConfig};
+use crate::config::{Keep, TrainConfig};
+use crate::number::compact;
 use crate::transfer;
 use crate::{Splits, TrainError};
 
@@ -300,7 +301,7 @@ impl<'a> Training<'a> {
         let epoch_start = Instant::now();
         self.rng.shuffle(&mut self.order);
         let mut trace = EpochTrace::resume(&mut self.steps.at, self.steps_per_epoch);
-        let (network, stopped) = self.steps(epoch, skip, network, &mut trace, observer)?;
+        let (network, stopped) = self.run_steps(epoch, skip, network, &mut trace, observer)?;
         let (losses, correct) = trace.read_back()?;
         let at = &mut self.steps.at;
         let seconds = std::mem::take(&mut at.epoch_seconds) + epoch_start.elapsed().as_secs_f64();
@@ -340,7 +341,7 @@ impl<'a> Training<'a> {
     /// The epoch's steps from its step `skip` on, run on the pool, with `[augment]`'s batches
     /// distorted a few ahead on a thread of their own; the network after them, and whether the
     /// observer asked to stop.
-    fn steps(
+    fn run_steps(
         &mut self,
         epoch: usize,
         skip: usize,
@@ -553,4 +554,53 @@ fn epoch_means(losses: &[f32], correct: u64, n: usize, batch_size: usize) -> (f6
         .sum::<f64>()
         / n as f64;
     (loss, correct as f64 / n as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_step_looked_at_sets_the_reference_and_an_epoch_mean_never_does() {
+        let mut reference = None;
+        assert!(Divergence::EpochMean.check(5.0, &mut reference).is_ok());
+        assert_eq!(
+            reference, None,
+            "an epoch's mean is judged, never the reference"
+        );
+        assert!(Divergence::Step.check(0.5, &mut reference).is_ok());
+        assert_eq!(reference, Some(0.5));
+        assert!(Divergence::Step.check(0.9, &mut reference).is_ok());
+        assert_eq!(reference, Some(0.5), "only the first cost is the reference");
+    }
+
+    #[test]
+    fn a_cost_far_above_the_reference_or_not_finite_diverges() {
+        let mut reference = Some(0.5);
+        // EXPLOSION times the reference is the limit, inclusive.
+        assert!(Divergence::Step.check(50.0, &mut reference).is_ok());
+        let said = Divergence::Step.check(50.1, &mut reference).unwrap_err();
+        assert_eq!(said, "rose to 50.1, from 0.5 at the start");
+        let said = Divergence::EpochMean
+            .check(60.0, &mut reference)
+            .unwrap_err();
+        assert_eq!(said, "averaged 60, from 0.5 at the start");
+        for bad in [f64::NAN, f64::INFINITY] {
+            let said = Divergence::EpochMean
+                .check(bad, &mut reference)
+                .unwrap_err();
+            assert_eq!(said, "became infinite or NaN");
+        }
+        // A NaN first cost is refused before it could become the reference.
+        let mut none = None;
+        assert!(Divergence::Step.check(f64::NAN, &mut none).is_err());
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn a_tiny_reference_is_taken_as_at_least_a_tenth() {
+        let mut reference = Some(0.0001);
+        assert!(Divergence::Step.check(9.9, &mut reference).is_ok());
+        assert!(Divergence::Step.check(10.1, &mut reference).is_err());
+    }
 }

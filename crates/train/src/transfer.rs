@@ -7,52 +7,16 @@
 //! which only moves parameters that have a gradient, leaves them as they are: no step, no
 //! momentum, no weight decay. They come out of training byte for byte as they went in.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::{Module, Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
 use model::{Mlp, MlpConfig};
-use run::{SavedRun, StartedFrom};
-use serde::{Deserialize, Serialize};
+use run::{RunError, SavedRun, StartedFrom};
 
+use crate::config::InitConfig;
 use crate::{TrainConfig, TrainError};
-
-/// The `[init]` table: where a run's network starts from, and what of it stays fixed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InitConfig {
-    /// A run directory written by `train`, relative to the config file or absolute.
-    pub from: PathBuf,
-    /// The first `freeze` layers (input side) keep their weights and biases.
-    #[serde(default)]
-    pub freeze: usize,
-    /// Start the output layer afresh (drawn from the seed) instead of copying it: needed when
-    /// the number of classes differs from the source run's.
-    #[serde(default)]
-    pub reset_output: bool,
-}
-
-impl InitConfig {
-    /// Checks `freeze` against the network's layers: at least one layer must train.
-    pub(crate) fn check(&self, model: &MlpConfig) -> Result<(), (&'static str, String)> {
-        let layers = model.sizes().len() - 1;
-        if self.freeze >= layers {
-            return Err((
-                "init.freeze",
-                format!(
-                    "is {}, but the network has {layers} layer{} ({}): freezing them all would \
-                     train nothing; freeze at most {}",
-                    self.freeze,
-                    if layers == 1 { "" } else { "s" },
-                    model.shape(),
-                    layers - 1
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// A layer's shape as `784→128`.
 fn shape(layer: &Linear) -> String {
@@ -62,9 +26,16 @@ fn shape(layer: &Linear) -> String {
 
 /// Loads the source run of `init` onto `device`, naming `init.from` when it cannot.
 pub(crate) fn load_source(init: &InitConfig, device: &Device) -> Result<SavedRun, TrainError> {
-    SavedRun::load(&init.from, device).map_err(|source| TrainError::InitFrom {
-        dir: init.from.clone(),
-        source: Box::new(source),
+    SavedRun::load(&init.from, device).map_err(|source| match source {
+        RunError::RunNotFound { .. }
+        | RunError::RunIsAFile { .. }
+        | RunError::RunFileMissing { .. } => TrainError::InitNotARun {
+            dir: init.from.clone(),
+        },
+        source => TrainError::InitFrom {
+            dir: init.from.clone(),
+            source: Box::new(source),
+        },
     })
 }
 

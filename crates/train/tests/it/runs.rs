@@ -615,3 +615,34 @@ fn avx512() -> bool {
         false
     }
 }
+
+#[test]
+fn a_damaged_checkpoint_is_named_and_restart_discards_it_unread() {
+    let s = Setup::new(1_000, 1, |c| c);
+    let checkpoint = s.path(".run.run/checkpoints/epoch-000001-step-000000");
+    fs::create_dir_all(&checkpoint).unwrap();
+    fs::write(s.path(".run.run/owner"), "").unwrap();
+    fs::write(checkpoint.join("position.json"), "not json").unwrap();
+    let refused = run(s.train("run", &["--quiet"]));
+    assert!(!refused.status.success());
+    let said = stderr(&refused);
+    assert!(
+        said.contains("position.json is damaged") && said.contains("train --restart"),
+        "{said}"
+    );
+    let mut resume = train();
+    resume.arg("--resume").arg(s.path("run"));
+    let resumed = run(resume);
+    assert!(
+        !resumed.status.success() && stderr(&resumed).contains("train --restart"),
+        "{}",
+        stderr(&resumed)
+    );
+    let restarted = run(s.train("run", &["--quiet", "--restart"]));
+    assert!(restarted.status.success(), "{}", stderr(&restarted));
+    assert!(loads(&s.path("run")));
+    assert!(
+        !s.path(".run.run").exists(),
+        "the damaged checkpoint is gone"
+    );
+}
