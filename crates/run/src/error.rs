@@ -165,12 +165,40 @@ pub enum RunError {
         source: toml::ser::Error,
     },
 
+    #[error(
+        "{path} is over {limit} bytes, far more than `train` writes there; restore the file \
+         `train` wrote, or run `train` again"
+    )]
+    TooLarge { path: PathBuf, limit: u64 },
+
     #[error("cannot access {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The most a run's text files (`config.toml`, `report.json`, `seal.toml`) may hold: `train`
+/// writes a few kilobytes, and a reader (a server listing every run) must not read a huge file
+/// whole.
+pub(crate) const MAX_TEXT_BYTES: u64 = 1 << 20;
+
+/// Reads the text file `path` whole, refusing one over [`MAX_TEXT_BYTES`]. An absent file is
+/// the `Io` error, whose source says `NotFound`.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String, RunError> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_TEXT_BYTES + 1).read_to_string(&mut text))
+        .map_err(io(path))?;
+    if text.len() as u64 > MAX_TEXT_BYTES {
+        return Err(RunError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_TEXT_BYTES,
+        });
+    }
+    Ok(text)
 }
 
 /// A closure for `map_err` that names the path of a failed file operation.

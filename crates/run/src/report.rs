@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::io;
+use crate::error::read_text;
 use crate::layout::REPORT_FILE;
 use crate::RunError;
 
@@ -108,11 +108,10 @@ impl Report {
     /// one), an error when it has one that cannot be read.
     pub fn read(dir: &Path) -> Result<Option<Report>, RunError> {
         let path = dir.join(REPORT_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(&path)(e)),
-        };
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = read_text(&path)?;
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|source| RunError::BadReport { path, source })
@@ -225,5 +224,19 @@ mod tests {
             "{err}"
         );
         assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn a_huge_report_is_refused_without_being_read_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(REPORT_FILE);
+        let file = std::fs::File::create(&path).unwrap();
+        // 4 GB on paper, a few blocks on disk: a reader that read it whole would not return.
+        file.set_len(4 << 30).unwrap();
+        let err = Report::read(tmp.path()).unwrap_err();
+        assert!(
+            matches!(err, RunError::TooLarge { .. }) && err.to_string().contains("over 1048576"),
+            "{err}"
+        );
     }
 }

@@ -1,12 +1,11 @@
 //! `seal.toml`: what a run's network was when `train` wrote it.
 
-use std::fs;
 use std::path::Path;
 
 use model::{Activation, Cost, Mlp};
 use serde::{Deserialize, Serialize};
 
-use crate::error::io;
+use crate::error::read_text;
 use crate::layout::{CONFIG_FILE, SEAL_FILE, WEIGHTS_FILE};
 use crate::{RunError, RunSpec};
 
@@ -39,7 +38,7 @@ impl Seal {
         if !path.is_file() {
             return Ok(());
         }
-        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        let text = read_text(&path)?;
         let seal: Seal = toml::from_str(&text).map_err(|source| RunError::BadSeal {
             path: path.clone(),
             source,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use model::{Cost, MlpConfig};
 use serde::Deserialize;
 
-use crate::error::io;
+use crate::error::read_text;
 use crate::layout::CONFIG_FILE;
 use crate::RunError;
 
@@ -33,7 +33,7 @@ impl RunSpec {
     /// Reads the spec from the `config.toml` of the run in `dir`.
     pub fn read(dir: &Path) -> Result<RunSpec, RunError> {
         let path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let text = read_text(&path)?;
         toml::from_str(&text).map_err(|source| RunError::BadRunConfig { path, source })
     }
 
