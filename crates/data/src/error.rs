@@ -190,6 +190,12 @@ pub enum DataError {
     FolderEmptyClass { dir: PathBuf },
 
     #[error(
+        "{path} cannot be a class folder: its name {why}; rename it (a class's name is \
+         printable text, as a config's `class_names` are), or move it out of the image folder"
+    )]
+    FolderClassName { path: PathBuf, why: String },
+
+    #[error(
         "{dir} is class `{class}`, which {train} does not have: a network can only be tested \
          on classes it was trained on; add train/{class}/ or remove {dir}"
     )]

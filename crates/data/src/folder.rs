@@ -15,7 +15,7 @@
 //! prepares them all again. Files and folders whose names start with `.` are ignored.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -72,14 +72,46 @@ fn visible_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
     Ok(entries)
 }
 
+/// The class folders of `part` (`train/`, `test/`, `validation/`), sorted by name: each one is
+/// used or refused by its name, never skipped or merged with another. Hidden files (`.DS_Store`)
+/// are skipped; a hidden folder, a name that is not UTF-8 (two such names would read alike)
+/// or that breaks [`check_class_name`] is refused, naming it; a file is stray.
+fn class_folders(part: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
+    let mut folders = Vec::new();
+    for entry in fs::read_dir(part).map_err(io(part))? {
+        let entry = entry.map_err(io(part))?;
+        let path = entry.path();
+        let is_dir = path.is_dir();
+        let refuse = |why: String| DataError::FolderClassName {
+            path: path.clone(),
+            why,
+        };
+        let Ok(name) = entry.file_name().into_string() else {
+            return Err(refuse("is not UTF-8 text".to_string()));
+        };
+        if name.starts_with('.') {
+            if is_dir {
+                return Err(refuse(format!(
+                    "{name:?} starts with a dot, which hides a folder"
+                )));
+            }
+            continue;
+        }
+        if !is_dir {
+            return Err(DataError::FolderStrayFile { path });
+        }
+        crate::check_class_name(&name).map_err(refuse)?;
+        folders.push((name, path));
+    }
+    folders.sort();
+    Ok(folders)
+}
+
 /// The class names of the image folder `dir`: the folders under `train/`, in byte order.
 pub fn folder_class_names(dir: &Path) -> Result<Vec<String>, DataError> {
     let train = dir.join("train");
     let mut names = Vec::new();
-    for (name, path) in visible_entries(&train)? {
-        if !path.is_dir() {
-            return Err(DataError::FolderStrayFile { path });
-        }
+    for (name, _) in class_folders(&train)? {
         names.push(name);
     }
     if names.is_empty() {
@@ -98,10 +130,7 @@ pub fn folder_class_names(dir: &Path) -> Result<Vec<String>, DataError> {
 fn list(dir: &Path, part: &str, names: &[String]) -> Result<Listing, DataError> {
     let root = dir.join(part);
     let mut files = Vec::new();
-    for (class, path) in visible_entries(&root)? {
-        if !path.is_dir() {
-            return Err(DataError::FolderStrayFile { path });
-        }
+    for (class, path) in class_folders(&root)? {
         let Some(label) = names.iter().position(|n| *n == class) else {
             return Err(DataError::FolderUnknownClass {
                 class,
@@ -192,6 +221,29 @@ fn decode_cache(bytes: &[u8], key: &[u8; 32], count: usize) -> Option<Vec<ImageD
     rest.is_empty().then_some(parts)
 }
 
+/// The cache file's bytes, read only when it can be the cache of these files: a plain file of
+/// the size their parts take (`counts` images each), whose header holds `key`. A stale cache,
+/// however large, or anything else under its name, is not read.
+fn read_cache(path: &Path, key: &[u8; 32], counts: &[usize]) -> Option<Vec<u8>> {
+    let expected = (MAGIC.len() + key.len()) as u64
+        + counts
+            .iter()
+            .map(|&n| 4 + n as u64 * (1 + IMAGE_PIXELS as u64))
+            .sum::<u64>();
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() != expected {
+        return None;
+    }
+    let mut file = fs::File::open(path).ok()?;
+    let mut bytes = vec![0u8; MAGIC.len() + key.len()];
+    file.read_exact(&mut bytes).ok()?;
+    if !bytes.starts_with(MAGIC) || bytes[MAGIC.len()..] != key[..] {
+        return None;
+    }
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 /// Writes the cache beside the images, atomically (a temporary file renamed into place). A
 /// folder that cannot be written to only loses the cache: the next load prepares again.
 fn write_cache(dir: &Path, bytes: &[u8]) {
@@ -222,8 +274,8 @@ impl ImageFolder {
         let refs: Vec<(usize, &Listing)> = listings.iter().map(|(p, l)| (*p, l)).collect();
         let key = cache_key(dir, &refs)?;
         let cache = dir.join(CACHE_FILE);
-        let cached = fs::read(&cache)
-            .ok()
+        let counts: Vec<usize> = listings.iter().map(|(_, l)| l.len()).collect();
+        let cached = read_cache(&cache, &key, &counts)
             .and_then(|bytes| decode_cache(&bytes, &key, listings.len()));
         let parts = match cached {
             Some(parts) => parts,
@@ -316,6 +368,85 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_class_folder_is_used_or_refused_by_name() {
+        use std::os::unix::ffi::OsStrExt;
+        let cases: Vec<(std::ffi::OsString, &str)> = vec![
+            // Two names that differ only in bytes that are not UTF-8 once read as one class.
+            (
+                std::ffi::OsStr::from_bytes(b"cat\xff").to_os_string(),
+                "is not UTF-8",
+            ),
+            ("..dots".into(), "starts with a dot"),
+            (".hidden".into(), "starts with a dot"),
+            ("two\nlines".into(), "control character"),
+            ("tab\there".into(), "control character"),
+            ("   ".into(), "empty or only spaces"),
+        ];
+        for (name, says) in cases {
+            let tmp = folder();
+            let bad = tmp.path().join("train").join(&name);
+            fs::create_dir_all(&bad).unwrap();
+            fs::copy(tmp.path().join("train/one/0.png"), bad.join("0.png")).unwrap();
+            let e = err(tmp.path());
+            assert!(
+                e.contains(says) && e.contains("cannot be a class folder"),
+                "{name:?}: {e}"
+            );
+            // The same rule in test/.
+            fs::remove_dir_all(&bad).unwrap();
+            let bad = tmp.path().join("test").join(&name);
+            fs::create_dir_all(&bad).unwrap();
+            fs::copy(tmp.path().join("train/one/0.png"), bad.join("0.png")).unwrap();
+            let e = err(tmp.path());
+            assert!(e.contains(says), "test/{name:?}: {e}");
+        }
+        // A hidden file is skipped, as the loader's own temporary files are.
+        let tmp = folder();
+        fs::write(tmp.path().join("train/.DS_Store"), b"x").unwrap();
+        assert_eq!(
+            ImageFolder::load(tmp.path()).unwrap().names,
+            ["one", "seven"]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stale_cache_is_not_read() {
+        // A cache of another size, or not a file at all (a FIFO, which reading would wait on
+        // forever), is passed over by its size and kind, unread.
+        let tmp = folder();
+        let cache = tmp.path().join(CACHE_FILE);
+        let made = std::process::Command::new("mkfifo").arg(&cache).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return;
+        }
+        let dir = tmp.path().to_path_buf();
+        let (sent, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sent.send(ImageFolder::load(&dir).map(|f| f.names));
+        });
+        let names = got
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the load waited on the cache")
+            .unwrap();
+        assert_eq!(names, ["one", "seven"]);
+        assert!(
+            fs::symlink_metadata(&cache).unwrap().is_file(),
+            "a real cache replaced it"
+        );
+        // A sparse 4 GB file under the cache's name: not the size these files take, unread.
+        let big = fs::File::create(&cache).unwrap();
+        big.set_len(4 << 30).unwrap();
+        drop(big);
+        assert_eq!(
+            ImageFolder::load(tmp.path()).unwrap().names,
+            ["one", "seven"]
+        );
+        assert!(fs::metadata(&cache).unwrap().len() < 1 << 20, "rewritten");
     }
 
     #[test]

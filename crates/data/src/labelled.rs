@@ -37,6 +37,19 @@ pub fn check_class_list(classes: &[u8]) -> Result<(), DataError> {
     Ok(())
 }
 
+/// The rule every class name follows, a config's `class_names` and an image folder's class
+/// folders alike: printable text, not empty or only spaces, no control character (a newline
+/// would break `infer`'s table). `Err` says what is wrong, to follow "its name".
+pub fn check_class_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("is empty or only spaces".to_string());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!("{name:?} holds the control character {c:?}"));
+    }
+    Ok(())
+}
+
 /// Checks a class list against the data's classes (named by `names`): not empty, no class
 /// twice, every class one of the data's.
 pub fn check_classes(classes: &[u8], names: &[String]) -> Result<(), DataError> {

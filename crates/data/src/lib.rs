@@ -23,6 +23,7 @@ mod error;
 mod folder;
 pub mod idx;
 mod labelled;
+mod paper;
 pub mod preprocess;
 mod rng;
 pub mod source;
@@ -31,7 +32,9 @@ pub use batcher::{ImageBatch, ImageBatcher};
 pub use dataset::{ImageDataset, ImageItem, Mnist};
 pub use error::DataError;
 pub use folder::{folder_class_names, is_image_folder, ImageFolder, CACHE_FILE};
-pub use labelled::{check_class_list, check_classes, class_names, digit_names, Labelled};
+pub use labelled::{
+    check_class_list, check_class_name, check_classes, class_names, digit_names, Labelled,
+};
 pub use rng::SplitMix64;
 pub use source::Split;
 

@@ -10,6 +10,8 @@
 //! 0. refuse what cannot be a digit picture (too small, too thin), and shrink a large photo
 //!    early, so that any accepted picture is prepared in bounded memory;
 //! 1. grayscale, in 8 bits, with transparency composited over a paper of the picture's own;
+//!    a photo of a sheet on a darker desk is cropped to the sheet, and uneven light on paper
+//!    evened out (`paper.rs`);
 //! 2. find the background from the image's border and make the ink bright on dark, whichever
 //!    way round the picture was (dark on light, or light on dark);
 //! 3. crop to the ink;
@@ -64,6 +66,9 @@ const BOX: u32 = 20;
 /// Ink (as a fraction of the strongest) below which a pixel is background: noise and the
 /// faintest anti-aliasing.
 const NOISE_FLOOR: f32 = 0.05;
+/// The same in a photo whose light was evened out ([`crate::paper::even_light`]): what is left
+/// of a shadow's edge, and the paper's grain, is fainter than this.
+const PHOTO_NOISE_FLOOR: f32 = 0.45;
 /// Ink above which a pixel counts as inked when judging how much of the picture is ink.
 const INKED: f32 = 0.25;
 /// Weakest contrast between ink and background that counts as a picture at all.
@@ -87,6 +92,50 @@ pub const MAX_ASPECT: u32 = 10;
 const WORK_SIDE: u32 = 1024;
 /// Ink must span at least this many pixels (of the picture as looked at) to be a digit.
 const MIN_INK_SPAN: u32 = 3;
+/// ... and at least this fraction of the picture's longer side: a dot or a tap on a canvas
+/// is a speck, however many pixels it covers. A digit fills most of its box in MNIST (20 of
+/// 28 pixels); one drawn in a corner of a canvas, or written on a page, spans more than a
+/// tenth of it.
+pub const MIN_INK_SHARE: f32 = 0.1;
+
+/// The speck rule, the same for a picture and for 784 pixels given as they are: ink whose
+/// bounding box is `width`×`height` pixels in a picture whose longer side is `side` is a speck
+/// when its longer side spans under [`MIN_INK_SHARE`] of `side` (or under 3 pixels).
+pub fn check_ink_span(width: u32, height: u32, side: u32) -> Result<(), NotADigit> {
+    let least = MIN_INK_SPAN.max((MIN_INK_SHARE * side as f32).ceil() as u32);
+    if width.max(height) < least {
+        return Err(NotADigit::Speck {
+            width,
+            height,
+            side,
+            least,
+        });
+    }
+    Ok(())
+}
+
+/// The checks [`to_mnist`] makes of a picture, made of 784 inputs given as they are (bright
+/// ink on black, 0..1, as `serve`'s JSON requests give them): blank (no pixel above 0), or a
+/// speck by [`check_ink_span`], else `Ok`.
+pub fn check_input(pixels: &[f32]) -> Result<(), NotADigit> {
+    let side = IMAGE_SIDE as u32;
+    let strongest = pixels.iter().copied().fold(0.0, f32::max);
+    if pixels.len() != IMAGE_PIXELS || strongest <= 0.0 {
+        return Err(NotADigit::Blank {
+            background: "dark",
+            contrast: strongest.max(0.0),
+        });
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (side, side, 0, 0);
+    for (i, &v) in pixels.iter().enumerate() {
+        if v >= NOISE_FLOOR * strongest {
+            let (x, y) = (i as u32 % side, i as u32 / side);
+            (x0, y0) = (x0.min(x), y0.min(y));
+            (x1, y1) = (x1.max(x), y1.max(y));
+        }
+    }
+    check_ink_span(x1 - x0 + 1, y1 - y0 + 1, side)
+}
 
 /// Reads an image file (PNG or JPEG, told apart by their content, not their names) and
 /// prepares it as [`to_mnist`] does, in bounded memory: pictures over [`MAX_PIXELS`] are
@@ -214,8 +263,16 @@ pub enum NotADigit {
     )]
     TooMuchInk { ink_percent: f32 },
 
-    #[error("its ink is a speck ({width}×{height} pixels of a {side}-pixel picture), not a digit")]
-    Speck { width: u32, height: u32, side: u32 },
+    #[error(
+        "its ink is a speck ({width}×{height} pixels of a {side}-pixel picture), not a digit: \
+         a digit's ink spans at least {least} pixels of it (a tenth); draw or crop it larger"
+    )]
+    Speck {
+        width: u32,
+        height: u32,
+        side: u32,
+        least: u32,
+    },
 
     #[error("its ink vanished when scaled to 20×20 pixels")]
     InkVanished,
@@ -268,7 +325,7 @@ fn border(w: u32, h: u32) -> impl Iterator<Item = (u32, u32)> {
 
 /// The ink of each pixel, 0..1, bright on dark, from a grey picture; `Err` says why the picture
 /// shows no digit.
-fn ink(gray: &GrayImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
+fn ink(gray: &GrayImage, noise_floor: f32) -> Result<(Vec<f32>, u32, u32), NotADigit> {
     let (w, h) = gray.dimensions();
     let values: Vec<f32> = gray.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect();
     // The background is what the border mostly shows.
@@ -307,7 +364,7 @@ fn ink(gray: &GrayImage) -> Result<(Vec<f32>, u32, u32), NotADigit> {
             } else {
                 v - background
             } / strongest;
-            let v = if v < NOISE_FLOOR { 0.0 } else { v };
+            let v = if v < noise_floor { 0.0 } else { v };
             inked += usize::from(v > INKED);
             v
         })
@@ -364,7 +421,17 @@ pub fn to_mnist_bytes(image: &DynamicImage) -> Result<[u8; IMAGE_PIXELS], NotADi
     } else {
         flatten(image)
     };
-    let (ink, w, h) = ink(&gray)?;
+    // A photo of paper: cropped to the sheet when it lies on something darker, and its light
+    // evened out.
+    let gray = crate::paper::find_sheet(&gray).unwrap_or(gray);
+    let evened = crate::paper::even_light(&gray);
+    let floor = if evened.is_some() {
+        PHOTO_NOISE_FLOOR
+    } else {
+        NOISE_FLOOR
+    };
+    let gray = evened.unwrap_or(gray);
+    let (ink, w, h) = ink(&gray, floor)?;
     // Bounding box of the ink.
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
     for y in 0..h {
@@ -375,13 +442,7 @@ pub fn to_mnist_bytes(image: &DynamicImage) -> Result<[u8; IMAGE_PIXELS], NotADi
             }
         }
     }
-    if (x1 - x0 + 1).max(y1 - y0 + 1) < MIN_INK_SPAN {
-        return Err(NotADigit::Speck {
-            width: x1 - x0 + 1,
-            height: y1 - y0 + 1,
-            side: w.max(h),
-        });
-    }
+    check_ink_span(x1 - x0 + 1, y1 - y0 + 1, w.max(h))?;
     if is_prepared(&gray) {
         // Already MNIST's form (this function's own output among such pictures): used as it
         // is, so that preparing a prepared picture changes nothing.
@@ -567,6 +628,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("speck"), "{err}");
+        // A dot is a speck however many pixels it covers: a 20-pixel disc on a 280-pixel
+        // canvas (a tap with the page's brush) spans under a tenth of it.
+        let disc = |r: f32| {
+            DynamicImage::ImageLuma8(GrayImage::from_fn(280, 280, |x, y| {
+                let d = ((x as f32 - 100.0).powi(2) + (y as f32 - 60.0).powi(2)).sqrt();
+                Luma([if d <= r { 0 } else { 255 }])
+            }))
+        };
+        let err = to_mnist(&disc(10.0)).unwrap_err();
+        assert!(matches!(err, NotADigit::Speck { least: 28, .. }), "{err}");
+        assert!(err.to_string().contains("at least 28 pixels"), "{err}");
+        // A mark a little over a tenth of the picture is read.
+        assert!(to_mnist(&disc(15.0)).is_ok());
+    }
+
+    #[test]
+    fn inputs_given_as_they_are_follow_the_same_speck_rule() {
+        let mut px = vec![0.0f32; IMAGE_PIXELS];
+        assert!(matches!(check_input(&px), Err(NotADigit::Blank { .. })));
+        // Two pixels: under a tenth of 28 (3 pixels).
+        px[14 * 28 + 14] = 1.0;
+        px[14 * 28 + 15] = 0.5;
+        assert!(matches!(
+            check_input(&px),
+            Err(NotADigit::Speck {
+                width: 2,
+                height: 1,
+                side: 28,
+                least: 3
+            })
+        ));
+        // Faint noise below the floor does not widen the ink.
+        px[0] = 0.01;
+        assert!(check_input(&px).is_err());
+        px[14 * 28 + 16] = 0.3;
+        assert_eq!(check_input(&px), Ok(()));
+        assert!(check_input(&px[..10]).is_err());
     }
 
     #[test]

@@ -150,6 +150,9 @@ impl TraceArgs {
 /// Runs the trace: its [`Trace::text`], or its [`Trace::to_json`] with `--json`, is the
 /// output.
 pub fn run_trace(args: &TraceArgs) -> Result<Trace, GradcheckError> {
+    if !args.mazur {
+        crate::size::check(&args.network.layers)?;
+    }
     args.trace()
 }
 
@@ -243,6 +246,8 @@ pub trait TrainObserver {
     fn started(&mut self, options: &TrainOptions);
     /// An epoch has ended; `epochs` is how many the run was asked for.
     fn epoch_done(&mut self, record: &EpochRecord, epochs: usize);
+    /// Step `step` of the `of` in epoch `epoch` is done (for progress on long work).
+    fn step_done(&mut self, _epoch: usize, _step: usize, _of: usize) {}
 }
 
 /// Trains, telling `observer` when it starts and as each epoch ends.
@@ -251,9 +256,13 @@ pub fn run_train(
     observer: &mut dyn TrainObserver,
 ) -> Result<Training, GradcheckError> {
     let options = args.options()?;
+    crate::size::check(&options.sizes)?;
     observer.started(&options);
     let epochs = options.epochs;
-    training::train(&options, &mut |record| observer.epoch_done(record, epochs))
+    training::train(&options, &mut |progress| match progress {
+        training::Progress::Step { epoch, step, of } => observer.step_done(epoch, step, of),
+        training::Progress::Epoch(record) => observer.epoch_done(record, epochs),
+    })
 }
 
 /// Check the hand-written backpropagation against Burn's autodiff (in f64 and in f32) and
@@ -409,6 +418,7 @@ impl fmt::Display for Checked {
 /// Runs the check; the report says whether it passed.
 pub fn run(args: Args) -> Result<Checked, GradcheckError> {
     let start = Instant::now();
+    crate::size::check(&args.layers)?;
     let report = run_suite(&args.options()?)?;
     Ok(Checked {
         report,

@@ -42,6 +42,18 @@ pub enum GradcheckError {
     #[error("invalid network {sizes:?}: {reason}")]
     InvalidNetwork { sizes: Vec<usize>, reason: String },
 
+    #[error(
+        "the network {sizes:?} has {parameters} parameters: about {needed_gb:.1} GB for the \
+         hand derivation and Burn's copies, more than the {available_gb:.1} GB this machine has \
+         available; give smaller --layers"
+    )]
+    TooLarge {
+        sizes: Vec<usize>,
+        parameters: u64,
+        needed_gb: f64,
+        available_gb: f64,
+    },
+
     #[error("invalid training: {flag} must be {requirement}")]
     InvalidTraining {
         /// The command-line flag of the setting that is out of range.

@@ -45,6 +45,7 @@ pub mod finite;
 pub mod manual;
 mod per_layer;
 mod report;
+pub mod size;
 pub mod suite;
 pub mod trace;
 pub mod training;

@@ -32,18 +32,37 @@ fn print(text: &str) {
 /// `--json`, nothing until the end.
 struct EpochLines {
     json: bool,
+    /// When the first step ended, and when a progress line was last printed.
+    started: Option<std::time::Instant>,
+    last: Option<std::time::Instant>,
 }
 
 impl TrainObserver for EpochLines {
     fn started(&mut self, options: &TrainOptions) {
         if !self.json {
             print(&format!("{}\n", Training::header(options)));
+            if let Some(note) = gradcheck::size::note(&options.sizes) {
+                print(&format!("{note}\n"));
+            }
         }
     }
 
     fn epoch_done(&mut self, record: &EpochRecord, epochs: usize) {
         if !self.json {
             print(&format!("{}\n", record.line(epochs)));
+        }
+    }
+
+    /// On long work (a large network), a line every 10 s: which step, and how long it has run.
+    fn step_done(&mut self, epoch: usize, step: usize, of: usize) {
+        let started = *self.started.get_or_insert_with(std::time::Instant::now);
+        let now = std::time::Instant::now();
+        if !self.json && now.duration_since(self.last.unwrap_or(started)).as_secs() >= 10 {
+            self.last = Some(now);
+            print(&format!(
+                "  epoch {epoch}: step {step} of {of} done ({:.0} s so far)\n",
+                now.duration_since(started).as_secs_f64()
+            ));
         }
     }
 }
@@ -72,7 +91,14 @@ fn check() -> anyhow::Result<bool> {
             Ok(true)
         }
         Command::Train(args) => {
-            let training = run_train(&args, &mut EpochLines { json: args.json })?;
+            let training = run_train(
+                &args,
+                &mut EpochLines {
+                    json: args.json,
+                    started: None,
+                    last: None,
+                },
+            )?;
             if args.json {
                 print(&format!("{}\n", serde_json::to_string(&training)?));
             } else {

@@ -353,11 +353,22 @@ impl BurnCopy {
     }
 }
 
-/// Trains with the hand-written gradients (and, if asked, Burn's beside them), calling
-/// `on_epoch` after each epoch.
+/// How training is going: a step taken (of the steps in the epoch), or an epoch ended.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    Step {
+        epoch: usize,
+        step: usize,
+        of: usize,
+    },
+    Epoch(&'a EpochRecord),
+}
+
+/// Trains with the hand-written gradients (and, if asked, Burn's beside them), telling
+/// `progress` after each step and each epoch.
 pub fn train(
     options: &TrainOptions,
-    on_epoch: &mut dyn FnMut(&EpochRecord),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Training, GradcheckError> {
     options.validate()?;
     let config = options.model_config()?;
@@ -393,6 +404,7 @@ pub fn train(
         rng.shuffle(&mut order);
         let mut agreement = options.against_autodiff.then(Agreement::new);
         let (mut steps, mut cost_sum) = (0, 0.0);
+        let of = order.len().div_ceil(options.batch.max(1)).min(steps_left);
         for chunk in order.chunks(options.batch) {
             if steps_left == 0 {
                 break;
@@ -413,6 +425,11 @@ pub fn train(
             cost_sum += cost_hand;
             steps += 1;
             steps_left -= 1;
+            progress(Progress::Step {
+                epoch,
+                step: steps,
+                of,
+            });
         }
         let record = EpochRecord {
             epoch,
@@ -426,7 +443,7 @@ pub fn train(
         if let (Some(all), Some(this)) = (overall.as_mut(), &record.autodiff) {
             all.merge(this);
         }
-        on_epoch(&record);
+        progress(Progress::Epoch(&record));
         epochs.push(record);
         if steps_left == 0 {
             break;

@@ -30,6 +30,11 @@ pub struct Args {
     #[arg(long, value_name = "DIR", default_value = "artifacts/mlp")]
     pub model: PathBuf,
 
+    /// Load a run that has no seal (written before seals, or its seal deleted): nothing then
+    /// shows its weights and config are the ones `train` wrote.
+    #[arg(long)]
+    pub allow_unsealed: bool,
+
     /// Show test image N as text art, with the prediction and the ten output activations
     /// (repeatable).
     #[arg(long, value_name = "N")]
@@ -327,7 +332,12 @@ fn predict_one(predictor: &Predictor, pixels: &[f32]) -> Result<Prediction, Infe
 /// Runs `infer`: evaluates the run on the test set, or answers for the images asked about.
 pub fn run(args: &Args) -> Result<Output, InferError> {
     let backend = args.backend.resolve()?;
-    let run = SavedRun::load(&args.model, &backend.device()?)?;
+    let trust = if args.allow_unsealed {
+        run::Trust::AllowUnsealed
+    } else {
+        run::Trust::Sealed
+    };
+    let run = SavedRun::load_with(&args.model, &backend.device()?, trust)?;
     if run.spec.model.inputs != IMAGE_PIXELS {
         return Err(InferError::InputsDoNotFit {
             dir: run.dir.clone(),

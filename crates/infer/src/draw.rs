@@ -84,13 +84,12 @@ pub fn pictures_dir(asked: Option<&Path>, run: &Path) -> Result<PathBuf, InferEr
             what,
         });
     }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if let (Ok(parent), Ok(run_dir)) = (parent.canonicalize(), run.canonicalize()) {
-        let name = dir.file_name().and_then(|n| n.to_str());
-        if parent == run_dir && name != Some(PICTURES_DIR) {
+    // Where the directory is (or would be), resolved: the run's own folder, or any folder in
+    // it but its pictures/, is refused.
+    let resolved = resolve(dir);
+    if let (Some(resolved), Ok(run_dir)) = (resolved, run.canonicalize()) {
+        let allowed = run_dir.join(PICTURES_DIR);
+        if resolved.starts_with(&run_dir) && !resolved.starts_with(&allowed) {
             return Err(InferError::PicturesInRun {
                 dir: dir.to_path_buf(),
                 run: run.to_path_buf(),
@@ -98,6 +97,32 @@ pub fn pictures_dir(asked: Option<&Path>, run: &Path) -> Result<PathBuf, InferEr
         }
     }
     Ok(dir.to_path_buf())
+}
+
+/// `path` made absolute, `.` and `..` taken out lexically, and the part of it that exists
+/// resolved through its links: where a directory not made yet would be.
+fn resolve(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let absolute = std::env::current_dir().ok()?.join(path);
+    let mut lexical = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                lexical.pop();
+            }
+            other => lexical.push(other),
+        }
+    }
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        rest.push(existing.file_name()?.to_owned());
+        existing = existing.parent()?;
+    }
+    let mut resolved = existing.canonicalize().ok()?;
+    resolved.extend(rest.iter().rev());
+    Some(resolved)
 }
 
 /// The test images `predictor` gets wrong, the most confidently wrong first, at most `cap` of

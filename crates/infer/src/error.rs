@@ -56,8 +56,9 @@ pub enum InferError {
     },
 
     #[error(
-        "--pictures {dir} is inside the run {run}, where `train` could no longer replace the \
-         run; use --pictures alone (it draws into the run's pictures/) or a directory outside it"
+        "--pictures {dir} is the run {run} or inside it, where `train` could no longer replace \
+         the run; use --pictures alone (it draws into the run's pictures/) or a directory \
+         outside it"
     )]
     PicturesInRun { dir: PathBuf, run: PathBuf },
 

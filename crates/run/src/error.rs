@@ -137,14 +137,39 @@ pub enum RunError {
     )]
     Busy { dest: PathBuf, holder: String },
 
-    #[error("checkpoint {path} is damaged (start the run afresh with `train --restart`)")]
+    #[error(
+        "{dir} has no {seal}, so nothing shows that its files are the ones `train` wrote (a run \
+         written before seals, or its seal deleted); run `train` again, or, if you trust it, \
+         load it anyway with --allow-unsealed"
+    )]
+    Unsealed { dir: PathBuf, seal: PathBuf },
+
+    #[error(
+        "checkpoint {path} has changed since it was written (its SHA-256 no longer matches \
+         {seal}): damaged or edited"
+    )]
+    CheckpointChanged { path: PathBuf, seal: PathBuf },
+
+    #[error("checkpoint {path} cannot be resumed: {why}")]
+    CheckpointRefused { path: PathBuf, why: String },
+
+    #[error("cannot write a checkpoint's seal")]
+    EncodeSeal(#[source] toml::ser::Error),
+
+    #[error(
+        "no checkpoint in {dir} can be resumed: {reasons} (start the run afresh with \
+         `train --restart`)"
+    )]
+    NoGoodCheckpoint { dir: PathBuf, reasons: String },
+
+    #[error("checkpoint {path} is damaged")]
     BadCheckpoint {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
 
-    #[error("checkpoint {path} is not text (start the run afresh with `train --restart`)")]
+    #[error("checkpoint {path} is not text")]
     CheckpointNotText {
         path: PathBuf,
         #[source]
@@ -170,6 +195,9 @@ pub enum RunError {
          `train` wrote, or run `train` again"
     )]
     TooLarge { path: PathBuf, limit: u64 },
+
+    #[error("cannot write a run to {dest}: {file} is a file, not a folder; choose another --out")]
+    DestUnderFile { dest: PathBuf, file: PathBuf },
 
     #[error("cannot access {path}")]
     Io {

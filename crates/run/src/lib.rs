@@ -30,7 +30,7 @@ mod seal;
 mod spec;
 mod writer;
 
-pub use checkpoint::{BestEpoch, Checkpoint, CheckpointStore, Position};
+pub use checkpoint::{BestEpoch, Checkpoint, CheckpointStore, Position, RateChange, Resumable};
 pub use error::RunError;
 pub use layout::{
     CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, METRICS_FILE, PICTURES_DIR, REPORT_FILE, SEAL_FILE,
@@ -39,8 +39,8 @@ pub use layout::{
 pub use metrics::EpochMetrics;
 pub use place::{write_file, PlaceLock, RunPlace};
 pub use report::{Keep, Report, StartedFrom};
-pub use saved::SavedRun;
-pub use seal::Seal;
+pub use saved::{non_finite_parameters, SavedRun};
+pub use seal::{Seal, Trust};
 pub use spec::RunSpec;
 pub use writer::RunWriter;
 

@@ -142,7 +142,7 @@ impl RunPlace {
         match fs::create_dir(&self.private) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if !self.private.join(OWNER_FILE).is_file() {
+                if !looks_ours(&self.private) {
                     return Err(RunError::NotOurs {
                         path: self.private.clone(),
                     });
@@ -181,7 +181,13 @@ impl RunPlace {
             file,
             "process {} (`{}`), writing since {since} s after the Unix epoch",
             std::process::id(),
-            std::env::args().collect::<Vec<_>>().join(" ")
+            // Short, so that the line stays well under what `looks_ours` reads.
+            std::env::args()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(512)
+                .collect::<String>()
         )
         .map_err(io(&path))?;
         // A run that was killed while swapping with the two-rename fallback left the previous
@@ -195,6 +201,31 @@ impl RunPlace {
             _file: file,
         }))
     }
+}
+
+/// Whether `private` is a directory `train` made (and may remove when the run is done): its
+/// `owner` file is empty or says which process wrote it, as `train` writes it, and nothing in
+/// it is foreign (only `owner`, `staging`, `checkpoints`, `previous` and hidden temporary
+/// files). A folder of the user's that happens to hold a file named `owner` is not ours.
+fn looks_ours(private: &Path) -> bool {
+    let owner = private.join(OWNER_FILE);
+    let said = match fs::symlink_metadata(&owner) {
+        Ok(m) if m.is_file() && m.len() < 4096 => fs::read_to_string(&owner).unwrap_or_default(),
+        _ => return false,
+    };
+    if !(said.is_empty() || said.starts_with("process ")) {
+        return false;
+    }
+    fs::read_dir(private).is_ok_and(|entries| {
+        entries.flatten().all(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            matches!(
+                name.as_ref(),
+                OWNER_FILE | "staging" | "checkpoints" | "previous"
+            ) || name.starts_with('.')
+        })
+    })
 }
 
 /// Whether the open `file` is still the one at `path`.
@@ -326,6 +357,27 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_of_the_users_with_a_file_named_owner_is_not_taken() {
+        let tmp = tempfile::tempdir().unwrap();
+        let place = RunPlace::new(&tmp.path().join("mlp")).unwrap();
+        // The user's own .mlp.run: an owner file of theirs, and their notes.
+        put(place.private_dir(), OWNER_FILE, "me, 2026");
+        put(place.private_dir(), "notes.txt", "mine");
+        let e = place.lock().unwrap_err().to_string();
+        assert!(e.contains("was not made by `train`"), "{e}");
+        // With train's own owner line but a foreign file beside it: still not taken.
+        put(
+            place.private_dir(),
+            OWNER_FILE,
+            "process 1 (`train`), writing since 0 s",
+        );
+        assert!(place.lock().is_err());
+        fs::remove_file(place.private_dir().join("notes.txt")).unwrap();
+        assert!(place.lock().is_ok());
+        assert!(fs::read_to_string(tmp.path().join(".mlp.run/owner")).is_ok());
+    }
 
     #[test]
     fn a_file_is_written_whole_and_leaves_nothing_beside_it() {

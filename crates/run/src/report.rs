@@ -101,6 +101,9 @@ pub struct Report {
     /// The run whose network this one started from (`[init]`), and what it copied and froze.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_from: Option<StartedFrom>,
+    /// Each time the run was resumed with a lower learning rate: at which step, from, to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_changes: Vec<crate::RateChange>,
 }
 
 impl Report {

@@ -9,7 +9,7 @@ use model::{Mlp, ModelError};
 
 use crate::error::io;
 use crate::layout::{CONFIG_FILE, WEIGHTS_FILE};
-use crate::seal::Seal;
+use crate::seal::{Seal, Trust};
 use crate::{RunError, RunSpec};
 
 /// A trained network loaded from a run directory.
@@ -22,8 +22,14 @@ pub struct SavedRun {
 
 impl SavedRun {
     /// Loads the run in `dir` onto `device`: reads `config.toml`, builds the network it
-    /// describes and loads `model.bpk` into it, checking that every tensor fits.
+    /// describes and loads `model.bpk` into it, checking it against its seal (a run without
+    /// one is refused) and that every tensor fits.
     pub fn load(dir: &Path, device: &Device) -> Result<SavedRun, RunError> {
+        SavedRun::load_with(dir, device, Trust::Sealed)
+    }
+
+    /// [`SavedRun::load`], loading a run without a seal when `trust` allows it.
+    pub fn load_with(dir: &Path, device: &Device, trust: Trust) -> Result<SavedRun, RunError> {
         if dir.is_file() {
             return Err(RunError::RunIsAFile {
                 path: dir.to_path_buf(),
@@ -56,7 +62,7 @@ impl SavedRun {
             });
         }
         let bytes = fs::read(&weights_path).map_err(io(&weights_path))?;
-        Seal::check(dir, &spec, &bytes)?;
+        Seal::check(dir, &spec, &bytes, trust)?;
         let network =
             model::network_from_bytes(&spec.model, bytes, device).map_err(|e| match e {
                 burn::store::RecordError::Validation(detail) => RunError::WeightsDoNotFit {
@@ -85,7 +91,7 @@ impl SavedRun {
 }
 
 /// How many of the network's parameters are NaN or infinite.
-fn non_finite_parameters(network: &Mlp) -> Result<usize, ModelError> {
+pub fn non_finite_parameters(network: &Mlp) -> Result<usize, ModelError> {
     let mut count = 0;
     for layer in &network.layers {
         let mut tensors = vec![layer.weight.val().flatten::<1>(0, 1)];
@@ -156,7 +162,9 @@ mod tests {
         fs::remove_file(dest.join(SEAL_FILE)).unwrap();
         let other = MlpConfig::new([7]).init(&device());
         fs::write(dest.join(WEIGHTS_FILE), network_to_bytes(&other).unwrap()).unwrap();
-        let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
+        let err = SavedRun::load_with(&dest, &device(), Trust::AllowUnsealed)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("model.bpk does not fit") && err.contains("config.toml"),
             "{err}"
@@ -171,7 +179,9 @@ mod tests {
         write_run(&dest, 6);
         fs::remove_file(dest.join(SEAL_FILE)).unwrap();
         fs::write(dest.join(WEIGHTS_FILE), b"not a burnpack file").unwrap();
-        let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
+        let err = SavedRun::load_with(&dest, &device(), Trust::AllowUnsealed)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("model.bpk is not a readable weights file"),
             "{err}"
@@ -209,6 +219,12 @@ mod tests {
         );
         fs::write(dest.join(CONFIG_FILE), config).unwrap();
         assert!(SavedRun::load(&dest, &device()).is_ok());
+        // Without its seal, an edited network is refused unless the user allows it: one
+        // deleted file no longer turns the checks off.
+        fs::remove_file(dest.join(SEAL_FILE)).unwrap();
+        let err = SavedRun::load(&dest, &device()).unwrap_err().to_string();
+        assert!(err.contains("--allow-unsealed"), "{err}");
+        assert!(SavedRun::load_with(&dest, &device(), Trust::AllowUnsealed).is_ok());
     }
 
     mod props {

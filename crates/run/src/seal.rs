@@ -32,11 +32,22 @@ impl Seal {
     }
 
     /// Checks the run in `dir` (its config read as `spec`, its weights as `weights`) against its
-    /// seal, if it has one.
-    pub(crate) fn check(dir: &Path, spec: &RunSpec, weights: &[u8]) -> Result<(), RunError> {
+    /// seal; a run without one is refused unless `trust` allows it.
+    pub(crate) fn check(
+        dir: &Path,
+        spec: &RunSpec,
+        weights: &[u8],
+        trust: Trust,
+    ) -> Result<(), RunError> {
         let path = dir.join(SEAL_FILE);
         if !path.is_file() {
-            return Ok(());
+            return match trust {
+                Trust::AllowUnsealed => Ok(()),
+                Trust::Sealed => Err(RunError::Unsealed {
+                    dir: dir.to_path_buf(),
+                    seal: path,
+                }),
+            };
         }
         let text = read_text(&path)?;
         let seal: Seal = toml::from_str(&text).map_err(|source| RunError::BadSeal {
@@ -84,8 +95,19 @@ impl Seal {
     }
 }
 
+/// Whether a run or checkpoint without its seal may be loaded: only when the user says so
+/// (`--allow-unsealed`), since nothing then shows that its files are the ones written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// Refuse what has no seal (the default).
+    #[default]
+    Sealed,
+    /// Load what has no seal (one that has a seal is still checked against it).
+    AllowUnsealed,
+}
+
 /// The SHA-256 of `bytes`, as lowercase hex.
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes)
         .iter()

@@ -27,6 +27,13 @@ impl RunWriter {
     /// than a previous run's files, so that `--out` can never replace an unrelated directory,
     /// and a `dest` another run is writing.
     pub fn create(dest: &Path) -> Result<RunWriter, RunError> {
+        // A destination under a file cannot be made (it would be "File exists").
+        if let Some(file) = dest.ancestors().skip(1).find(|a| a.is_file()) {
+            return Err(RunError::DestUnderFile {
+                dest: dest.to_path_buf(),
+                file: file.to_path_buf(),
+            });
+        }
         let place = RunPlace::new(dest)?;
         let dest = place.dest();
         if dest.exists() {

@@ -1,5 +1,5 @@
-//! The JSON API: what `POST /api/predict` accepts and answers, `POST /api/teach` and
-//! `GET /api/teach` (teach mode: [`crate::teach`]), and `GET /api/runs` and `GET /health`.
+//! The JSON API: what `POST /api/predict` accepts and answers, `POST`, `GET` and `DELETE`
+//! `/api/teach` (teach mode: [`crate::teach`]), and `GET /api/runs` and `GET /health`.
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::runs::{outputs_kind, Loaded, RunInfo};
-use crate::teach::{parse_digit, Folder, Taught};
+use crate::teach::{parse_digit, Folder, Forgotten, Taught};
 use crate::ApiError;
 
 /// `POST /api/predict`'s query: which run answers (the default when absent).
@@ -66,6 +66,10 @@ pub struct Health {
     /// The default run.
     pub run: String,
     pub backend: &'static str,
+    /// Whether teach mode is on (it is off with `--no-teach`).
+    pub teach: bool,
+    /// The largest request body, in bytes: a page scales a larger picture down first.
+    pub body_limit: usize,
 }
 
 /// `GET /api/runs`'s answer.
@@ -102,7 +106,15 @@ pub fn pixels_from_json(body: &[u8]) -> Result<Vec<f32>, ApiError> {
             "the pixels are blank (all 0): there is no digit to read",
         ));
     }
-    Ok(pixels.into_iter().map(|v| v as f32).collect())
+    let pixels: Vec<f32> = pixels.into_iter().map(|v| v as f32).collect();
+    // The rule a picture is held to, so that a speck is refused however it is sent.
+    data::preprocess::check_input(&pixels).map_err(|e| {
+        ApiError::unreadable(format!(
+            "the pixels do not look like a digit: {}",
+            model::error_chain(&e)
+        ))
+    })?;
+    Ok(pixels)
 }
 
 /// The 784 network inputs from a picture's bytes, prepared exactly as `infer IMAGE` prepares
@@ -129,6 +141,16 @@ pub fn prepare_image(body: &[u8]) -> Result<[u8; IMAGE_PIXELS], ApiError> {
             DigitError::TooLarge { .. } | DigitError::NotADigit(_) => ApiError::unreadable(message),
         }
     })
+}
+
+/// How many pixels a picture's header says it has (read without decoding it); 0 when the
+/// header cannot be read (decoding will say why).
+pub fn picture_pixels(body: &[u8]) -> u64 {
+    image::ImageReader::new(std::io::Cursor::new(body))
+        .with_guessed_format()
+        .ok()
+        .and_then(|reader| reader.into_dimensions().ok())
+        .map_or(0, |(w, h)| u64::from(w) * u64::from(h))
 }
 
 /// Whether a request's body is JSON: said by its content type, or seen from its first
@@ -183,9 +205,14 @@ pub async fn predict(
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let body = body.map_err(|e| body_error(&app, &e))?;
     let json = is_json(&headers, &body);
+    let pixels = if json {
+        IMAGE_PIXELS as u64
+    } else {
+        picture_pixels(&body)
+    };
     let worker = app.clone();
     let answer = app
-        .blocking(move || {
+        .blocking_sized(pixels, move || {
             let loaded = match &query.run {
                 Some(name) => worker.runs().get(name)?,
                 None => Arc::clone(worker.runs().default_run()),
@@ -226,6 +253,8 @@ pub async fn health(State(app): State<App>) -> Json<Health> {
         status: "ok",
         run: app.runs().default_run().name.clone(),
         backend: app.runs().backend().name(),
+        teach: app.teach().is_ok(),
+        body_limit: app.limits().body_bytes,
     })
 }
 
@@ -255,7 +284,7 @@ pub async fn teach(
     }
     let worker = app.clone();
     let taught = app
-        .blocking(move || {
+        .blocking_sized(picture_pixels(&body), move || {
             let prepared = prepare_image(&body)?;
             worker.teach()?.save(digit, &prepared, &body)
         })
@@ -269,4 +298,29 @@ pub async fn teach_folder(State(app): State<App>) -> Result<Json<Folder>, ApiErr
     let worker = app.clone();
     let folder = app.blocking(move || worker.teach()?.folder()).await?;
     Ok(Json(folder))
+}
+
+/// `DELETE /api/teach`'s query: the drawing to remove, as `POST /api/teach` named it.
+#[derive(Debug, Deserialize)]
+pub struct ForgetQuery {
+    pub file: Option<String>,
+}
+
+/// `DELETE /api/teach?file=train/7/0003.png`: removes a drawing saved by mistake (a wrong
+/// digit pressed), and its original.
+pub async fn forget(
+    State(app): State<App>,
+    query: Result<Query<ForgetQuery>, QueryRejection>,
+) -> Result<Json<Forgotten>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    app.teach()?;
+    let file = query.file.ok_or_else(|| {
+        ApiError::unreadable(
+            "say which drawing to remove: DELETE /api/teach?file=train/7/0003.png, as \
+             POST /api/teach named it",
+        )
+    })?;
+    let worker = app.clone();
+    let forgotten = app.blocking(move || worker.teach()?.forget(&file)).await?;
+    Ok(Json(forgotten))
 }

@@ -10,9 +10,10 @@ use clap::Parser;
 use model::BackendArg;
 use tokio::net::TcpListener;
 
+use crate::guard::AllowedHosts;
 use crate::runs::Runs;
 use crate::teach::TeachDir;
-use crate::{router, App, Limits, ServeError};
+use crate::{router, App, Limits, ServeError, Settings};
 
 /// Serve a page where you draw a digit and a trained network reads it live, and the JSON API
 /// the page uses.
@@ -28,19 +29,26 @@ pub struct Args {
     pub artifacts: PathBuf,
 
     /// The address to listen on. The default answers this machine only; 0.0.0.0:8000 answers
-    /// anyone who can reach it. Port 0 picks a free port.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8000")]
+    /// anyone who can reach it. Port 0 picks a free port. HOST may be a name (localhost:8000).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8000", value_parser = listen_addr)]
     pub addr: SocketAddr,
+
+    /// A host name the page may be opened under, besides IP addresses and localhost (which
+    /// are always answered): this machine's name on your network, such as `pc.lan`. Others
+    /// are refused, a guard against DNS rebinding. Repeat it for more names; `.example.org`
+    /// allows that domain and the names under it.
+    #[arg(long = "allowed-host", value_name = "NAME", value_parser = host_name_arg)]
+    pub allowed_hosts: Vec<String>,
 
     #[command(flatten)]
     pub backend: BackendArg,
 
-    /// Largest request body, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().body_bytes)]
+    /// Largest request body, in bytes (1024 to 1 GiB).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().body_bytes, value_parser = body_limit)]
     pub body_limit: usize,
 
-    /// Longest a request may take, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    /// Longest a request may take, in seconds (0.1 to 3600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
     pub timeout: f64,
 
     /// Where teach mode saves the digits drawn on the page, as an image folder
@@ -49,9 +57,84 @@ pub struct Args {
     #[arg(long, value_name = "DIR", default_value = crate::teach::DEFAULT_DIR)]
     pub teach_dir: PathBuf,
 
+    /// Load runs that have no seal (written before seals, or their seal deleted): nothing then
+    /// shows their weights and config are the ones `train` wrote.
+    #[arg(long)]
+    pub allow_unsealed: bool,
+
     /// Save nothing: teach mode is off, and its endpoints answer 403.
     #[arg(long, conflicts_with = "teach_dir")]
     pub no_teach: bool,
+}
+
+/// `--addr`'s value: an address and port, or a host name and port (`localhost:8000`), resolved
+/// once here (an IPv4 address first, where the name has one).
+fn listen_addr(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse() {
+        return Ok(addr);
+    }
+    let usage = || {
+        format!(
+            "{value:?} is not HOST:PORT: give an address and a port, such as 127.0.0.1:8000, \
+             0.0.0.0:8000 or localhost:8000"
+        )
+    };
+    let (host, port) = value.rsplit_once(':').ok_or_else(usage)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(usage());
+    }
+    let found: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, 0))
+        .map_err(|e| format!("cannot find the address of {host:?}: {e}"))?
+        .collect();
+    let port = port.parse::<u16>().map_err(|_| usage())?;
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .map(|a| SocketAddr::new(a.ip(), port))
+        .ok_or_else(|| format!("{host:?} has no address"))
+}
+
+/// `--timeout`'s value: seconds, more than 0 and at most an hour.
+fn seconds(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.1..=3600.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "{value:?} is not a number of seconds from 0.1 to 3600 (the default is 10)"
+        )),
+    }
+}
+
+/// `--body-limit`'s value: bytes, from 1024 (a small drawing's PNG) to 1 GiB.
+fn body_limit(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1024..=1 << 30).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{value:?} is not a number of bytes from 1024 to 1073741824 (the default is {}, \
+             and the page's drawings are a few kilobytes)",
+            Limits::default().body_bytes
+        )),
+    }
+}
+
+/// `--allowed-host`'s value: a host name alone (no scheme, port, path or wildcard), since it is
+/// compared with the name part of each request's `Host`.
+fn host_name_arg(value: &str) -> Result<String, String> {
+    let name = value.trim();
+    let valid = !name.is_empty()
+        && !name.trim_start_matches('.').is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    if valid {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "{value:?} is not a host name: give the name alone, such as pc.lan (no http://, no \
+             :port; IP addresses and localhost are always allowed), or .example.org for a \
+             domain and the names under it"
+        ))
+    }
 }
 
 /// A server bound to its address, with its run loaded.
@@ -73,10 +156,9 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        axum::serve(self.listener, router(self.app))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServeError::Serve)
+        let limits = *self.app.limits();
+        crate::server::serve(self.listener, router(self.app), limits, shutdown).await;
+        Ok(())
     }
 }
 
@@ -106,6 +188,20 @@ impl fmt::Display for Server {
                     ""
                 }
             )?;
+            let names = self.app.hosts().names();
+            write!(
+                f,
+                "\nopen it from another machine by this machine's IP address \
+                 (http://ADDRESS:{}/); {}",
+                self.addr.port(),
+                if names.is_empty() {
+                    "to open it by a name, name it with --allowed-host NAME (other names are \
+                     refused: DNS rebinding)"
+                        .to_string()
+                } else {
+                    format!("or by the names {}", names.join(", "))
+                }
+            )?;
         }
         let host = if self.addr.ip().is_unspecified() {
             format!("127.0.0.1:{}", self.addr.port())
@@ -128,15 +224,29 @@ impl fmt::Display for Server {
 pub async fn start(args: &Args) -> Result<Server, ServeError> {
     let backend = args.backend.resolve()?;
     let (model, artifacts) = (args.model.clone(), args.artifacts.clone());
-    let runs = tokio::task::spawn_blocking(move || Runs::open(&model, &artifacts, backend))
-        .await
-        .map_err(|e| ServeError::Serve(std::io::Error::other(e)))??;
+    let trust = if args.allow_unsealed {
+        run::Trust::AllowUnsealed
+    } else {
+        run::Trust::Sealed
+    };
+    let runs =
+        tokio::task::spawn_blocking(move || Runs::open_with(&model, &artifacts, backend, trust))
+            .await
+            .map_err(|e| ServeError::Serve(std::io::Error::other(e)))??;
     let limits = Limits {
-        body_bytes: args.body_limit,
-        timeout: Duration::try_from_secs_f64(args.timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .unwrap_or(Limits::default().timeout),
+        // Checked when the arguments were parsed; arguments made in code are held to the same.
+        timeout: Duration::from_secs_f64(seconds(&args.timeout.to_string()).map_err(|why| {
+            ServeError::Argument {
+                flag: "timeout",
+                why,
+            }
+        })?),
+        body_bytes: body_limit(&args.body_limit.to_string()).map_err(|why| {
+            ServeError::Argument {
+                flag: "body-limit",
+                why,
+            }
+        })?,
         ..Limits::default()
     };
     let listener = TcpListener::bind(args.addr)
@@ -151,10 +261,13 @@ pub async fn start(args: &Args) -> Result<Server, ServeError> {
     })?;
     Ok(Server {
         listener,
-        app: App::with_teach(
+        app: App::with(
             runs,
-            limits,
-            (!args.no_teach).then(|| TeachDir::new(&args.teach_dir)),
+            Settings {
+                limits,
+                teach: (!args.no_teach).then(|| TeachDir::new(&args.teach_dir)),
+                hosts: AllowedHosts::new(&args.allowed_hosts),
+            },
         ),
         addr,
     })

@@ -15,6 +15,8 @@ use serde::Serialize;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds after which to ask again, sent as `Retry-After` (a 503 when the server is busy).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -34,6 +37,14 @@ impl ApiError {
     /// 422: the request is well formed but holds no digit to read (a blank canvas, a speck).
     pub fn unreadable(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// 503 with `Retry-After`: the server is busy (with large pictures), try again later.
+    pub fn busy(message: impl Into<String>, retry_after: u32) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        }
     }
 
     /// 500: the server's fault, not the request's.
@@ -50,13 +61,19 @@ pub(crate) struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(ErrorBody {
                 error: &self.message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -92,4 +109,8 @@ pub enum ServeError {
 
     #[error("the server stopped")]
     Serve(#[source] std::io::Error),
+
+    /// An argument out of its range (arguments made in code; parsing checks them first).
+    #[error("--{flag}: {why}")]
+    Argument { flag: &'static str, why: String },
 }

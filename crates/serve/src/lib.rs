@@ -11,11 +11,15 @@
 //!   hidden layer's activations ([`api`]).
 //! - `POST /api/teach?label=D`: teach mode: a picture of the digit D, prepared the same way,
 //!   saved as a 28×28 PNG (and the original) into an image folder, `data/mine` by default, that
-//!   `train` can fine-tune on; `GET /api/teach` counts what it holds ([`teach`]).
+//!   `train` can fine-tune on; `GET /api/teach` counts what it holds, and
+//!   `DELETE /api/teach?file=train/7/0003.png` removes a drawing saved by mistake ([`teach`]).
+//!   Writes come only from the page itself or from programs such as `curl` ([`guard`]).
 //! - `GET /api/runs`: the runs under `artifacts/` with their shape and accuracy, read afresh
 //!   at each request, so a run trained while the server runs appears ([`runs`]).
-//! - `GET /health`.
+//! - `GET /health`: the default run, the backend, whether teach mode is on, the body limit.
 //!
+//! Every request must name in its `Host` an address, `localhost`, or a name given with
+//! `--allowed-host` ([`guard`]: DNS rebinding).
 //! Bad input gets a 4xx status and `{"error": "..."}` ([`ApiError`]), never a panic. Networks
 //! are shared across requests (loaded once, others on first use and kept, a few at a time);
 //! decoding and prediction run on tokio's blocking pool, a bounded number at once, so that the
@@ -32,9 +36,13 @@ pub mod api;
 mod app;
 pub mod cli;
 mod error;
+pub mod guard;
 mod page;
 pub mod runs;
+mod server;
 pub mod teach;
 
-pub use app::{router, App, Limits};
+pub use app::{
+    router, App, Limits, Settings, LARGE_PIXELS, MAX_HEADER_BYTES, MAX_URI_BYTES, PIXEL_BUDGET,
+};
 pub use error::{ApiError, ServeError};

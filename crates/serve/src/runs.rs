@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use axum::http::StatusCode;
 use data::IMAGE_PIXELS;
 use model::{Backend, Cost};
-use run::{Report, RunSpec, SavedRun, WEIGHTS_FILE};
+use run::{Report, RunSpec, SavedRun, Trust, WEIGHTS_FILE};
 use serde::Serialize;
 
 use crate::{ApiError, ServeError};
@@ -105,6 +105,7 @@ struct Cached {
 pub struct Runs {
     artifacts: PathBuf,
     backend: Backend,
+    trust: Trust,
     default: Arc<Loaded>,
     cache: Mutex<VecDeque<Cached>>,
 }
@@ -133,11 +134,22 @@ impl Runs {
     /// Loads the default run from `model` (the errors `infer` gives for a missing or damaged
     /// run) on `backend`; other runs are looked for in `artifacts`.
     pub fn open(model: &Path, artifacts: &Path, backend: Backend) -> Result<Runs, ServeError> {
-        let run = SavedRun::load(model, &backend.device()?)?;
+        Runs::open_with(model, artifacts, backend, Trust::Sealed)
+    }
+
+    /// [`Runs::open`], loading runs without a seal when `trust` allows it (`--allow-unsealed`).
+    pub fn open_with(
+        model: &Path,
+        artifacts: &Path,
+        backend: Backend,
+        trust: Trust,
+    ) -> Result<Runs, ServeError> {
+        let run = SavedRun::load_with(model, &backend.device()?, trust)?;
         check_digit_network(&run)?;
         Ok(Runs {
             artifacts: artifacts.to_path_buf(),
             backend,
+            trust,
             default: Arc::new(Loaded {
                 name: dir_name(model),
                 run,
@@ -188,6 +200,42 @@ impl Runs {
         entries
     }
 
+    /// Why the directory `name` under `artifacts`, which is not listed, cannot be chosen: it
+    /// holds no trained network, its config cannot be read, or its network is not a digit
+    /// network. `None` when there is no such directory. The name is only compared with the
+    /// directory's entries, never joined to a path.
+    fn unusable(&self, name: &str) -> Option<String> {
+        if name.starts_with('.') {
+            return None;
+        }
+        let dir = fs::read_dir(&self.artifacts)
+            .ok()?
+            .flatten()
+            .find(|entry| entry.file_name().to_str() == Some(name))?
+            .path();
+        if !dir.is_dir() {
+            return None;
+        }
+        if !dir.join(WEIGHTS_FILE).is_file() {
+            return Some(format!("it holds no trained network (no {WEIGHTS_FILE})"));
+        }
+        let spec = match RunSpec::read(&dir) {
+            Ok(spec) => spec,
+            Err(e) => return Some(model::error_chain(&e)),
+        };
+        let model = &spec.model;
+        (model.inputs != IMAGE_PIXELS || model.outputs != CLASSES).then(|| {
+            format!(
+                "its network takes {} inputs and answers {} classes ({}), but this page and \
+                 API read a 28×28 picture ({IMAGE_PIXELS} pixels) as one of the {CLASSES} \
+                 digits (use `infer --model` for it)",
+                model.inputs,
+                model.outputs,
+                spec.class_names().join(", ")
+            )
+        })
+    }
+
     /// The run listed as `name`, loading it if it is not loaded yet (blocking: call it off the
     /// async executor). An unknown name is a 404 that lists the known ones.
     pub fn get(&self, name: &str) -> Result<Arc<Loaded>, ApiError> {
@@ -197,6 +245,13 @@ impl Runs {
         let listed = self.list();
         let Some(info) = listed.iter().find(|info| info.name == name) else {
             let names: Vec<&str> = listed.iter().map(|info| info.name.as_str()).collect();
+            if let Some(why) = self.unusable(name) {
+                return Err(ApiError::unreadable(format!(
+                    "the run {name:?} cannot answer here: {why}; the runs that can are: {} \
+                     (GET /api/runs lists them)",
+                    names.join(", ")
+                )));
+            }
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!(
@@ -231,7 +286,7 @@ impl Runs {
             ))
         };
         let device = self.backend.device().map_err(|e| cannot(&e))?;
-        let run = SavedRun::load(&dir, &device).map_err(|e| cannot(&e))?;
+        let run = SavedRun::load_with(&dir, &device, self.trust).map_err(|e| cannot(&e))?;
         check_digit_network(&run).map_err(|e| ApiError::internal(model::error_chain(&e)))?;
         let loaded = Arc::new(Loaded {
             name: name.to_string(),

@@ -14,6 +14,11 @@
 //! is written whole under a hidden temporary name (the loader skips names starting with `.`)
 //! and then linked to its name, which fails rather than replace a file that exists: two
 //! requests at once, or two servers on the same folder, never overwrite each other's drawings.
+//! Each save and removal holds `DIR/.teach.lock` (an exclusive file lock), so that the counts,
+//! the numbering and the caps ([`MAX_PER_DIGIT`] drawings of a digit, [`MAX_FOLDER_BYTES`] in
+//! all) stay true across servers sharing the folder. An original is kept as what is needed
+//! to see it, re-encoded in grey and at most [`ORIGINAL_SIDE`] pixels a side: whatever else an
+//! upload carried (a megabyte of text in a PNG chunk) is not kept.
 
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -39,6 +44,15 @@ pub const TEST_EVERY: usize = 5;
 pub const MAX_PER_DIGIT: usize = 1000;
 /// Where the pictures as sent are kept.
 pub const ORIGINALS: &str = "originals";
+/// The most bytes the folder holds, drawings and originals together (a bound on the disk a
+/// page left open, or a client in a loop, can fill).
+pub const MAX_FOLDER_BYTES: u64 = 256 << 20;
+/// An original is kept at most this many pixels a side (scaled down, in grey): enough to see
+/// what was sent, and a bound on its size whatever the upload carried.
+pub const ORIGINAL_SIDE: u32 = 1024;
+/// The lock file that makes one process at a time write to the folder (hidden, so the folder
+/// loader skips it).
+pub const LOCK_FILE: &str = ".teach.lock";
 
 /// Drawings of one digit in the folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,13 +97,26 @@ pub struct Taught {
     pub folder: Folder,
 }
 
+/// `DELETE /api/teach`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forgotten {
+    /// The drawing removed, relative to the folder: `train/7/0003.png`.
+    pub file: String,
+    /// Its originals removed, relative to the folder: `originals/7/0003.png`.
+    pub originals: Vec<String>,
+    #[serde(flatten)]
+    pub folder: Folder,
+}
+
 /// The teach folder, shared by the requests that write to it.
 #[derive(Debug)]
 pub struct TeachDir {
     dir: PathBuf,
     /// Writes of this process one at a time, so that counts and the train/test split follow
-    /// the order of the drawings (names are unique across processes without it).
+    /// the order of the drawings; [`LOCK_FILE`] does the same across processes.
     lock: Mutex<()>,
+    /// The most bytes the folder holds ([`MAX_FOLDER_BYTES`] unless set).
+    max_bytes: u64,
 }
 
 /// A digit as a request gives it: exactly one of `0`..`9`, else a 422 saying so.
@@ -207,7 +234,80 @@ impl TeachDir {
         TeachDir {
             dir: dir.into(),
             lock: Mutex::new(()),
+            max_bytes: MAX_FOLDER_BYTES,
         }
+    }
+
+    /// The folder holding at most `bytes` bytes instead of [`MAX_FOLDER_BYTES`].
+    pub fn with_max_bytes(self, bytes: u64) -> TeachDir {
+        TeachDir {
+            max_bytes: bytes,
+            ..self
+        }
+    }
+
+    /// Holds the folder for one write: this process's lock, then the folder's lock file
+    /// (created with the folder). Both are released when the guard is dropped.
+    fn hold(&self) -> Result<(std::sync::MutexGuard<'_, ()>, fs::File), ApiError> {
+        let order = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        fs::create_dir_all(&self.dir).map_err(|e| self.failed("create", &self.dir, &e))?;
+        let path = self.dir.join(LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.failed("lock", &path, &e))?;
+        // Another server holds the folder for a moment per drawing; one that holds it longer
+        // (hung, or a lock of someone else's) gets a 503, not a worker held forever.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok((order, file)),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(ApiError::busy(
+                        format!(
+                            "the teach folder {} is held by another process (its {LOCK_FILE}); \
+                             try again in a moment",
+                            self.dir.display()
+                        ),
+                        2,
+                    ))
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(self.failed("lock", &path, &e)),
+            }
+        }
+    }
+
+    /// The bytes of every file teach mode keeps (under `train/`, `test/` and `originals/`).
+    fn bytes(&self) -> Result<u64, ApiError> {
+        let mut total = 0;
+        let mut dirs: Vec<PathBuf> = ["train", "test", ORIGINALS]
+            .iter()
+            .map(|part| self.dir.join(part))
+            .collect();
+        while let Some(dir) = dirs.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.failed("read", &dir, &e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| self.failed("read", &dir, &e))?;
+                let kind = entry
+                    .file_type()
+                    .map_err(|e| self.failed("read", &dir, &e))?;
+                if kind.is_dir() {
+                    dirs.push(entry.path());
+                } else if kind.is_file() {
+                    total += entry.metadata().map_or(0, |m| m.len());
+                }
+            }
+        }
+        Ok(total)
     }
 
     /// The folder.
@@ -295,11 +395,23 @@ impl TeachDir {
         original: &[u8],
     ) -> Result<Taught, ApiError> {
         let png = prepared_png(prepared)?;
-        let extension = match image::guess_format(original) {
-            Ok(image::ImageFormat::Jpeg) => "jpg",
-            _ => "png",
-        };
-        let _order = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (original, extension) = kept_original(original)?;
+        let original = &original[..];
+        let _held = self.hold()?;
+        let held = self.bytes()?;
+        let adding = (png.len() + original.len()) as u64;
+        if held + adding > self.max_bytes {
+            return Err(ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                format!(
+                    "the teach folder {} holds {held} bytes, and this drawing would take it over \
+                     the most it takes ({} bytes); fine-tune on what it holds, or start a new \
+                     folder with --teach-dir",
+                    self.dir.display(),
+                    self.max_bytes
+                ),
+            ));
+        }
         let class = digit.to_string();
         let dirs = |split: &str| self.dir.join(split).join(&class);
         let read = |dir: &Path| files_in(dir).map_err(|e| self.failed("read", dir, &e));
@@ -355,6 +467,125 @@ impl TeachDir {
             folder: self.folder()?,
         })
     }
+}
+
+impl TeachDir {
+    /// Removes the drawing `file` (`train/7/0003.png`, as [`Taught::file`] named it) and its
+    /// originals (`originals/7/0003.*`). A name that is not a drawing's is a 422, a drawing
+    /// that is not there a 404; nothing else in the folder is touched. Blocking.
+    pub fn forget(&self, file: &str) -> Result<Forgotten, ApiError> {
+        let not_a_drawing = || {
+            ApiError::unreadable(format!(
+                "{:?} is not a drawing of the teach folder: name it as saving it did, \
+                 train/<digit>/NNNN.png or test/<digit>/NNNN.png",
+                file.chars().take(80).collect::<String>()
+            ))
+        };
+        let [split, class, name] = file.split('/').collect::<Vec<_>>()[..] else {
+            return Err(not_a_drawing());
+        };
+        let number = name.strip_suffix(".png").ok_or_else(not_a_drawing)?;
+        if !matches!(split, "train" | "test")
+            || number.len() < 4
+            || !number.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(not_a_drawing());
+        }
+        let digit = parse_digit(Some(class)).map_err(|_| not_a_drawing())?;
+        let class = digit.to_string();
+        let path = self.dir.join(split).join(&class).join(name);
+        // Nothing is created to remove nothing (the lock file comes with the folder).
+        let _held = if self.dir.is_dir() {
+            Some(self.hold()?)
+        } else {
+            None
+        };
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Err(not_a_drawing()),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "there is no drawing {split}/{class}/{name} in the teach folder {} \
+                         (removed already?)",
+                        self.dir.display()
+                    ),
+                ))
+            }
+            Err(e) => return Err(self.failed("read", &path, &e)),
+        }
+        // Its originals first, then the drawing: a failure part way leaves the drawing, which
+        // can be removed again, never a drawing whose removal was reported and did not happen.
+        // The originals are the same number, or the number and a suffix (`0003-2.png`) when
+        // that name was taken as it was saved.
+        let originals_dir = self.dir.join(ORIGINALS).join(&class);
+        let mut originals = Vec::new();
+        let names =
+            files_in(&originals_dir).map_err(|e| self.failed("read", &originals_dir, &e))?;
+        for original in names {
+            let s = stem(&original);
+            let ours = s == number
+                || s.strip_prefix(number)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()));
+            if ours {
+                let at = originals_dir.join(&original);
+                fs::remove_file(&at).map_err(|e| self.failed("remove from", &at, &e))?;
+                originals.push(format!("{ORIGINALS}/{class}/{original}"));
+            }
+        }
+        originals.sort();
+        fs::remove_file(&path).map_err(|e| self.failed("remove from", &path, &e))?;
+        Ok(Forgotten {
+            file: format!("{split}/{class}/{name}"),
+            originals,
+            folder: self.folder()?,
+        })
+    }
+}
+
+/// What is kept of a picture as sent, and its extension: decoded (within the bounds the
+/// preparation held it to), in grey (with its transparency, if any), scaled down to at most
+/// [`ORIGINAL_SIDE`] pixels a side, and encoded again: a JPEG as a JPEG (quality 90), anything
+/// else as a PNG. Nothing else an upload carried is kept.
+fn kept_original(sent: &[u8]) -> Result<(Vec<u8>, &'static str), ApiError> {
+    let cannot =
+        |e: &dyn std::fmt::Display| ApiError::internal(format!("cannot keep the original: {e}"));
+    let format = image::guess_format(sent).map_err(|e| cannot(&e))?;
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(sent), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(512 << 20);
+    reader.limits(limits);
+    let picture = reader.decode().map_err(|e| cannot(&e))?;
+    let picture = if picture.width().max(picture.height()) > ORIGINAL_SIDE {
+        picture.thumbnail(ORIGINAL_SIDE, ORIGINAL_SIDE)
+    } else {
+        picture
+    };
+    let picture = if picture.color().has_alpha() {
+        image::DynamicImage::ImageLumaA8(picture.to_luma_alpha8())
+    } else {
+        image::DynamicImage::ImageLuma8(picture.to_luma8())
+    };
+    let mut bytes = Vec::new();
+    let extension = if format == image::ImageFormat::Jpeg {
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90);
+        picture
+            .to_luma8()
+            .write_with_encoder(encoder)
+            .map_err(|e| cannot(&e))?;
+        "jpg"
+    } else {
+        picture
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .map_err(|e| cannot(&e))?;
+        "png"
+    };
+    Ok((bytes, extension))
 }
 
 /// The 28×28 prepared picture as a grey PNG.

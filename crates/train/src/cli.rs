@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Parser;
 use data::IMAGE_PIXELS;
 use model::{Backend, BackendArg};
-use run::{Checkpoint, CheckpointStore, RunPlace, RunWriter, StartedFrom, CONFIG_FILE};
+use run::{Checkpoint, CheckpointStore, RunPlace, RunWriter, StartedFrom, Trust, CONFIG_FILE};
 
 use crate::config::{default_out_dir, Overrides};
 use crate::plan::{parameters, Plan};
@@ -46,6 +46,11 @@ pub struct Args {
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
 
+    /// Override the optimizer's learning rate η. With --resume it may only be lowered (after a
+    /// divergence); the run records where.
+    #[arg(long, value_name = "ETA")]
+    pub learning_rate: Option<f64>,
+
     #[command(flatten)]
     pub backend: BackendArg,
 
@@ -61,6 +66,11 @@ pub struct Args {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Load a run (`[init] from`) or resume a checkpoint that has no seal (written before
+    /// seals, or its seal deleted): nothing then shows its files are the ones written.
+    #[arg(long)]
+    pub allow_unsealed: bool,
+
     /// Train nothing: draw the config's `[augment]` distortions into this PNG file (the first
     /// training image of each digit, then eight distorted copies of it, as eight epochs would
     /// draw them) and exit.
@@ -69,6 +79,15 @@ pub struct Args {
 }
 
 impl Args {
+    /// Whether what has no seal may be loaded.
+    pub fn trust(&self) -> Trust {
+        if self.allow_unsealed {
+            Trust::AllowUnsealed
+        } else {
+            Trust::Sealed
+        }
+    }
+
     /// What the command line changes in the config.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -76,6 +95,7 @@ impl Args {
             seed: self.seed,
             backend: self.backend.choice,
             data_dir: self.data_dir.clone(),
+            learning_rate: self.learning_rate,
         }
     }
 
@@ -114,14 +134,14 @@ pub struct Prepared {
 
 /// Prepares the run the command line asks for: a fresh one, or `--resume`'s.
 pub fn prepare(args: &Args) -> Result<Prepared, TrainError> {
-    let (config, out_dir, resume) = match &args.resume {
+    let (config, out_dir, resume, passed_over) = match &args.resume {
         Some(dir) => resume_start(args, dir)?,
         None => {
             let config = args.resolve_config()?;
             let out_dir = args.out.clone().unwrap_or_else(|| {
                 default_out_dir(args.config.as_deref().unwrap_or(Path::new("run")))
             });
-            (config, out_dir, None)
+            (config, out_dir, None, Vec::new())
         }
     };
     let backend = Backend::resolve(config.backend)?;
@@ -132,7 +152,7 @@ pub fn prepare(args: &Args) -> Result<Prepared, TrainError> {
     // one continues from its checkpoint and never reads the source again (it may have changed).
     let started_from = match &config.init {
         Some(init) if resume.is_none() => {
-            let source = transfer::load_source(init, &backend.device()?)?;
+            let source = transfer::load_source(init, &backend.device()?, args.trust())?;
             Some(transfer::plan(init, &config, &source)?)
         }
         Some(init) => Some(transfer::started_from(init, &config.model)),
@@ -155,6 +175,11 @@ pub fn prepare(args: &Args) -> Result<Prepared, TrainError> {
         load_seconds: load_start.elapsed().as_secs_f64(),
         backend,
         resumed_at: resume.as_ref().map(|c| c.position.step),
+        passed_over,
+        rate_changes: resume
+            .as_ref()
+            .map(|c| c.position.rate_changes.clone())
+            .unwrap_or_default(),
         parameters: parameters(&config.model.sizes()),
         optimizer_copies: config.optimizer.state_copies(),
         augment: config.augment.as_ref().map(|a| a.describe()),
@@ -199,13 +224,22 @@ impl Prepared {
             .map_err(|e| at_destination(e, &out_dir, &store))?;
         let test = evaluate(&fitted.network, config.cost, &splits.test, backend)?;
         let classes = config.model.outputs;
-        if test.accuracy <= 1.5 / classes as f64 {
+        let run = crate::learned::Run {
+            accuracy: test.accuracy,
+            test_labels: splits.test.labels(),
+            classes,
+            train_images: splits.train.len(),
+            epochs: config.epochs,
+            batch_size: config.batch_size,
+        };
+        if let Some(verdict) = crate::learned::judge(run, || config.optimizer.suspect()) {
             // Nothing to resume: the run finished, and failed.
             let _ = std::fs::remove_dir_all(store.dir());
             return Err(TrainError::NotLearned {
                 accuracy: test.accuracy,
+                baseline: verdict.baseline,
                 classes,
-                advice: config.optimizer.suspect(),
+                advice: verdict.advice,
             });
         }
         let report = report(&config, &splits, &fitted, test, backend, started_from);
@@ -213,19 +247,62 @@ impl Prepared {
     }
 }
 
-/// The config and checkpoint that `--resume DIR` continues, checked against the command line.
-fn resume_start(
-    args: &Args,
-    dir: &Path,
-) -> Result<(TrainConfig, PathBuf, Option<Checkpoint>), TrainError> {
+/// What `--resume` continues: the config, the destination, the checkpoint, and the newer
+/// checkpoints passed over (damaged), each with why.
+type ResumeStart = (
+    TrainConfig,
+    PathBuf,
+    Option<Checkpoint>,
+    Vec<(PathBuf, String)>,
+);
+
+/// The config and checkpoint that `--resume DIR` continues, checked against the command line:
+/// the newest checkpoint that is whole (sealed, unless `--allow-unsealed`) and whose weights
+/// are all finite.
+fn resume_start(args: &Args, dir: &Path) -> Result<ResumeStart, TrainError> {
+    if dir.is_file() {
+        // A file of a run (its config.toml): the run is the folder; another file: a config.
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+        let advice = match parent {
+            Some(run) if run.join(run::WEIGHTS_FILE).is_file() || run.join(CONFIG_FILE) == dir => {
+                format!("did you mean `train --resume {}`?", run.display())
+            }
+            _ => format!(
+                "to start a run from this config: `train --config {}`",
+                dir.display()
+            ),
+        };
+        return Err(TrainError::ResumeIsAFile {
+            path: dir.to_path_buf(),
+            advice,
+        });
+    }
     let place = RunPlace::new(dir)?;
     let checkpoints = place.checkpoints_dir();
-    let Some((path, text, checkpoint)) = CheckpointStore::latest(&checkpoints)? else {
+    let backend = Backend::resolve(args.backend.choice)?;
+    let device = backend.device()?;
+    let finite = |checkpoint: &Checkpoint, text: &str| -> Result<(), String> {
+        let config = TrainConfig::parse(text, Path::new(CONFIG_FILE)).map_err(|e| e.to_string())?;
+        let network = model::network_from_bytes(&config.model, checkpoint.network.clone(), &device)
+            .map_err(|e| format!("its weights cannot be read: {e}"))?;
+        match run::non_finite_parameters(&network) {
+            Ok(0) => Ok(()),
+            Ok(n) => Err(format!("{n} of its weights are NaN or infinite")),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let Some(resumable) = CheckpointStore::latest(&checkpoints, args.trust(), finite)? else {
         return Err(TrainError::NothingToResume {
             dir: dir.to_path_buf(),
             checkpoints,
         });
     };
+    let run::Resumable {
+        path,
+        config: text,
+        checkpoint,
+        passed_over,
+    } = resumable;
     let config_path = path.join(CONFIG_FILE);
     let saved = TrainConfig::parse(&text, &config_path)?;
     let asked = match &args.config {
@@ -234,7 +311,31 @@ fn resume_start(
     };
     let asked_path = args.config.as_deref().unwrap_or(&config_path);
     let asked = asked.resolve_parsed(asked_path, &args.overrides())?;
-    if let Some((key, given, was)) = asked.first_difference(&saved) {
+    // A lower learning rate is the one change a resumed run takes (after a divergence): the
+    // rest must be the run's own.
+    let (from, to) = (
+        saved.optimizer.learning_rate(),
+        asked.optimizer.learning_rate(),
+    );
+    let mut same_rate = asked.clone();
+    same_rate.optimizer.set_learning_rate(from);
+    // The data may have moved (`--data-dir`): where it is is not part of the run.
+    same_rate.data_dir = saved.data_dir.clone();
+    if to <= from && same_rate.first_difference(&saved).is_none() {
+        let mut checkpoint = checkpoint;
+        if to < from {
+            let step = checkpoint.position.step;
+            checkpoint
+                .position
+                .rate_changes
+                .push(run::RateChange { step, from, to });
+        }
+        return Ok((asked, dir.to_path_buf(), Some(checkpoint), passed_over));
+    }
+    if to > from && same_rate.first_difference(&saved).is_none() {
+        return Err(TrainError::ResumeRateRaised { from, to });
+    }
+    if let Some((key, given, was)) = same_rate.first_difference(&saved) {
         return Err(TrainError::ResumeMismatch {
             key,
             given,
@@ -242,7 +343,7 @@ fn resume_start(
             checkpoint: config_path,
         });
     }
-    Ok((saved, dir.to_path_buf(), Some(checkpoint)))
+    Ok((saved, dir.to_path_buf(), Some(checkpoint), passed_over))
 }
 
 /// Takes the destination: its writer (holding the lock) with the resolved config written, and
@@ -268,16 +369,20 @@ fn claim(
             path: store.dir().to_path_buf(),
             source,
         })?;
-    } else if fresh {
-        if let Some((path, text, checkpoint)) = CheckpointStore::latest(store.dir())? {
-            let epochs = TrainConfig::parse(&text, &path).map_or(0, |c| c.epochs);
-            return Err(TrainError::InterruptedRunExists {
-                dir: out_dir.to_path_buf(),
-                epoch: checkpoint.position.epochs_done + 1,
-                epochs,
-                checkpoints: store.dir().to_path_buf(),
-            });
-        }
+    } else if fresh && CheckpointStore::any(store.dir())? {
+        // What it was doing, as its checkpoint says; one that cannot be read says why, and
+        // that --restart discards it.
+        let resumable = CheckpointStore::latest(store.dir(), Trust::AllowUnsealed, |_, _| Ok(()))?;
+        let (epoch, epochs) = resumable.map_or((0, 0), |r| {
+            let epochs = TrainConfig::parse(&r.config, &r.path).map_or(0, |c| c.epochs);
+            (r.checkpoint.position.epochs_done + 1, epochs)
+        });
+        return Err(TrainError::InterruptedRunExists {
+            dir: out_dir.to_path_buf(),
+            epoch,
+            epochs,
+            checkpoints: store.dir().to_path_buf(),
+        });
     }
     writer.write(CONFIG_FILE, &config_toml)?;
     Ok((writer, store))
@@ -316,6 +421,7 @@ fn at_destination(e: TrainError, out_dir: &Path, store: &CheckpointStore) -> Tra
             epoch,
             step,
             rate,
+            base_rate,
             what,
             advice,
             ..
@@ -323,10 +429,14 @@ fn at_destination(e: TrainError, out_dir: &Path, store: &CheckpointStore) -> Tra
             epoch,
             step,
             rate,
+            base_rate,
             what,
             advice,
-            resumable: matches!(CheckpointStore::latest(store.dir()), Ok(Some(_)))
-                .then(|| out_dir.to_path_buf()),
+            resumable: matches!(
+                CheckpointStore::latest(store.dir(), Trust::Sealed, |_, _| Ok(())),
+                Ok(Some(_))
+            )
+            .then(|| out_dir.to_path_buf()),
         },
         e => e,
     }

@@ -262,6 +262,14 @@ impl OptimizerConfig {
         }
     }
 
+    /// Sets η (`--learning-rate`).
+    pub fn set_learning_rate(&mut self, rate: f64) {
+        match self {
+            OptimizerConfig::Sgd { learning_rate, .. }
+            | OptimizerConfig::Adam { learning_rate, .. } => *learning_rate = rate,
+        }
+    }
+
     /// The optimizer, as Burn builds it.
     pub fn init(&self) -> ModuleOptimizer {
         let decay = |w: f64| (w > 0.0).then(|| WeightDecayConfig::new(w as f32));
@@ -668,6 +676,7 @@ pub struct Overrides {
     pub seed: Option<u64>,
     pub backend: Option<Backend>,
     pub data_dir: Option<PathBuf>,
+    pub learning_rate: Option<f64>,
 }
 
 impl Overrides {
@@ -683,6 +692,9 @@ impl Overrides {
         }
         if self.backend.is_some() {
             config.backend = self.backend;
+        }
+        if let Some(rate) = self.learning_rate {
+            config.optimizer.set_learning_rate(rate);
         }
     }
 }
@@ -790,9 +802,8 @@ impl TrainConfig {
             );
             return Err(value_error(path, "class_names", message));
         }
-        let printable = |(i, n): (usize, &String)| {
-            !(n.trim().is_empty() || n.chars().any(char::is_control) || given[..i].contains(n))
-        };
+        let printable =
+            |(i, n): (usize, &String)| data::check_class_name(n).is_ok() && !given[..i].contains(n);
         if let Some((_, bad)) = given.iter().enumerate().find(|&e| !printable(e)) {
             let message =
                 format!("has {bad:?}: each name must be printable text, not empty, and given once");

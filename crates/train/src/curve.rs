@@ -49,6 +49,10 @@ pub struct CurveArgs {
     #[command(flatten)]
     pub backend: BackendArg,
 
+    /// Start from an `[init]` run that has no seal (written before seals, or its seal deleted).
+    #[arg(long)]
+    pub allow_unsealed: bool,
+
     /// Where `curve.csv` and `curve.svg` go [default: artifacts/curve-NAME, for a config
     /// NAME.toml].
     #[arg(long, value_name = "DIR")]
@@ -194,7 +198,12 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     };
     let backend = Backend::resolve(config.backend)?;
     // The base must fit before any training starts.
-    let source = transfer::load_source(&init, &backend.device()?)?;
+    let trust = if args.allow_unsealed {
+        run::Trust::AllowUnsealed
+    } else {
+        run::Trust::Sealed
+    };
+    let source = transfer::load_source(&init, &backend.device()?, trust)?;
     for way in [Way::FineTune, Way::Frozen] {
         transfer::plan(&init, &way.apply(&config), &source)?;
     }
@@ -253,12 +262,13 @@ fn curve_config(args: &CurveArgs) -> Result<TrainConfig, TrainError> {
         ..Overrides::default()
     }
     .apply(&mut config);
-    if args.all_epochs == Some(0) || args.epochs == Some(0) {
-        return Err(TrainError::ConfigValue {
-            path: args.config.clone(),
-            key: "epochs".into(),
-            message: "is 0 on the command line: give at least 1".into(),
-        });
+    for (flag, value) in [("all-epochs", args.all_epochs), ("epochs", args.epochs)] {
+        if value == Some(0) {
+            return Err(TrainError::Flag {
+                flag,
+                message: "is 0: give at least 1",
+            });
+        }
     }
     config.validation = 0;
     config.keep = Keep::Last;

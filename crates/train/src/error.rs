@@ -73,7 +73,13 @@ pub enum TrainError {
     #[error(
         "training diverged in epoch {epoch}, step {step}: the cost {what} (learning rate \
          {}); {advice}{}", crate::number::compact(*.rate), match .resumable {
-            Some(dir) => format!(". The last good checkpoint stays, for `train --resume {}`", dir.display()),
+            Some(dir) => format!(
+                ". The last good checkpoint stays: continue it with a lower rate, `train --resume \
+                 {} --learning-rate {}` (resuming at the same rate diverges again), or start \
+                 afresh with --restart",
+                dir.display(),
+                crate::number::compact(*.base_rate / 3.0)
+            ),
             None => String::new(),
         }
     )]
@@ -81,6 +87,8 @@ pub enum TrainError {
         epoch: usize,
         step: usize,
         rate: f64,
+        /// The config's learning rate η, which `--learning-rate` sets (the schedule scales it).
+        base_rate: f64,
         what: String,
         advice: String,
         /// The destination whose last good checkpoint remains (set by `cli::Prepared::train`).
@@ -88,12 +96,17 @@ pub enum TrainError {
     },
 
     #[error(
-        "the network did not learn: test accuracy {:.2}% is chance level for {classes} classes; \
-         {advice}. The run was not written, and any earlier run in its place is untouched",
-        100.0 * .accuracy
+        "the network did not learn: its test accuracy, {:.2}%, is what chance gives (guessing \
+         each of its {classes} classes as often as the test set holds it scores {:.2}%, and \
+         scores as well at least 5% of the time); {advice}. The run was not written, and any earlier run in its place \
+         is untouched",
+        100.0 * .accuracy,
+        100.0 * .baseline
     )]
     NotLearned {
         accuracy: f64,
+        /// The share of the test set a guesser with its class frequencies gets right.
+        baseline: f64,
         classes: usize,
         advice: String,
     },
@@ -122,6 +135,26 @@ pub enum TrainError {
          one with `train --config FILE --out {dir}`"
     )]
     NothingToResume { dir: PathBuf, checkpoints: PathBuf },
+
+    #[error(
+        "--resume takes the destination of an interrupted run (the folder its --out named, such \
+         as artifacts/mlp), and {path} is a file; {advice}"
+    )]
+    ResumeIsAFile { path: PathBuf, advice: String },
+
+    #[error(
+        "--learning-rate {} is higher than the run's {}: a resumed run takes a lower rate only \
+         (after a divergence); start afresh with --restart to train at a higher one",
+        crate::number::compact(*.to),
+        crate::number::compact(*.from)
+    )]
+    ResumeRateRaised { from: f64, to: f64 },
+
+    #[error("--{flag} {message}")]
+    Flag {
+        flag: &'static str,
+        message: &'static str,
+    },
 
     #[error(
         "{dir} has an interrupted run (epoch {epoch} of {epochs}, checkpoint in {checkpoints}): \

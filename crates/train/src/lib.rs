@@ -23,6 +23,7 @@ pub mod cli;
 mod config;
 pub mod curve;
 mod error;
+mod learned;
 mod number;
 mod picture;
 mod plan;

@@ -28,6 +28,10 @@ pub struct Plan {
     pub backend: Backend,
     /// The step a resumed run continues from.
     pub resumed_at: Option<usize>,
+    /// Newer checkpoints a resumed run passed over (damaged), each with why.
+    pub passed_over: Vec<(PathBuf, String)>,
+    /// Every time the run was resumed with a lower learning rate, this time included.
+    pub rate_changes: Vec<run::RateChange>,
     /// The network's weights and biases.
     pub parameters: usize,
     /// Copies of the parameters the optimizer keeps (Adam's two moments, SGD's velocity).
@@ -91,8 +95,20 @@ impl fmt::Display for Plan {
             writeln!(f, "{from}")?;
         }
         write!(f, "backend: {}", self.backend)?;
+        for (path, why) in &self.passed_over {
+            write!(f, "\npassed over checkpoint {}: {why}", path.display())?;
+        }
         if let Some(step) = self.resumed_at {
             write!(f, "\nresuming from its checkpoint after step {step}")?;
+        }
+        for change in &self.rate_changes {
+            write!(
+                f,
+                "\nlearning rate lowered from {} to {} after step {}",
+                crate::number::compact(change.from),
+                crate::number::compact(change.to),
+                change.step
+            )?;
         }
         if self.parameters > LARGE_NETWORK {
             // Weights, their gradients, and the optimizer's copies, in f32.
@@ -137,6 +153,8 @@ mod tests {
             load_seconds: 0.2,
             backend: Backend::Flex,
             resumed_at: None,
+            passed_over: Vec::new(),
+            rate_changes: Vec::new(),
             parameters,
             optimizer_copies,
             augment: None,

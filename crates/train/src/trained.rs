@@ -108,6 +108,7 @@ pub(crate) fn report(
         class_names: config.class_names.clone(),
         per_class: config.per_class,
         started_from,
+        rate_changes: fitted.rate_changes.clone(),
     }
 }
 

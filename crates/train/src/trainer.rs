@@ -60,6 +60,8 @@ pub struct Fitted {
     pub best: Option<BestEpoch>,
     /// Wall time of the whole fit, validation included, over every session of a resumed run.
     pub seconds: f64,
+    /// Each time the run was resumed with a lower learning rate.
+    pub rate_changes: Vec<run::RateChange>,
 }
 
 /// Trains the network `config` describes on `splits.train` on `backend`, validating after each
@@ -137,6 +139,7 @@ impl Steps<'_> {
             epoch,
             step: self.at.step,
             rate: self.rate,
+            base_rate: self.config.optimizer.learning_rate(),
             what,
             advice: self.config.optimizer.suspect(),
             resumable: None,
@@ -245,7 +248,9 @@ impl<'a> Training<'a> {
                 .map_err(encode)?;
             (at, best_network) = (checkpoint.position, checkpoint.best_network);
         } else if let Some(init) = &config.init {
-            let source = transfer::load_source(init, &device)?;
+            // Whether a source without a seal may start a run was decided when the run was
+            // prepared (`--allow-unsealed`); one with a seal is checked against it again here.
+            let source = transfer::load_source(init, &device, run::Trust::AllowUnsealed)?;
             network = transfer::start(init, config, network, &source)?;
         }
         let n = splits.train.len();
@@ -469,6 +474,7 @@ impl<'a> Training<'a> {
             history: at.history,
             best: at.best,
             seconds: self.earlier_seconds + self.started.elapsed().as_secs_f64(),
+            rate_changes: at.rate_changes,
         })
     }
 }

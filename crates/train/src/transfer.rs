@@ -25,8 +25,12 @@ fn shape(layer: &Linear) -> String {
 }
 
 /// Loads the source run of `init` onto `device`, naming `init.from` when it cannot.
-pub(crate) fn load_source(init: &InitConfig, device: &Device) -> Result<SavedRun, TrainError> {
-    SavedRun::load(&init.from, device).map_err(|source| match source {
+pub(crate) fn load_source(
+    init: &InitConfig,
+    device: &Device,
+    trust: run::Trust,
+) -> Result<SavedRun, TrainError> {
+    SavedRun::load_with(&init.from, device, trust).map_err(|source| match source {
         RunError::RunNotFound { .. }
         | RunError::RunIsAFile { .. }
         | RunError::RunFileMissing { .. } => TrainError::InitNotARun {

@@ -17,9 +17,17 @@ fn short(images: usize, epochs: usize) -> TrainOptions {
 
 #[test]
 fn the_hand_written_gradients_train_the_network() {
-    let mut seen = Vec::new();
-    let run = train(&short(3000, 2), &mut |e| seen.push(e.epoch)).unwrap();
+    let (mut seen, mut steps) = (Vec::new(), Vec::new());
+    let run = train(&short(3000, 2), &mut |p| match p {
+        gradcheck::training::Progress::Epoch(e) => seen.push(e.epoch),
+        gradcheck::training::Progress::Step { epoch, step, of } => steps.push((epoch, step, of)),
+    })
+    .unwrap();
     assert_eq!(seen, vec![1, 2], "every epoch is reported as it ends");
+    // And every step, for progress on long work.
+    assert_eq!(steps.len(), 600);
+    assert_eq!(steps[0], (1, 1, 300));
+    assert_eq!(steps[599], (2, 300, 300));
     let [first, second] = run.epochs.as_slice() else {
         panic!("two epochs: {:?}", run.epochs)
     };

@@ -197,6 +197,21 @@ fn pictures_go_where_asked_but_never_loose_in_the_run() {
         "{err}"
     );
     assert!(!inside.exists());
+    // The run's own folder, however it is named.
+    for own in [run.clone(), run.join("."), run.join("pictures/..")] {
+        let err = infer(&[
+            "--model",
+            run.to_str().unwrap(),
+            "--pictures",
+            own.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(err, infer::InferError::PicturesInRun { .. }),
+            "{own:?}: {err}"
+        );
+    }
+    assert!(!run.join("index.html").exists());
     let missing = tmp.path().join("missing.PNG");
     let err = infer(&[
         "--model",

@@ -48,10 +48,18 @@ fn a_run_written_before_this_crate_loads_whole() {
 }
 
 #[test]
-fn a_checkpoint_written_before_this_crate_resumes() {
-    let (path, config, checkpoint) = CheckpointStore::latest(&fixture().join("checkpoints"))
+fn a_checkpoint_written_before_this_crate_resumes_when_allowed() {
+    // Written before checkpoints were sealed: refused unless the user allows it.
+    let dir = fixture().join("checkpoints");
+    let refused = CheckpointStore::latest(&dir, run::Trust::Sealed, |_, _| Ok(())).unwrap_err();
+    assert!(
+        refused.to_string().contains("--allow-unsealed"),
+        "{refused}"
+    );
+    let resumable = CheckpointStore::latest(&dir, run::Trust::AllowUnsealed, |_, _| Ok(()))
         .unwrap()
         .expect("the run kept its checkpoints");
+    let (path, config, checkpoint) = (resumable.path, resumable.config, resumable.checkpoint);
     assert!(path.ends_with("epoch-000002-step-000000"), "{path:?}");
     assert!(config.contains("keep = \"best\""), "{config}");
     let position = checkpoint.position;

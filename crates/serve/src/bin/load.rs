@@ -2,7 +2,12 @@
 //! `POST /api/predict` requests (by default 20,000, 32 in flight), each a 280×280 drawing as
 //! the page sends it, then reports throughput, latency percentiles and errors, and stops. The
 //! server is started here on a free port unless `--url` names one already running on this
-//! machine. Exit status 1 when any request failed.
+//! machine. Exit status 1 when any of those requests failed.
+//!
+//! `--large N` adds N clients that send, over and over while the drawings are sent, a legal
+//! but large picture (8000×8000 pixels, the 64-megapixel limit, in a PNG of about 80 KB): the
+//! drawings' latency is then what a person drawing gets while others send such pictures, and
+//! the large ones' answers are counted (200, or 503 "busy, retry" when they must wait).
 //!
 //! `cargo run --release -p serve --bin load` (figures in BENCHMARKS.md).
 
@@ -56,6 +61,31 @@ struct Args {
     /// The MNIST directory the drawing is taken from (test image 0, a 7).
     #[arg(long, value_name = "DIR", default_value = "data/mnist")]
     data_dir: PathBuf,
+
+    /// Clients sending a large picture (8000×8000) over and over beside the drawings.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    large: usize,
+}
+
+/// An 8000×8000 picture of a bar, black on white, as a PNG (about 80 KB: it compresses well,
+/// and decoding it costs 64 megapixels).
+fn large_picture() -> anyhow::Result<Bytes> {
+    let picture = image::GrayImage::from_fn(8000, 8000, |x, y| {
+        let ink = (3800..4200).contains(&x) && (1500..6500).contains(&y);
+        image::Luma([if ink { 0 } else { 255 }])
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageLuma8(picture)
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
+    Ok(Bytes::from(png))
+}
+
+/// What the large-picture clients got: answers by status.
+#[derive(Default)]
+struct LargeTally {
+    sent: usize,
+    by_status: std::collections::BTreeMap<u16, usize>,
+    failed: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,6 +209,49 @@ async fn main() -> anyhow::Result<()> {
         .pool_max_idle_per_host(args.concurrency)
         .build_http();
     let next = Arc::new(AtomicUsize::new(0));
+    // The large pictures' clients, sending until the drawings are done.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let large = if args.large > 0 {
+        let picture = large_picture()?;
+        println!(
+            "beside them: {} clients sending an 8000×8000 PNG ({} bytes) over and over",
+            args.large,
+            picture.len()
+        );
+        (0..args.large)
+            .map(|_| {
+                let (client, uri, picture, done) =
+                    (client.clone(), uri.clone(), picture.clone(), done.clone());
+                tokio::spawn(async move {
+                    let mut tally = LargeTally::default();
+                    while !done.load(Ordering::Relaxed) {
+                        let request = Request::builder()
+                            .method(Method::POST)
+                            .uri(uri.clone())
+                            .header("content-type", "image/png")
+                            .body(Full::new(picture.clone()))
+                            .expect("a well-formed request");
+                        tally.sent += 1;
+                        match client.request(request).await {
+                            Ok(response) => {
+                                let status = response.status().as_u16();
+                                let _ = response.into_body().collect().await;
+                                *tally.by_status.entry(status).or_default() += 1;
+                                if status == 503 {
+                                    // As Retry-After asks (1 s), a little sooner.
+                                    tokio::time::sleep(Duration::from_millis(500)).await;
+                                }
+                            }
+                            Err(_) => tally.failed += 1,
+                        }
+                    }
+                    tally
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let begun = Instant::now();
     let workers: Vec<_> = (0..args.concurrency)
         .map(|_| {
@@ -230,6 +303,16 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = begun.elapsed();
     all.latencies.sort();
+    done.store(true, Ordering::Relaxed);
+    let mut large_all = LargeTally::default();
+    for client in large {
+        let tally = client.await?;
+        large_all.sent += tally.sent;
+        large_all.failed += tally.failed;
+        for (status, n) in tally.by_status {
+            *large_all.by_status.entry(status).or_default() += n;
+        }
+    }
 
     println!(
         "throughput {:.0} requests/s ({} requests in {:.2} s)",
@@ -245,6 +328,24 @@ async fn main() -> anyhow::Result<()> {
         ms(percentile(&all.latencies, 100.0)),
     );
     println!("errors {}", all.errors);
+    if args.large > 0 {
+        let statuses: Vec<String> = large_all
+            .by_status
+            .iter()
+            .map(|(status, n)| format!("{n} answered {status}"))
+            .collect();
+        println!(
+            "large pictures: {} sent ({:.1}/s), {}{}",
+            large_all.sent,
+            large_all.by_status.get(&200).copied().unwrap_or(0) as f64 / elapsed.as_secs_f64(),
+            statuses.join(", "),
+            if large_all.failed > 0 {
+                format!(", {} failed to send", large_all.failed)
+            } else {
+                String::new()
+            }
+        );
+    }
 
     if let (Some(stop), Some((_, running))) = (stop, started) {
         let _ = stop.send(());

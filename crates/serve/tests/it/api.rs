@@ -121,6 +121,12 @@ async fn health_names_the_run_and_backend() {
     assert_eq!(reply.json["status"], "ok");
     assert_eq!(reply.json["run"], "small");
     assert_eq!(reply.json["backend"], crate::backend().name());
+    // The page asks before it shows teach mode, and scales a picture over the limit first.
+    assert_eq!(reply.json["teach"], false);
+    assert_eq!(
+        reply.json["body_limit"],
+        serve::Limits::default().body_bytes
+    );
 }
 
 #[tokio::test]
@@ -179,4 +185,48 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<crate::Reply>>) -> Ve
         replies.push(h.await.unwrap());
     }
     replies
+}
+
+#[tokio::test]
+async fn a_digit_on_a_sheet_in_a_dark_surround_reads_as_the_digit_not_the_sheet() {
+    // MNIST's test digits drawn black on a 400×400 white sheet inside an 800×600 grey-40
+    // picture (a photo of paper on a desk): each reads as the same digit drawn plainly does.
+    // Before the sheet was looked for, the whole sheet was taken for ink (a confident 8).
+    let test = data::ImageDataset::load(&testkit::shipped_data(), data::Split::Test).unwrap();
+    for index in 0..10 {
+        let pixels = test.image(index);
+        let sheet = image::GrayImage::from_fn(800, 600, |x, y| {
+            let (u, v) = (x as i64 - 200, y as i64 - 100);
+            if !(0..400).contains(&u) || !(0..400).contains(&v) {
+                return image::Luma([40]);
+            }
+            let (px, py) = (u / 10 - 6, v / 10 - 6);
+            let ink = if (0..28).contains(&px) && (0..28).contains(&py) {
+                pixels[(py * 28 + px) as usize]
+            } else {
+                0
+            };
+            image::Luma([255 - ink])
+        });
+        let on_sheet = call(post_png(
+            "/api/predict",
+            crate::png(image::DynamicImage::ImageLuma8(sheet)),
+        ))
+        .await;
+        let plain = call(post_png("/api/predict", crate::canvas_png(index))).await;
+        assert_eq!(on_sheet.status, 200, "{}", on_sheet.text);
+        assert_eq!(
+            on_sheet.json["prediction"], plain.json["prediction"],
+            "test image {index}"
+        );
+        let (a, b) = (
+            floats(&on_sheet.json["input"]),
+            floats(&plain.json["input"]),
+        );
+        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / 784.0;
+        assert!(
+            diff < 0.05,
+            "test image {index}: inputs differ by {diff} on average"
+        );
+    }
 }

@@ -90,6 +90,12 @@ async fn a_speck_or_a_sliver_is_not_a_digit() {
         image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(400, 4, image::Luma([0])));
     let reply = call(post_png("/api/predict", png(sliver))).await;
     assert_error(&reply, 422, &["too small"]);
+    // JSON pixels are held to the same rule: two pixels of ink are a speck.
+    let mut two = vec![0.0; 784];
+    two[400] = 1.0;
+    two[401] = 1.0;
+    let reply = call(post_json("/api/predict", pixels_json(&two))).await;
+    assert_error(&reply, 422, &["speck", "2×1 pixels of a 28-pixel picture"]);
 }
 
 #[tokio::test]
@@ -129,7 +135,6 @@ async fn an_unknown_run_is_404_and_names_the_runs() {
         "nope",
         "../../etc",
         "..",
-        "notes",
         ".small.run",
         "README.md",
         "small/",
@@ -144,6 +149,13 @@ async fn an_unknown_run_is_404_and_names_the_runs() {
             reply.error()
         );
     }
+    // A directory that is there but cannot answer says why.
+    let reply = call(post_png("/api/predict?run=notes", canvas_png(0))).await;
+    assert_error(
+        &reply,
+        422,
+        &["\"notes\" cannot answer here", "no trained network"],
+    );
     // Traversal in the path itself serves nothing either.
     for path in [
         "/../../etc/passwd",
@@ -192,4 +204,123 @@ async fn a_request_slower_than_the_timeout_is_408() {
         .unwrap();
     let reply = call_app(app, request).await;
     assert_error(&reply, 408, &["took longer than 0.2 s"]);
+}
+
+#[tokio::test]
+async fn a_run_of_other_classes_is_named_and_why_it_cannot_answer() {
+    // A run of two classes beside the digit runs (its config says so; `serve` reads no more).
+    let tmp = tempfile::tempdir().unwrap();
+    let artifacts = tmp.path().join("artifacts");
+    let two = artifacts.join("digits59");
+    std::fs::create_dir_all(&two).unwrap();
+    let small = crate::fixture().small();
+    for entry in std::fs::read_dir(&small).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), two.join(entry.file_name())).unwrap();
+        }
+    }
+    let config = std::fs::read_to_string(two.join("config.toml")).unwrap();
+    let config = config.replace("outputs = 10", "outputs = 2");
+    std::fs::write(
+        two.join("config.toml"),
+        format!("classes = [5, 9]\n{config}"),
+    )
+    .unwrap();
+    let runs = serve::runs::Runs::open(&small, &artifacts, crate::backend()).unwrap();
+    let app = serve::App::new(runs, serve::Limits::default());
+    let reply = crate::call_app(app, post_png("/api/predict?run=digits59", canvas_png(0))).await;
+    assert_error(
+        &reply,
+        422,
+        &[
+            "\"digits59\" cannot answer here",
+            "answers 2 classes",
+            "infer --model",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_pictures_wait_in_their_own_lane_and_drawings_go_on() {
+    // Two workers, so large pictures get one decoding at a time; no waiting for it.
+    let app = app_with(Limits {
+        workers: 2,
+        large_wait: std::time::Duration::ZERO,
+        ..Limits::default()
+    });
+    // A 9-megapixel picture of a bar: large, legal, slow to decode.
+    let large = png(image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(
+        3000,
+        3000,
+        |x, y| {
+            image::Luma([if (1400..1600).contains(&x) && (500..2500).contains(&y) {
+                0
+            } else {
+                255
+            }])
+        },
+    )));
+    assert!(large.len() < serve::Limits::default().body_bytes);
+    let larges: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(call_app(
+                app.clone(),
+                post_png("/api/predict", large.clone()),
+            ))
+        })
+        .collect();
+    let drawings: Vec<_> = (0..8)
+        .map(|k| {
+            tokio::spawn(call_app(
+                app.clone(),
+                post_png("/api/predict", canvas_png(k)),
+            ))
+        })
+        .collect();
+    for drawing in drawings {
+        let reply = drawing.await.unwrap();
+        assert_eq!(
+            reply.status, 200,
+            "a drawing beside large pictures: {}",
+            reply.text
+        );
+    }
+    let (mut answered, mut busy) = (0, 0);
+    for large in larges {
+        let reply = large.await.unwrap();
+        match reply.status.as_u16() {
+            200 => answered += 1,
+            503 => {
+                busy += 1;
+                assert_eq!(reply.retry_after.as_deref(), Some("1"), "{}", reply.text);
+                assert!(
+                    reply.error().contains("busy with other large pictures"),
+                    "{}",
+                    reply.text
+                );
+            }
+            other => panic!("a large picture answered {other}: {}", reply.text),
+        }
+    }
+    assert!(
+        answered >= 1 && busy >= 1,
+        "{answered} answered, {busy} told to wait"
+    );
+}
+
+#[tokio::test]
+async fn an_address_or_headers_too_long_get_json_errors() {
+    let long = format!("/api/runs?x={}", "a".repeat(serve::MAX_URI_BYTES));
+    let reply = call(get(&long)).await;
+    assert_error(&reply, 414, &["address", "over the limit"]);
+    let mut request = get("/health");
+    for k in 0..20 {
+        request.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(format!("x-pad-{k}").as_bytes()).unwrap(),
+            "b".repeat(1024).parse().unwrap(),
+        );
+    }
+    let reply = call(request).await;
+    assert_error(&reply, 431, &["headers take", "over the limit"]);
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use data::{ImageDataset, Split};
 use serve::runs::Runs;
 use serve::teach::{Taught, TeachDir};
-use serve::{App, Limits};
+use serve::{App, Settings};
 
 use crate::{backend, call_app, png, post_png, s, train};
 
@@ -350,7 +350,13 @@ async fn measure(hand: Hand, base: &Path, work: &Path, test: &ImageDataset) -> M
     std::fs::create_dir_all(&artifacts).unwrap();
     let folder = work.join("mine");
     let runs = Runs::open(base, &artifacts, backend()).expect("the base run loads");
-    let app = App::with_teach(runs, Limits::default(), Some(TeachDir::new(&folder)));
+    let app = App::with(
+        runs,
+        Settings {
+            teach: Some(TeachDir::new(&folder)),
+            ..Settings::default()
+        },
+    );
 
     // Taught one by one, as a person would draw them (every fifth of a digit: test/).
     let mut last = None;

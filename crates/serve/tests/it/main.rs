@@ -111,6 +111,7 @@ fn app() -> App {
 struct Reply {
     status: StatusCode,
     content_type: String,
+    retry_after: Option<String>,
     text: String,
     json: Value,
 }
@@ -129,12 +130,17 @@ async fn call_app(app: App, request: Request<Body>) -> Reply {
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Reply {
         status,
         content_type,
+        retry_after,
         text,
         json,
     }
