@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use clap::Parser;
 use model::{Activation, BackendArg, Cost};
+use run::Trust;
 
 use crate::fault::Fault;
 use crate::suite::{run as run_suite, DataSource, Options};
-use crate::trace::{self, MnistTrace, Trace};
+use crate::trace::{self, MnistTrace, RunTrace, Trace};
 use crate::training::{self, EpochRecord, TrainOptions, Training};
 use crate::{GradcheckError, Report};
 
@@ -61,6 +62,9 @@ impl Cli {
     }
 }
 
+/// The learning rate of a trace's one step on a network drawn from the seed.
+const DEFAULT_TRACE_ETA: f64 = 0.5;
+
 /// The network a trace or a hand-written training run uses, when it is not Mazur's.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NetworkArgs {
@@ -90,12 +94,44 @@ pub struct TraceArgs {
     /// weights w1…w8, inputs, targets and η = 0.5.
     #[arg(
         long,
-        conflicts_with_all = ["index", "layers", "seed", "activation", "cost", "eta", "init"]
+        conflicts_with_all = ["index", "layers", "seed", "activation", "cost", "eta", "init", "model"]
     )]
     pub mazur: bool,
 
+    /// A trained run (a directory written by `train`) to trace instead of a network drawn from
+    /// the seed: its own weights, activation, cost, learning rate and frozen layers.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["layers", "seed", "activation", "cost", "init"]
+    )]
+    pub model: Option<PathBuf>,
+
+    /// A picture of a digit (PNG or JPEG) to trace through the --model run, prepared exactly
+    /// as `infer` and `serve` prepare it; say what it should be with --label.
+    #[arg(
+        value_name = "PICTURE",
+        requires = "model",
+        requires = "label",
+        conflicts_with = "index"
+    )]
+    pub picture: Option<PathBuf>,
+
+    /// The class the example should be (the target y): a digit, or one of the run's class
+    /// names [default with --index: the test image's own digit].
+    #[arg(long, value_name = "CLASS", requires = "model")]
+    pub label: Option<String>,
+
+    /// Load a --model run that has no seal (nothing then shows its weights are `train`'s).
+    #[arg(long, requires = "model")]
+    pub allow_unsealed: bool,
+
     /// The MNIST test image to trace (0 to 9999).
-    #[arg(long, value_name = "N", required_unless_present = "mazur")]
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present_any = ["mazur", "picture"]
+    )]
     pub index: Option<usize>,
 
     /// The network: layer sizes, activation, cost.
@@ -106,9 +142,9 @@ pub struct TraceArgs {
     #[arg(long, value_name = "S", default_value_t = 7)]
     pub seed: u64,
 
-    /// Learning rate η of the one gradient step.
-    #[arg(long, value_name = "ETA", default_value_t = 0.5, value_parser = parse_eta)]
-    pub eta: f64,
+    /// Learning rate η of the one gradient step [default: 0.5, or the --model run's own].
+    #[arg(long, value_name = "ETA", value_parser = parse_eta)]
+    pub eta: Option<f64>,
 
     /// Initial weights: scaled_normal (W ~ N(0, 1/n_in), the check's), normal (N(0, 1), the
     /// classic text's first, which saturates wide layers) or uniform.
@@ -130,6 +166,26 @@ pub struct TraceArgs {
 impl TraceArgs {
     /// The trace these arguments ask for.
     pub fn trace(&self) -> Result<Trace, GradcheckError> {
+        if let Some(dir) = &self.model {
+            let example = match (&self.picture, self.index) {
+                (Some(picture), _) => trace::Example::Picture(picture.clone()),
+                (None, Some(index)) => trace::Example::TestImage(index),
+                (None, None) => return Err(GradcheckError::LabelNeeded),
+            };
+            return trace::from_run(&RunTrace {
+                dir: dir.clone(),
+                trust: if self.allow_unsealed {
+                    Trust::AllowUnsealed
+                } else {
+                    Trust::Sealed
+                },
+                example,
+                label: self.label.clone(),
+                eta: self.eta,
+                data_dir: self.data.data_dir.clone(),
+                backend: self.backend.resolve()?,
+            });
+        }
         match self.index {
             Some(index) if !self.mazur => trace::mnist(&MnistTrace {
                 index,
@@ -137,7 +193,7 @@ impl TraceArgs {
                 activation: self.network.activation,
                 cost: self.network.cost,
                 seed: self.seed,
-                eta: self.eta,
+                eta: self.eta.unwrap_or(DEFAULT_TRACE_ETA),
                 data_dir: self.data.data_dir.clone(),
                 backend: self.backend.resolve()?,
                 init: self.init,
@@ -150,7 +206,7 @@ impl TraceArgs {
 /// Runs the trace: its [`Trace::text`], or its [`Trace::to_json`] with `--json`, is the
 /// output.
 pub fn run_trace(args: &TraceArgs) -> Result<Trace, GradcheckError> {
-    if !args.mazur {
+    if !args.mazur && args.model.is_none() {
         crate::size::check(&args.network.layers)?;
     }
     args.trace()

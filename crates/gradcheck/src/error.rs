@@ -33,6 +33,38 @@ pub enum GradcheckError {
         source: data::DataError,
     },
 
+    #[error("cannot load the run {dir} to trace")]
+    Run {
+        dir: std::path::PathBuf,
+        #[source]
+        source: Box<run::RunError>,
+    },
+
+    #[error("cannot prepare the picture to trace")]
+    Picture {
+        #[source]
+        source: data::preprocess::ImageFileError,
+    },
+
+    #[error(
+        "a picture has no label of its own: say which class it should be with --label (a digit, \
+         or one of the run's class names)"
+    )]
+    LabelNeeded,
+
+    #[error(
+        "--label {label}: the run {dir} has no output for it; its outputs are {}: give one of them",
+        .names.join(", ")
+    )]
+    NoSuchClass {
+        label: String,
+        dir: std::path::PathBuf,
+        names: Vec<String>,
+    },
+
+    #[error("the run {dir} names no learning rate in its config.toml: give the step's with --eta")]
+    NoLearningRate { dir: std::path::PathBuf },
+
     #[error("cannot load the MNIST images to train on")]
     TrainData {
         #[source]

@@ -100,7 +100,9 @@ fn check() -> anyhow::Result<bool> {
                 },
             )?;
             if args.json {
-                print(&format!("{}\n", serde_json::to_string(&training)?));
+                let mut json = serde_json::to_value(&training)?;
+                json["warning"] = training.warning().into();
+                print(&format!("{json}\n"));
             } else {
                 print(&format!("{}\n", training.summary()));
             }

@@ -395,7 +395,15 @@ pub fn bp1_output_error(cost: Cost, z: &[f64], label: usize) -> Vec<f64> {
 /// Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j: row k of the stored matrix dotted with δ^(l+1). The error
 /// flows back along the weights that carried the activations forward.
 pub fn bp2_backpropagate_error(w_next: &[f64], delta_next: &[f64], sp: &[f64]) -> Vec<f64> {
-    let w_transpose_delta: Vec<f64> = w_next
+    hadamard(&bp2_weighted_error(w_next, delta_next), sp)
+}
+
+/// The first half of BP2: for each unit k of layer l, Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j, the
+/// output errors weighted by the unit's outgoing weights. It is ∂C/∂a^l_k, how much the cost
+/// changes with the unit's activation (Mazur's ∂E_total/∂out_h1); BP2 multiplies it by
+/// f'(z^l_k) to get δ^l_k = ∂C/∂z^l_k.
+pub fn bp2_weighted_error(w_next: &[f64], delta_next: &[f64]) -> Vec<f64> {
+    w_next
         .chunks_exact(delta_next.len())
         .map(|w_k| {
             w_k.iter()
@@ -403,8 +411,7 @@ pub fn bp2_backpropagate_error(w_next: &[f64], delta_next: &[f64], sp: &[f64]) -
                 .map(|(w_kj, d_j)| w_kj * d_j)
                 .sum()
         })
-        .collect();
-    hadamard(&w_transpose_delta, sp)
+        .collect()
 }
 
 /// BP4 for one example: ∂Cₓ/∂W^l\[k\]\[j\] = a^(l−1)_k δ^l_j, the outer product (a^(l−1))ᵀ δ^l,

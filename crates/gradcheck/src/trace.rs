@@ -25,17 +25,22 @@
 //!   largest |δ|).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use model::{Activation, Backend, Cost, Mlp};
+use run::{RunSpec, SavedRun, Trust};
 
-use crate::autodiff::network_from_mlp;
+use crate::autodiff::{autodiff_gradients, cast_network, device_of, network_from_mlp};
+use crate::compare::Comparison;
 use crate::manual::{
-    bp2_backpropagate_error, bp4_weight_gradient, hadamard, output_activations, sigmoid_prime,
+    bp2_weighted_error, bp4_weight_gradient, hadamard, output_activations, sigmoid_prime,
     Gradients, Network,
 };
+use crate::suite::f64_support;
 use crate::suite::{DataSource, Options};
+use crate::Batch;
 use crate::{GradcheckError, PerLayer};
+use burn::tensor::FloatDType;
 
 /// How many hidden units, weights or contributions a summary lists.
 const TOP: usize = 5;
@@ -59,8 +64,13 @@ pub struct LayerTrace {
     /// f'(z^l) (at the output σ'(z^L)); `None` at a softmax output, whose δ^L = a^L − y needs
     /// no derivative of its own.
     pub f_prime: Option<Vec<f64>>,
-    /// δ^l = ∂C/∂z^l, which is also ∂C/∂b^l (BP3).
+    /// δ^l = ∂C/∂z^l, which is also ∂C/∂b^l (BP3). Empty in a frozen layer, which BP2
+    /// does not reach.
     pub delta: Vec<f64>,
+    /// In a hidden layer, the first half of BP2: Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j = ∂C/∂a^l_k
+    /// for each unit k, before the product with f'(z^l). `None` at the output and in a frozen
+    /// layer.
+    pub weighted_error: Option<Vec<f64>>,
 }
 
 /// Everything [`trace`] computed for one example: before, gradient, after.
@@ -78,8 +88,11 @@ pub struct Trace {
     pub layers: Vec<LayerTrace>,
     /// C(x) before the step.
     pub cost_before: f64,
-    /// ∂C/∂W^l and ∂C/∂b^l (BP3, BP4).
+    /// ∂C/∂W^l and ∂C/∂b^l (BP3, BP4); empty for a frozen layer.
     pub gradients: Gradients,
+    /// How many layers, from the input, are frozen (a run's `[init] freeze`): BP2 stops above
+    /// them and the step leaves them as they are.
+    pub frozen: usize,
     /// The learning rate η.
     pub eta: f64,
     /// Whether the step moved the biases too (Mazur's post leaves them alone).
@@ -94,6 +107,61 @@ pub struct Trace {
     pub naming: Naming,
     /// The example's digit and where it came from, for the heading.
     pub title: String,
+    /// The names of the outputs (a run's classes), when they are not Mazur's o1, o2.
+    pub output_names: Option<Vec<String>>,
+    /// Burn's autodiff on the same example, against the gradients above (a trained run's
+    /// trace).
+    pub autodiff: Option<AutodiffAgreement>,
+}
+
+/// How Burn's autodiff agrees with the hand derivation on the traced example: its gradients
+/// of every stepped layer's weights and biases (`loss.backward()` on the run's network, the
+/// code training runs), compared with BP1–BP4's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutodiffAgreement {
+    /// Which comparison: Burn in f64 where the backend computes in f64, else in f32.
+    pub comparison: Comparison,
+    /// The largest relative difference, |a − b| / max(|a|, |b|, floor).
+    pub max_rel_error: f64,
+    /// Within the comparison's tolerance.
+    pub passed: bool,
+}
+
+/// Burn's gradients of `cost` on the example (x, `target`) for `network` (on an autodiff
+/// device), compared with `hand`'s for the layers from `frozen` + 1 up.
+fn autodiff_agreement(
+    network: &Mlp,
+    backend: Backend,
+    cost: Cost,
+    x: &[f64],
+    target: usize,
+    hand: &Gradients,
+    frozen: usize,
+) -> Result<AutodiffAgreement, GradcheckError> {
+    let device = device_of(network)?;
+    let (dtype, comparison) = match f64_support(&device, backend) {
+        Ok(()) => (FloatDType::F64, Comparison::ManualVsAutodiffF64),
+        Err(_) => (FloatDType::F32, Comparison::ManualVsAutodiffF32),
+    };
+    let network = cast_network(network.clone(), dtype);
+    let batch = Batch::new(x.to_vec(), vec![target], x.len())?;
+    let burn = autodiff_gradients(&network, cost, &batch, dtype)?.gradients;
+    let tolerance = comparison.tolerance();
+    let mut max_rel_error: f64 = 0.0;
+    for l in frozen..hand.weights.len() {
+        let pairs = hand.weights[l]
+            .iter()
+            .zip(&burn.weights[l])
+            .chain(hand.biases[l].iter().zip(&burn.biases[l]));
+        for (a, b) in pairs {
+            max_rel_error = max_rel_error.max(tolerance.relative_error(*a, *b));
+        }
+    }
+    Ok(AutodiffAgreement {
+        comparison,
+        max_rel_error,
+        passed: max_rel_error <= tolerance.relative,
+    })
 }
 
 /// The cost of one example with any target vector y: ½‖a^L − y‖² for the quadratic cost,
@@ -129,6 +197,7 @@ fn forward_layers(network: &Network, cost: Cost, x: &[f64]) -> Vec<LayerTrace> {
                     a: forward.activations[l].clone(),
                     f_prime: Some(network.f_prime(&z)),
                     delta: Vec::new(),
+                    weighted_error: None,
                     z,
                 }
             } else {
@@ -139,6 +208,7 @@ fn forward_layers(network: &Network, cost: Cost, x: &[f64]) -> Vec<LayerTrace> {
                         Cost::CrossEntropy => None,
                     },
                     delta: Vec::new(),
+                    weighted_error: None,
                     z,
                 }
             }
@@ -152,7 +222,9 @@ fn a_minus_target(a: &[f64], y: &[f64]) -> Vec<f64> {
 }
 
 /// Traces one example (x, y) through `network` and one gradient step of rate `eta`; the step
-/// moves the weights, and the biases only if `step_biases`.
+/// moves the weights, and the biases only if `step_biases`. The first `frozen` layers are
+/// frozen, as a run's `[init] freeze` keeps them: BP2 stops above them, and the step leaves
+/// them as they are.
 ///
 /// The backward pass is [`Network::backprop`]'s, written out for a target vector y rather
 /// than a label (Mazur's targets are 0.01 and 0.99): BP1 δ^L = (a^L − y) ⊙ σ'(z^L) for the
@@ -165,6 +237,7 @@ pub fn trace(
     y: &[f64],
     eta: f64,
     step_biases: bool,
+    frozen: usize,
 ) -> Result<Trace, GradcheckError> {
     let sizes = network.sizes();
     let (inputs, outputs) = (sizes[0], sizes[sizes.len() - 1]);
@@ -177,6 +250,15 @@ pub fn trace(
         });
     }
     let count = network.layers();
+    if frozen >= count {
+        return Err(GradcheckError::InvalidNetwork {
+            sizes: sizes.to_vec(),
+            reason: format!(
+                "{frozen} frozen layers leave none of its {count} layers to step; at most {}",
+                count - 1
+            ),
+        });
+    }
     let mut layers = forward_layers(network, cost, x);
 
     // BP1: the output error.
@@ -188,11 +270,14 @@ pub fn trace(
     };
     let mut nabla_w = vec![Vec::new(); count];
     let mut nabla_b = vec![Vec::new(); count];
-    for l in (1..=count).rev() {
+    for l in (frozen + 1..=count).rev() {
         if l < count {
-            // BP2, with the weights W^(l+1) as they were before any step.
+            // BP2, with the weights W^(l+1) as they were before any step: the weighted sum,
+            // then the product with f'(z^l).
             let sp = layers[l - 1].f_prime.clone().unwrap_or_default();
-            delta = bp2_backpropagate_error(&network.params.weights[l], &delta, &sp);
+            let weighted = bp2_weighted_error(&network.params.weights[l], &delta);
+            delta = hadamard(&weighted, &sp);
+            layers[l - 1].weighted_error = Some(weighted);
         }
         // BP3 and BP4.
         let a_prev = if l == 1 { x } else { &layers[l - 2].a };
@@ -205,11 +290,18 @@ pub fn trace(
         biases: nabla_b,
     };
 
+    // A frozen layer has no gradient (an empty one): it stays as it is.
     let step = |params: &[Vec<f64>], nabla: &[Vec<f64>]| -> Vec<Vec<f64>> {
         params
             .iter()
             .zip(nabla)
-            .map(|(p, g)| p.iter().zip(g).map(|(p, g)| p - eta * g).collect())
+            .map(|(p, g)| {
+                if g.is_empty() {
+                    p.clone()
+                } else {
+                    p.iter().zip(g).map(|(p, g)| p - eta * g).collect()
+                }
+            })
             .collect()
     };
     let params = PerLayer {
@@ -232,6 +324,7 @@ pub fn trace(
         layers,
         cost_before,
         gradients,
+        frozen,
         eta,
         steps_biases: step_biases,
         stepped,
@@ -239,6 +332,8 @@ pub fn trace(
         cost_after,
         naming: Naming::Layers,
         title: String::new(),
+        output_names: None,
+        autodiff: None,
     })
 }
 
@@ -273,7 +368,7 @@ pub fn mazur_weight_name(l: usize, k: usize, j: usize) -> String {
 /// Mazur's example, traced with his η = 0.5; as in his post, the biases stay where they are.
 pub fn mazur() -> Result<Trace, GradcheckError> {
     let (network, x, y) = mazur_network()?;
-    let mut t = trace(&network, Cost::Quadratic, &x, &y, 0.5, false)?;
+    let mut t = trace(&network, Cost::Quadratic, &x, &y, 0.5, false, 0)?;
     t.naming = Naming::Mazur;
     t.title = "Matt Mazur's \"A Step by Step Backpropagation Example\": i1 = 0.05, i2 = 0.10, \
                targets 0.01, 0.99"
@@ -333,7 +428,8 @@ pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
     let network = network_from_mlp(&mlp)?;
     let mut y = vec![0.0; data::NUM_CLASSES];
     y[label] = 1.0;
-    let mut t = trace(&network, options.cost, &x, &y, options.eta, true)?;
+    let mut t = trace(&network, options.cost, &x, &y, options.eta, true, 0)?;
+    t.output_names = Some((0..data::NUM_CLASSES).map(|d| d.to_string()).collect());
     t.title = format!(
         "MNIST test image {} (a {label}) through the {} {} network drawn with seed {}",
         options.index,
@@ -342,6 +438,129 @@ pub fn mnist(options: &MnistTrace) -> Result<Trace, GradcheckError> {
         options.seed
     );
     Ok(t)
+}
+
+/// The example [`from_run`] traces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Example {
+    /// A picture of a digit (PNG or JPEG), prepared exactly as `infer` and `serve` prepare it.
+    Picture(PathBuf),
+    /// An image of the MNIST test set.
+    TestImage(usize),
+}
+
+/// What [`from_run`] traces: a run written by `train`, and one example.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTrace {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Whether a run without its seal may be loaded.
+    pub trust: Trust,
+    pub example: Example,
+    /// The class the example should be, by the run's name for it (a digit for MNIST runs);
+    /// `None` takes a test image's own digit.
+    pub label: Option<String>,
+    /// The learning rate of the one step; `None` takes the run's.
+    pub eta: Option<f64>,
+    /// The directory of the MNIST files, for a test image.
+    pub data_dir: PathBuf,
+    /// The backend the run is loaded on.
+    pub backend: Backend,
+}
+
+/// One example through a trained run, with the run's own weights, activation, cost, learning
+/// rate and frozen layers, and one step (which is not saved: the run is only read).
+pub fn from_run(options: &RunTrace) -> Result<Trace, GradcheckError> {
+    let device = options.backend.device()?.autodiff();
+    let saved = SavedRun::load_with(&options.dir, &device, options.trust).map_err(|source| {
+        GradcheckError::Run {
+            dir: options.dir.clone(),
+            source: Box::new(source),
+        }
+    })?;
+    let spec = &saved.spec;
+    let network = network_from_mlp(&saved.network)?;
+    let names = output_names(spec);
+    let (x, own_digit, what) = match &options.example {
+        Example::Picture(path) => {
+            let pixels = data::preprocess::load_digit(path)
+                .map_err(|source| GradcheckError::Picture { source })?;
+            let x: Vec<f64> = pixels.iter().map(|&p| f64::from(p)).collect();
+            (x, None, path.display().to_string())
+        }
+        Example::TestImage(index) => {
+            let (x, digit) = mnist_image(&options.data_dir, *index)?;
+            (
+                x,
+                Some(digit),
+                format!("MNIST test image {index} (a {digit})"),
+            )
+        }
+    };
+    let label = match (&options.label, own_digit) {
+        (Some(label), _) => label.clone(),
+        (None, Some(digit)) => digit.to_string(),
+        (None, None) => return Err(GradcheckError::LabelNeeded),
+    };
+    let target = names
+        .iter()
+        .position(|name| *name == label)
+        .ok_or_else(|| GradcheckError::NoSuchClass {
+            label: label.clone(),
+            dir: options.dir.clone(),
+            names: names.clone(),
+        })?;
+    let eta = match options.eta.or(spec.learning_rate()) {
+        Some(eta) => eta,
+        None => {
+            return Err(GradcheckError::NoLearningRate {
+                dir: options.dir.clone(),
+            })
+        }
+    };
+    let sizes = network.sizes().to_vec();
+    if x.len() != sizes[0] {
+        return Err(GradcheckError::InputWidth {
+            width: x.len(),
+            inputs: sizes[0],
+        });
+    }
+    let mut y = vec![0.0; names.len()];
+    y[target] = 1.0;
+    let mut t = trace(&network, spec.cost, &x, &y, eta, true, spec.frozen_layers())?;
+    t.autodiff = Some(autodiff_agreement(
+        &saved.network,
+        options.backend,
+        spec.cost,
+        &x,
+        target,
+        &t.gradients,
+        t.frozen,
+    )?);
+    let outputs = &t.layers[t.layers.len() - 1].a;
+    let read = largest(outputs, 1).first().copied().unwrap_or(target);
+    t.title = format!(
+        "{what}, which should be {label}, through the run {} ({} {}, {} cost): it reads {} \
+         ({:.3})",
+        options.dir.display(),
+        join_sizes(&sizes),
+        network.activation().name(),
+        spec.cost.name(),
+        names[read],
+        outputs[read]
+    );
+    t.output_names = Some(names);
+    Ok(t)
+}
+
+/// The names of a run's outputs: its class names, else its classes (digits), else the digits.
+fn output_names(spec: &RunSpec) -> Vec<String> {
+    match (&spec.class_names, &spec.classes) {
+        (None, Some(classes)) if classes.len() == spec.model.outputs => {
+            classes.iter().map(ToString::to_string).collect()
+        }
+        _ => spec.class_names(),
+    }
 }
 
 /// Test image `index`, scaled as training scales it, and its digit.
@@ -401,6 +620,10 @@ impl Trace {
             Naming::Mazur if l == self.output_layer() => format!("o{}", j + 1),
             Naming::Mazur => format!("h{}", j + 1),
             Naming::Layers if l == 0 => format!("input {j}"),
+            Naming::Layers if l == self.output_layer() => match &self.output_names {
+                Some(names) => format!("output {}", names[j]),
+                None => format!("unit {j}"),
+            },
             Naming::Layers => format!("unit {j}"),
         }
     }
@@ -507,9 +730,19 @@ impl Trace {
         }
         for l in (1..l_out).rev() {
             let layer = &self.layers[l - 1];
+            if l <= self.frozen {
+                let _ = writeln!(
+                    s,
+                    "  hidden layer {l}: frozen ([init] freeze = {}): BP2 stops above it, so it \
+                     has no δ and no gradient, and the step leaves it as it is",
+                    self.frozen
+                );
+                continue;
+            }
             let _ = writeln!(
                 s,
-                "  hidden layer {l}: BP2 δ^l = (W^{} δ^{}) ⊙ f'(z^l); BP3 ∂C/∂b = δ",
+                "  hidden layer {l}: BP2 δ^{l}_k = (Σ_j W^{}[k][j] δ^{}_j) · f'(z^{l}_k), the \
+                 errors above weighted by unit k's outgoing weights, times f'; BP3 ∂C/∂b = δ",
                 l + 1,
                 l + 1
             );
@@ -518,14 +751,21 @@ impl Trace {
             } else {
                 (0..layer.z.len()).collect()
             };
+            let sums = layer.weighted_error.as_deref().unwrap_or_default();
             for j in units {
                 let sp = layer.f_prime.as_ref().map_or(0.0, |sp| sp[j]);
+                let sum_name = match self.naming {
+                    Naming::Mazur => format!("∂E/∂out_{}", self.neuron(l, j)),
+                    Naming::Layers => "∂C/∂a".to_string(),
+                };
                 let _ = writeln!(
                     s,
-                    "    {:<8} z = {}  a = {}  f'(z) = {}  δ = ∂C/∂b = {}",
+                    "    {:<8} z = {}  a = {}  Σ_j W·δ = {sum_name} = {}  f'(z) = {}  \
+                     δ = ∂C/∂b = {}",
                     self.neuron(l, j),
                     num(layer.z[j]),
                     num(layer.a[j]),
+                    num(sums.get(j).copied().unwrap_or(f64::NAN)),
                     num(sp),
                     num(layer.delta[j])
                 );
@@ -534,6 +774,10 @@ impl Trace {
         let _ = writeln!(s, "  BP4 ∂C/∂W^l[k][j] = a^(l−1)_k · δ^l_j");
         for l in 1..=l_out {
             let g = &self.gradients.weights[l - 1];
+            if g.is_empty() {
+                let _ = writeln!(s, "    layer {l}: frozen, no gradient");
+                continue;
+            }
             let n_out = self.layers[l - 1].z.len();
             let shown: Vec<usize> = if big {
                 largest(g, 3)
@@ -556,12 +800,32 @@ impl Trace {
             }
         }
 
+        if let Some(agreement) = &self.autodiff {
+            let _ =
+                writeln!(
+                s,
+                "  Burn's autodiff (loss.backward() in {}) on this example: every gradient above \
+                 within a relative {:.1e} of it{}",
+                if agreement.comparison == Comparison::ManualVsAutodiffF64 { "f64" } else { "f32" },
+                agreement.max_rel_error,
+                if agreement.passed { "" } else { ": MORE than the check allows" }
+            );
+        }
+
         let biases = if self.steps_biases {
             " and b ← b − η ∂C/∂b"
         } else {
             " (biases unchanged, as in Mazur's post)"
         };
         let _ = writeln!(s, "\nONE STEP: w ← w − η ∂C/∂w{biases}, η = {}", self.eta);
+        if self.frozen > 0 {
+            let _ = writeln!(
+                s,
+                "  layers 1 to {} are frozen and not stepped; layers {} to {l_out} are",
+                self.frozen,
+                self.frozen + 1
+            );
+        }
         if !big {
             for l in 1..=l_out {
                 let n_out = self.layers[l - 1].z.len();
@@ -588,6 +852,13 @@ impl Trace {
             num(self.cost_after),
             num(self.cost_after - self.cost_before)
         );
+        if self.naming == Naming::Mazur {
+            let _ = writeln!(
+                s,
+                "    (Mazur's post prints 0.291027924 here; his own new weights, printed above \
+                 and in the post, give 0.2910277737, so the post's figure is off from its seventh decimal)"
+            );
+        }
         for j in 0..after.a.len() {
             let _ = writeln!(
                 s,
@@ -603,8 +874,10 @@ impl Trace {
     }
 
     /// The trace as one JSON object: `title`, `cost`, `eta`, `x`, `y`, `layers` (per layer
-    /// l = 1…L: `z`, `a`, `f_prime`, `delta`, `dc_dw` (∂C/∂W^l in Burn's row-major layout)),
-    /// `cost_before`, `cost_after`, `outputs_after`, `steps_biases`.
+    /// l = 1…L: `frozen`, `z`, `a`, `f_prime`, `weighted_error` (BP2's Σ_j W·δ, in a hidden
+    /// layer), `delta`, `dc_dw` (∂C/∂W^l in Burn's row-major layout; `delta` and `dc_dw` are
+    /// null in a frozen layer)), `cost_before`, `cost_after`, `outputs_after`, `steps_biases`,
+    /// `frozen_layers`, `output_names`.
     pub fn to_json(&self) -> serde_json::Value {
         let layers: Vec<serde_json::Value> = self
             .layers
@@ -612,13 +885,16 @@ impl Trace {
             .zip(&self.gradients.weights)
             .enumerate()
             .map(|(i, (layer, dc_dw))| {
+                let frozen = i < self.frozen;
                 serde_json::json!({
                     "layer": i + 1,
+                    "frozen": frozen,
                     "z": layer.z,
                     "a": layer.a,
                     "f_prime": layer.f_prime,
-                    "delta": layer.delta,
-                    "dc_dw": dc_dw,
+                    "weighted_error": layer.weighted_error,
+                    "delta": if frozen { None } else { Some(&layer.delta) },
+                    "dc_dw": if frozen { None } else { Some(dc_dw) },
                 })
             })
             .collect();
@@ -635,6 +911,10 @@ impl Trace {
             "cost_after": self.cost_after,
             "outputs_after": self.layers_after.last().map(|l| &l.a),
             "steps_biases": self.steps_biases,
+            "frozen_layers": self.frozen,
+            "output_names": self.output_names,
+            "autodiff_max_rel_error": self.autodiff.map(|a| a.max_rel_error),
+            "autodiff_comparison": self.autodiff.map(|a| a.comparison.name()),
         })
     }
 
@@ -687,7 +967,8 @@ impl Trace {
             let push: Vec<f64> = (0..a_prev.len())
                 .map(|k| a_prev_after[k] * w_after[k * n_out + j] - a_prev[k] * w[k * n_out + j])
                 .collect();
-            for k in largest(&push, TOP.min(push.len())) {
+            let shown = largest(&push, TOP.min(push.len()));
+            for &k in &shown {
                 let _ = writeln!(
                     s,
                     "    {:<8} a·w {} → {} (pushed z by {})",
@@ -697,6 +978,23 @@ impl Trace {
                     num(push[k])
                 );
             }
+            let others = push.len() - shown.len();
+            if others > 0 {
+                let rest: f64 =
+                    push.iter().sum::<f64>() - shown.iter().map(|&k| push[k]).sum::<f64>();
+                let _ = writeln!(
+                    s,
+                    "    all other {others} units together pushed z by {}",
+                    num(rest)
+                );
+            }
+            let _ = writeln!(
+                s,
+                "    Δb ({}) plus every unit's push ({}) = {} = Δz",
+                num(db),
+                num(push.iter().sum::<f64>()),
+                num(db + push.iter().sum::<f64>())
+            );
         }
         s
     }
@@ -725,7 +1023,7 @@ mod tests {
         let (net, x, _) = mazur_network().unwrap();
         // With a one-hot target the trace's gradients are Network::backprop's.
         for cost in [Cost::Quadratic, Cost::CrossEntropy] {
-            let t = trace(&net, cost, &x, &[0.0, 1.0], 0.5, true).unwrap();
+            let t = trace(&net, cost, &x, &[0.0, 1.0], 0.5, true, 0).unwrap();
             assert_eq!(t.gradients, net.backprop(cost, &x, 1));
         }
     }

@@ -309,18 +309,69 @@ impl Training {
         )
     }
 
+    /// Why the run did not learn, when it plainly did not: its cost stopped being a number, or
+    /// its test accuracy is no better than guessing one of the ten digits, with what to change.
+    ///
+    /// "No better than guessing": guessing would score at least as many of the test images
+    /// right more than once in 20 times (the normal approximation of the binomial tail, with
+    /// p = 0.1 and a continuity correction: z < 1.645). Under 100 test images, nothing is
+    /// judged.
+    pub fn warning(&self) -> Option<String> {
+        let advice = match self.activation {
+            Activation::Relu => {
+                "ReLU units with N(0, 1) weights and η = 3 blow up or go silent: try \
+                 --init scaled_normal --cost cross_entropy --eta 0.1"
+            }
+            Activation::Sigmoid => "try a smaller --eta, or --init scaled_normal",
+        };
+        if let Some(e) = self.epochs.iter().find(|e| !e.mean_cost.is_finite()) {
+            return Some(format!(
+                "the cost diverged (it is {} in epoch {}): the steps are too large for this \
+                 network; {advice}",
+                e.mean_cost, e.epoch
+            ));
+        }
+        let last = self.epochs.last()?;
+        let (n, correct) = (last.test_images as f64, last.test_correct as f64);
+        let z = (correct - 0.5 - 0.1 * n) / (0.1 * 0.9 * n).sqrt();
+        let accuracy = self.accuracy();
+        (last.test_images >= 100 && z < 1.645).then(|| {
+            format!(
+                "the test accuracy is {:.2}%, no better than guessing (10%): the network did \
+                 not learn; {advice}",
+                100.0 * accuracy
+            )
+        })
+    }
+
     /// The closing line of text.
     pub fn summary(&self) -> String {
         let last = self.epochs.last();
+        // A run stopped by --steps inside an epoch says so, instead of counting that epoch.
+        let per_epoch = self.train_images.div_ceil(self.batch.max(1));
+        let when = match last {
+            Some(e) if e.steps < per_epoch => format!(
+                "after {} steps ({} of epoch {}'s {per_epoch})",
+                self.epochs.iter().map(|e| e.steps).sum::<usize>(),
+                e.steps,
+                e.epoch
+            ),
+            _ => format!(
+                "after {} epoch{}",
+                self.epochs.len(),
+                if self.epochs.len() == 1 { "" } else { "s" }
+            ),
+        };
         let mut text = format!(
-            "test accuracy {:.2}% ({} of {}) after {} epoch{} in {:.1} s",
+            "test accuracy {:.2}% ({} of {}) {when} in {:.1} s",
             100.0 * self.accuracy(),
             last.map_or(0, |e| e.test_correct),
             last.map_or(0, |e| e.test_images),
-            self.epochs.len(),
-            if self.epochs.len() == 1 { "" } else { "s" },
             self.seconds
         );
+        if let Some(warning) = self.warning() {
+            text.push_str(&format!("\nwarning: {warning}"));
+        }
         if let Some(a) = &self.autodiff {
             text.push_str(&format!(
                 "\nBurn's autodiff beside it: after each of {} steps every parameter agreed to \

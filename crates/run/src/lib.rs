@@ -41,7 +41,7 @@ pub use place::{write_file, PlaceLock, RunPlace};
 pub use report::{Keep, Report, StartedFrom};
 pub use saved::{non_finite_parameters, SavedRun};
 pub use seal::{Seal, Trust};
-pub use spec::RunSpec;
+pub use spec::{InitSpec, OptimizerSpec, RunSpec};
 pub use writer::RunWriter;
 
 #[cfg(test)]

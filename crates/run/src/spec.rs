@@ -27,6 +27,28 @@ pub struct RunSpec {
     /// existed were trained on the digits).
     #[serde(default)]
     pub class_names: Option<Vec<String>>,
+    /// `[optimizer]`: only its learning rate, for readers that take a step of their own (the
+    /// trace of `gradcheck trace --model`).
+    #[serde(default)]
+    pub optimizer: Option<OptimizerSpec>,
+    /// `[init]`: only how many layers stayed frozen.
+    #[serde(default)]
+    pub init: Option<InitSpec>,
+}
+
+/// The part of `[optimizer]` a reader needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OptimizerSpec {
+    /// The base learning rate η (the last one set, after a `--resume --learning-rate`).
+    pub learning_rate: Option<f64>,
+}
+
+/// The part of `[init]` a reader needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InitSpec {
+    /// The first `freeze` layers (input side) kept their weights: no gradient reached them.
+    #[serde(default)]
+    pub freeze: usize,
 }
 
 impl RunSpec {
@@ -35,6 +57,16 @@ impl RunSpec {
         let path = dir.join(CONFIG_FILE);
         let text = read_text(&path)?;
         toml::from_str(&text).map_err(|source| RunError::BadRunConfig { path, source })
+    }
+
+    /// The learning rate the run was trained with, if its config names one.
+    pub fn learning_rate(&self) -> Option<f64> {
+        self.optimizer.as_ref().and_then(|o| o.learning_rate)
+    }
+
+    /// How many layers (from the input) the run kept frozen: 0 for most.
+    pub fn frozen_layers(&self) -> usize {
+        self.init.as_ref().map_or(0, |i| i.freeze)
     }
 
     /// The name of each of the network's outputs: the config's `class_names`, else the

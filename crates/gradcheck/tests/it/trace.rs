@@ -32,6 +32,9 @@ fn mazurs_example_gives_his_published_numbers() {
     to_digits(t.stepped.params.weights[0][2], 0.19956143, 8);
     to_digits(t.stepped.params.weights[0][1], 0.24975114, 8);
     to_digits(t.stepped.params.weights[0][3], 0.29950229, 8);
+    // BP2's weighted sum before the σ' product: "∂E_total/∂out_h1 = 0.036350306".
+    let sums = t.layers[0].weighted_error.as_ref().unwrap();
+    to_digits(sums[0], 0.036350306, 9);
     // His biases stay; the error falls.
     assert_eq!(t.stepped.params.biases, t.network.params.biases);
     assert!(t.cost_after < t.cost_before);
@@ -42,6 +45,10 @@ fn mazurs_example_gives_his_published_numbers() {
         "∂C/∂w5 = W2[0][0] (h1→o1) = +0.082167041",
         "w5 = W2[0][0] = +0.400000000 → +0.358916480",
         "w1 = W1[0][0] = +0.150000000 → +0.149780716",
+        "∂E/∂out_h1 = +0.036350306",
+        // His post's error after the step, 0.291027924, is not what his new weights give.
+        "cost C = +0.298371109 → +0.291027774",
+        "Mazur's post prints 0.291027924 here",
     ] {
         assert!(text.contains(line), "{line} missing:\n{text}");
     }

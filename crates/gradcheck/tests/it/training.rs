@@ -88,6 +88,26 @@ fn the_train_subcommand_prints_epochs_and_json_and_refuses_nonsense() {
         text.contains("epoch   2/2") && text.contains("test accuracy"),
         "{text}"
     );
+    assert!(!text.contains("warning:"), "{text}");
+
+    // ReLU with the classic defaults does not learn, and is told so with settings that work
+    // (the sigmoid network above learned, and was told nothing).
+    let relu = ["train", "--epochs", "1", "--activation", "relu", "--json"];
+    let out = gradcheck(&[&relu[..], &common[..]].concat());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warning = json["warning"].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("no better than guessing") && warning.contains("--init scaled_normal"),
+        "{json}"
+    );
+
+    // Stopped inside an epoch by --steps, the summary counts steps, not a whole epoch.
+    let out = gradcheck(&[&["train", "--epochs", "2", "--steps", "70"], &common[..]].concat());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("after 70 steps (20 of epoch 2's 50)"),
+        "{text}"
+    );
 
     let out = gradcheck(&[&["train", "--epochs", "1", "--json"], &common[..]].concat());
     assert!(out.status.success());
