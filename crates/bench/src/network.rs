@@ -11,7 +11,7 @@ use train::{OptimizerConfig, TrainConfig};
 /// A network to measure, named after its config file (`configs/<name>.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub(crate) enum Network {
-    /// configs/nielsen.toml: the classic text's first network, at its own batch size (the
+    /// configs/nielsen.toml: Nielsen's first network, at its own batch size (the
     /// peers call it `seed`).
     Nielsen,
     /// configs/mlp.toml: the project's classic network; also the one inference is timed on.

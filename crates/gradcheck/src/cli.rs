@@ -50,7 +50,7 @@ pub enum Command {
     /// One example through the network: z, a, a − y, σ'(z), δ per layer, the gradients, one
     /// gradient step, and why the output moved.
     Trace(TraceArgs),
-    /// Train the network with the hand-written backward pass (the classic text's first network
+    /// Train the network with the hand-written backward pass (Nielsen's first network
     /// by default), optionally with Burn's autodiff stepping beside it.
     Train(TrainArgs),
 }
@@ -146,8 +146,8 @@ pub struct TraceArgs {
     #[arg(long, value_name = "ETA", value_parser = parse_eta)]
     pub eta: Option<f64>,
 
-    /// Initial weights: scaled_normal (W ~ N(0, 1/n_in), the check's), normal (N(0, 1), the
-    /// classic text's first, which saturates wide layers) or uniform.
+    /// Initial weights: scaled_normal (W ~ N(0, 1/n_in), the check's), normal (N(0, 1),
+    /// Nielsen's first, which saturates wide layers) or uniform.
     #[arg(long, value_name = "NAME", default_value = "scaled_normal", value_parser = parse_init)]
     pub init: model::Init,
 

@@ -17,6 +17,8 @@
 //!
 //! The textbook's w^l_jk is the weight *to* neuron j of layer l *from* neuron k of layer l−1, so
 //! w^l is an `[outputs × inputs]` matrix acting on a column vector: z^l = w^l a^(l−1) + b^l.
+//! Here l counts layers as this project does, from the first hidden layer (l = 1); Nielsen
+//! numbers the input layer 1, so this w^l_jk is his w^(l+1)_jk (the table in `docs/learn.md`).
 //! Burn's `Linear` stores the same numbers the other way round: W^l is `[inputs, outputs]` and a
 //! batch is one row per example, z^l = a^(l−1) · W^l + b^l. **The stored W^l is the transpose of
 //! the textbook's w^l**: W^l\[k\]\[j\] = w^l_jk. This module keeps the weights exactly as Burn
@@ -61,7 +63,7 @@
 //!
 //! The output layer's activation comes with the cost, whatever the hidden layers use:
 //!
-//! - **Quadratic** (the classic text's, [`Cost::Quadratic`]): a^L = σ(z^L) and
+//! - **Quadratic** (Nielsen's, [`Cost::Quadratic`]): a^L = σ(z^L) and
 //!   Cₓ = ½‖y − a^L‖² with y the one-hot label, so ∇ₐCₓ = a^L − y and BP1 gives
 //!   δ^L = (a^L − y) ⊙ σ'(z^L).
 //! - **Cross-entropy on a softmax** ([`Cost::CrossEntropy`]): a^L = softmax(z^L),
@@ -75,7 +77,7 @@
 //!
 //! # The code
 //!
-//! [`Network::backprop`] is the classic text's `backprop` for one example, with its names: a
+//! [`Network::backprop`] is Nielsen's `backprop` for one example, with its names: a
 //! forward pass that keeps every weighted input (`zs`) and activation (`activations`), BP1 for
 //! the output error `delta`, then, from the top layer down, BP3 and BP4 for the layer's
 //! gradients (`nabla_b`, `nabla_w`) and BP2 for the error of the layer below.
@@ -299,7 +301,7 @@ impl Network {
         mean_over(self, batch, |x, label| self.backprop(cost, x, label))
     }
 
-    /// One step of gradient descent, the classic text's `update_mini_batch`:
+    /// One step of gradient descent, Nielsen's `update_mini_batch`:
     /// θ → θ − η ∂C/∂θ for every weight and bias, with `gradients` those of the batch cost
     /// (already the mean over the batch, so this is w → w − (η/m) Σₓ ∂Cₓ/∂w).
     pub fn step(&mut self, gradients: &Gradients, eta: f64) {

@@ -3,7 +3,7 @@
 //!
 //! A gradient check compares gradients once, at one point. Training is the real test of a
 //! derivation: thousands of steps, each starting where the last one's gradients led. This module
-//! trains the classic text's first network (784-30-10, sigmoid, quadratic cost, weights and
+//! trains Nielsen's first network (784-30-10, sigmoid, quadratic cost, weights and
 //! biases N(0, 1), mini-batches of 10, η = 3, on the first 50,000 training images, scored on the
 //! 10,000 test images after every epoch) with nothing but [`Network::backward`] and the update
 //! rule, Nielsen's `update_mini_batch`:
@@ -73,7 +73,7 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
-    /// The classic text's first network and training, as its chapter 1 runs it.
+    /// Nielsen's first network and training, as its chapter 1 runs it.
     pub fn nielsen(data_dir: PathBuf, backend: Backend) -> TrainOptions {
         TrainOptions {
             sizes: vec![IMAGE_PIXELS, 30, NUM_CLASSES],

@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cost {
-    /// The classic text's quadratic cost on sigmoid outputs a = σ(z^L):
+    /// Nielsen's quadratic cost on sigmoid outputs a = σ(z^L):
     ///
     /// C = 1/(2n) Σₓ ‖y(x) − a(x)‖²
     ///
     /// summed over the 10 outputs and averaged over the n images of the batch. (Burn's
     /// `MseLoss` with `Reduction::Mean` divides by n·10 instead of 2n, which makes gradients 5×
-    /// smaller and changes what a learning rate means; η = 3.0 is the classic text's value.)
+    /// smaller and changes what a learning rate means; η = 3.0 is Nielsen's value.)
     #[default]
     Quadratic,
     /// Softmax cross-entropy on the output weighted inputs (logits) z^L:

@@ -50,11 +50,11 @@ impl Activation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
-    /// W ~ N(0, 1/n_in), b ~ N(0, 1): the classic text's improved initialisation; keeps
+    /// W ~ N(0, 1/n_in), b ~ N(0, 1): Nielsen's improved initialisation; keeps
     /// sigmoid units out of saturation in wide layers.
     #[default]
     ScaledNormal,
-    /// W, b ~ N(0, 1): the classic text's first network. Saturates layers wider than ~30.
+    /// W, b ~ N(0, 1): Nielsen's first network. Saturates layers wider than ~30.
     Normal,
     /// W, b ~ U(−1/√n_in, 1/√n_in): PyTorch's default for linear layers.
     Uniform,

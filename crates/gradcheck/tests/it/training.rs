@@ -5,7 +5,7 @@ use gradcheck::training::{train, TrainOptions};
 
 use crate::{default_backend, gradcheck, shipped_mnist};
 
-/// The classic text's network and training, on the first `images` training images.
+/// Nielsen's network and training, on the first `images` training images.
 fn short(images: usize, epochs: usize) -> TrainOptions {
     TrainOptions {
         epochs,
