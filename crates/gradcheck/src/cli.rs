@@ -174,11 +174,7 @@ impl TraceArgs {
             };
             return trace::from_run(&RunTrace {
                 dir: dir.clone(),
-                trust: if self.allow_unsealed {
-                    Trust::AllowUnsealed
-                } else {
-                    Trust::Sealed
-                },
+                trust: Trust::allowing_unsealed(self.allow_unsealed),
                 example,
                 label: self.label.clone(),
                 eta: self.eta,

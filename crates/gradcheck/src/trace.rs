@@ -640,8 +640,6 @@ impl Trace {
     /// The trace for people: forward pass, backward pass, the step and what it changed.
     pub fn text(&self) -> String {
         let mut s = String::new();
-        let big = self.naming == Naming::Layers;
-        let l_out = self.output_layer();
         let cost_name = match self.cost {
             Cost::Quadratic => "C = ½ Σ_j (a^L_j − y_j)²",
             Cost::CrossEntropy => "C = −Σ_j y_j ln a^L_j, a^L = softmax(z^L)",
@@ -655,6 +653,17 @@ impl Trace {
             self.cost.name()
         );
 
+        self.write_forward(&mut s);
+        self.write_backward(&mut s);
+        self.write_step(&mut s);
+        s.push_str(&self.why_the_output_moved());
+        s
+    }
+
+    /// FORWARD: every layer's z and a (long layers summarised), and the cost.
+    fn write_forward(&self, s: &mut String) {
+        let big = self.naming == Naming::Layers;
+        let l_out = self.output_layer();
         let _ = writeln!(s, "FORWARD: z^l = a^(l−1)·W^l + b^l, a^l = f(z^l); a^0 = x");
         if big {
             let lit = self.x.iter().filter(|&&v| v != 0.0).count();
@@ -705,7 +714,12 @@ impl Trace {
             }
         }
         let _ = writeln!(s, "  cost C = {}\n", num(self.cost_before));
+    }
 
+    /// BACKWARD: BP1 at the output, BP2 down the hidden layers, BP4's largest gradients, and Burn's autodiff beside them.
+    fn write_backward(&self, s: &mut String) {
+        let big = self.naming == Naming::Layers;
+        let l_out = self.output_layer();
         let _ = writeln!(s, "BACKWARD");
         let out = &self.layers[l_out - 1];
         let bp1 = match self.cost {
@@ -811,7 +825,13 @@ impl Trace {
                 if agreement.passed { "" } else { ": MORE than the check allows" }
             );
         }
+    }
 
+    /// ONE STEP: the weights (in full for a small network), the cost and the outputs after it.
+    fn write_step(&self, s: &mut String) {
+        let big = self.naming == Naming::Layers;
+        let l_out = self.output_layer();
+        let out = &self.layers[l_out - 1];
         let biases = if self.steps_biases {
             " and b ← b − η ∂C/∂b"
         } else {
@@ -869,8 +889,6 @@ impl Trace {
                 num(self.y[j])
             );
         }
-        s.push_str(&self.why_the_output_moved());
-        s
     }
 
     /// The trace as one JSON object: `title`, `cost`, `eta`, `x`, `y`, `layers` (per layer

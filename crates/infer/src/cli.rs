@@ -332,11 +332,7 @@ fn predict_one(predictor: &Predictor, pixels: &[f32]) -> Result<Prediction, Infe
 /// Runs `infer`: evaluates the run on the test set, or answers for the images asked about.
 pub fn run(args: &Args) -> Result<Output, InferError> {
     let backend = args.backend.resolve()?;
-    let trust = if args.allow_unsealed {
-        run::Trust::AllowUnsealed
-    } else {
-        run::Trust::Sealed
-    };
+    let trust = run::Trust::allowing_unsealed(args.allow_unsealed);
     let run = SavedRun::load_with(&args.model, &backend.device()?, trust)?;
     if run.spec.model.inputs != IMAGE_PIXELS {
         return Err(InferError::InputsDoNotFit {

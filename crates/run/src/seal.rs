@@ -106,6 +106,17 @@ pub enum Trust {
     AllowUnsealed,
 }
 
+impl Trust {
+    /// The trust a command's `--allow-unsealed` flag asks for.
+    pub fn allowing_unsealed(allow: bool) -> Trust {
+        if allow {
+            Trust::AllowUnsealed
+        } else {
+            Trust::Sealed
+        }
+    }
+}
+
 /// The SHA-256 of `bytes`, as lowercase hex.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};

@@ -224,11 +224,7 @@ impl fmt::Display for Server {
 pub async fn start(args: &Args) -> Result<Server, ServeError> {
     let backend = args.backend.resolve()?;
     let (model, artifacts) = (args.model.clone(), args.artifacts.clone());
-    let trust = if args.allow_unsealed {
-        run::Trust::AllowUnsealed
-    } else {
-        run::Trust::Sealed
-    };
+    let trust = run::Trust::allowing_unsealed(args.allow_unsealed);
     let runs =
         tokio::task::spawn_blocking(move || Runs::open_with(&model, &artifacts, backend, trust))
             .await

@@ -81,11 +81,7 @@ pub struct Args {
 impl Args {
     /// Whether what has no seal may be loaded.
     pub fn trust(&self) -> Trust {
-        if self.allow_unsealed {
-            Trust::AllowUnsealed
-        } else {
-            Trust::Sealed
-        }
+        Trust::allowing_unsealed(self.allow_unsealed)
     }
 
     /// What the command line changes in the config.

@@ -198,11 +198,7 @@ pub fn run(args: &CurveArgs, progress: &mut dyn FnMut(&CurvePoint)) -> Result<Cu
     };
     let backend = Backend::resolve(config.backend)?;
     // The base must fit before any training starts.
-    let trust = if args.allow_unsealed {
-        run::Trust::AllowUnsealed
-    } else {
-        run::Trust::Sealed
-    };
+    let trust = run::Trust::allowing_unsealed(args.allow_unsealed);
     let source = transfer::load_source(&init, &backend.device()?, trust)?;
     for way in [Way::FineTune, Way::Frozen] {
         transfer::plan(&init, &way.apply(&config), &source)?;
