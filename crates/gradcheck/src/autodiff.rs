@@ -23,7 +23,8 @@ use model::{Backend, Cost, Mlp};
 use crate::manual::{self, Gradients, Network};
 use crate::{Batch, GradcheckError, PerLayer};
 
-/// Casts every float parameter to one dtype, keeping it a leaf that collects gradients.
+/// Casts every float parameter to one dtype, as a leaf that collects gradients (a network
+/// loaded on a plain device, as `serve` holds one, gets autodiff here).
 struct CastParams(FloatDType);
 
 impl ModuleMapper for CastParams {
@@ -31,7 +32,7 @@ impl ModuleMapper for CastParams {
         let dtype = self.0;
         // The cast is itself an operation on the autodiff graph: detach it so that the cast
         // tensor is a parameter of its own, whose gradient `grad` returns.
-        param.map(|t| t.cast(dtype).detach().require_grad())
+        param.map(|t| t.cast(dtype).detach().autodiff().require_grad())
     }
 }
 
@@ -96,7 +97,7 @@ pub fn verify_f64(device: &Device, backend: Backend) -> Result<(), GradcheckErro
 }
 
 /// Reads a tensor back as f64 values, with the dtype it was stored in.
-fn read<const D: usize>(tensor: Tensor<D>) -> Result<(Vec<f64>, DType), GradcheckError> {
+pub(crate) fn read<const D: usize>(tensor: Tensor<D>) -> Result<(Vec<f64>, DType), GradcheckError> {
     let data = tensor
         .try_into_data()
         .map_err(|source| GradcheckError::Readback { source })?;

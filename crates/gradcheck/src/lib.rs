@@ -40,6 +40,7 @@ mod batch;
 pub mod cli;
 pub mod compare;
 mod error;
+pub mod explain;
 pub mod fault;
 pub mod finite;
 pub mod manual;

@@ -146,6 +146,17 @@ fn autodiff_agreement(
     let network = cast_network(network.clone(), dtype);
     let batch = Batch::new(x.to_vec(), vec![target], x.len())?;
     let burn = autodiff_gradients(&network, cost, &batch, dtype)?.gradients;
+    Ok(agreement(comparison, hand, &burn, frozen))
+}
+
+/// The hand derivation's gradients against Burn's, for the layers from `frozen` + 1 up: the
+/// largest relative difference, and whether it is within `comparison`'s tolerance.
+pub(crate) fn agreement(
+    comparison: Comparison,
+    hand: &Gradients,
+    burn: &Gradients,
+    frozen: usize,
+) -> AutodiffAgreement {
     let tolerance = comparison.tolerance();
     let mut max_rel_error: f64 = 0.0;
     for l in frozen..hand.weights.len() {
@@ -157,11 +168,11 @@ fn autodiff_agreement(
             max_rel_error = max_rel_error.max(tolerance.relative_error(*a, *b));
         }
     }
-    Ok(AutodiffAgreement {
+    AutodiffAgreement {
         comparison,
         max_rel_error,
         passed: max_rel_error <= tolerance.relative,
-    })
+    }
 }
 
 /// The cost of one example with any target vector y: ½‖a^L − y‖² for the quadratic cost,

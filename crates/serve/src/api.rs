@@ -155,7 +155,7 @@ pub fn picture_pixels(body: &[u8]) -> u64 {
 
 /// Whether a request's body is JSON: said by its content type, or seen from its first
 /// character (no picture format starts with `{`).
-fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
     let said = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -229,7 +229,7 @@ pub async fn predict(
 }
 
 /// A body that could not be read: over the limit (413), or cut off.
-fn body_error(app: &App, e: &BytesRejection) -> ApiError {
+pub(crate) fn body_error(app: &App, e: &BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         app.limits().too_large()
     } else {

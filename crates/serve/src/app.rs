@@ -18,7 +18,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use crate::guard::{self, AllowedHosts};
 use crate::runs::Runs;
 use crate::teach::TeachDir;
-use crate::{api, page, ApiError};
+use crate::{api, explain, page, ApiError};
 
 /// Pictures of more pixels than this are large: decoded in a lane of their own, within a budget
 /// of pixels, so that they never hold up the drawings the page sends (78,400 pixels) or a phone
@@ -244,6 +244,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/api/predict", post(api::predict))
+        .route("/api/explain", post(explain::explain))
         .route("/api/runs", get(api::runs))
         .route("/health", get(api::health))
         .merge(writes)

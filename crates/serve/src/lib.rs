@@ -9,6 +9,11 @@
 //!   and `infer` give the same answer for the same picture) or JSON
 //!   `{"pixels": [784 numbers in 0..1]}`; the answer with its outputs, the 28×28 input and every
 //!   hidden layer's activations ([`api`]).
+//! - `POST /api/explain?label=D`: the same body; why the network read it as it did and what one
+//!   step of gradient descent toward D would change: every layer's z, a and δ, the first
+//!   layer's gradient for the units that matter most, the outputs after the step, computed by
+//!   Burn's autodiff and checked against the hand derivation ([`explain`], with
+//!   [`gradcheck::explain`]). Nothing is saved.
 //! - `POST /api/teach?label=D`: teach mode: a picture of the digit D, prepared the same way,
 //!   saved as a 28×28 PNG (and the original) into an image folder, `data/mine` by default, that
 //!   `train` can fine-tune on; `GET /api/teach` counts what it holds, and
@@ -26,8 +31,8 @@
 //! executor keeps answering while a large picture is prepared. No state is kept per request;
 //! the only files it writes are teach mode's, under the teach folder (`--no-teach`: none).
 //!
-//! This crate uses `model` for the network, `run` to list and load runs, and `data` for
-//! preprocessing; it never trains (teach mode only saves pictures for `train`). Start reading
+//! This crate uses `model` for the network, `run` to list and load runs, `data` for
+//! preprocessing and `gradcheck` for the explanation; it never trains (teach mode only saves pictures for `train`). Start reading
 //! at [`cli::start`], then [`router`].
 
 #![forbid(unsafe_code)]
@@ -36,6 +41,7 @@ pub mod api;
 mod app;
 pub mod cli;
 mod error;
+pub mod explain;
 pub mod guard;
 mod page;
 pub mod runs;

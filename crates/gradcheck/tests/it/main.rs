@@ -4,6 +4,7 @@
 //! - [`faults`]: a deliberately wrong backward pass fails and names the layer;
 //! - [`cli`]: the `gradcheck` binary's table, JSON and exit status;
 //! - [`trace`]: `gradcheck trace`: Mazur's published numbers, one MNIST image, the subcommand.
+//! - [`explain`]: Burn's explanation of one example (serve's "show me why") against BP1–BP4.
 //! - [`run_trace`]: `gradcheck trace --model`: a picture through a trained run.
 //! - [`training`]: `gradcheck train`: the hand-written gradients train, on Burn's trajectory.
 //!
@@ -11,6 +12,7 @@
 
 mod agreement;
 mod cli;
+mod explain;
 mod faults;
 mod run_trace;
 mod trace;

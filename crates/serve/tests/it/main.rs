@@ -6,6 +6,7 @@
 mod agree;
 mod api;
 mod errors;
+mod explain;
 mod hands;
 mod socket;
 mod teach;
