@@ -21,6 +21,9 @@
 //  7. Accessibility: the bars are meters, the hint's contrast is at least 4.5:1, a <noscript>.
 //  8. A 390×844 touch screen: teach mode's digit buttons are on screen without scrolling, a
 //     second finger does not draw, a tap draws a dot, nothing is wider than the screen.
+//  9. Show me why: a 7 drawn and "1" picked; the outputs, a − y, δ and the outputs after one
+//     step are those /api/explain answered, the units' gradients are the drawing times δ, and
+//     a new stroke takes the explanation away.
 //
 // Environment: SERVE_BIN (the serve binary), MODEL (a trained run), OUT_DIR (screenshots go
 // here), SCREENSHOT (optional: also save the page with a 7 there, as the README's picture),
@@ -693,6 +696,67 @@ try {
   check(tapped > 100 && /speck/.test(tapSays), "a tap draws a dot and is answered as a speck");
   expectRefusals = false;
   await mobile.screenshot({ path: join(outDir, "phone.png"), fullPage: true });
+
+  section("9");
+  // 9. Show me why: a 7 drawn, "it should have been a 1" picked. What the page shows is the
+  // answer of POST /api/explain for that drawing: the outputs with a, y, a − y, δ and after
+  // one step; the units that matter most, each with its gradient (the input times δ).
+  await page.setViewportSize({ width: 1000, height: 860 });
+  await page.click("#clear");
+  n = await answers(page);
+  await draw(page, DIGITS[1].strokes, { pace: 0 });
+  await answered(page, n);
+  check(await page.isVisible("#why-digits button[data-label='1']"), "the digits to ask why about are offered");
+  const explained = page.waitForResponse((r) => r.url().includes("/api/explain"));
+  await page.click("#why-digits button[data-label='1']");
+  const reply = await explained;
+  const e = await reply.json();
+  check(reply.status() === 200 && e.label === "1" && e.target === 1, `/api/explain answered ${reply.status()}`);
+  await page.waitForFunction(() => document.body.dataset.explainState === "ready", null, { timeout: 20_000 });
+  const why = await page.evaluate(() => {
+    const rows = [...document.querySelectorAll("#why-outputs tr")].slice(1).map((r) => ({
+      cells: [...r.cells].map((c) => c.textContent.trim()),
+      target: r.classList.contains("target"),
+    }));
+    const units = [...document.querySelectorAll("#why-units figure")].map((f) => {
+      const [gradient] = f.querySelectorAll("canvas");
+      const data = gradient.getContext("2d").getImageData(0, 0, 28, 28).data;
+      const coloured = [];
+      for (let i = 0; i < 784; i++) if (data[4 * i] < 250 || data[4 * i + 2] < 250) coloured.push(i);
+      return { unit: Number(f.dataset.unit), canvases: f.querySelectorAll("canvas").length, coloured,
+        caption: f.querySelector("figcaption").textContent };
+    });
+    return {
+      visible: !document.getElementById("explain").hidden,
+      summary: document.getElementById("why-summary").textContent,
+      check: document.getElementById("why-check").textContent,
+      rows, units,
+    };
+  });
+  await page.screenshot({ path: join(outDir, "why.png"), fullPage: true });
+  console.log(`why not a 1: ${why.summary}`);
+  console.log(`  ${why.check}`);
+  console.log(`  units shown: ${why.units.map((u) => u.caption).join("; ")}`);
+  // Shown with three significant digits.
+  const near = (text, v) => Math.abs(parseFloat(text) - v) <= 5e-3 * Math.abs(v) + 1e-12;
+  const delta = e.layers[e.layers.length - 1].delta;
+  check(why.visible && why.rows.length === 10, `the explanation shows ${why.rows.length} outputs`);
+  why.rows.forEach((r, k) => {
+    check(r.target === (k === 1) && r.cells[2] === (k === 1 ? "1" : "0"), `row ${k}: y and the target`);
+    check(near(r.cells[1], e.outputs[k]) && near(r.cells[3], e.a_minus_y[k]) && near(r.cells[4], delta[k]) &&
+      near(r.cells[5], e.after_step.outputs[k]), `row ${k} is not the API's: ${r.cells.join(" | ")}`);
+  });
+  check(why.summary.includes(`η = ${e.eta}`) && why.summary.includes("you say 1"), "the summary names the step and the label");
+  check(/agree/.test(why.check) && e.autodiff_agrees, `autodiff and the hand derivation: ${why.check}`);
+  check(why.units.length === e.first_layer_gradient.length && why.units.length > 0, "the units that matter most are drawn");
+  why.units.forEach((u, i) => {
+    check(u.unit === e.first_layer_gradient[i].unit && u.canvases === 3, `unit ${u.unit}: three pictures`);
+    // The gradient is the input times δ: coloured where there is ink, white elsewhere.
+    check(u.coloured.length > 20 && u.coloured.every((p) => e.input[p] > 0), `unit ${u.unit}'s gradient is not the drawing`);
+  });
+  // A new stroke is another drawing: the explanation goes.
+  await draw(page, [[[40, 250], [80, 252]]], { pace: 0 });
+  check(await page.isHidden("#explain"), "the explanation of the old drawing stays on screen");
 
   check(problems.length === 0, problems.join("\n"));
   console.log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s (screenshots in ${outDir})`);

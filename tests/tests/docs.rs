@@ -204,6 +204,17 @@ const EXPECTED: &[Expect] = &[
         &[],
     ),
     ok(
+        "curl -s --data-binary @seven.png -H 'Content-Type: image/png' 'http://127.0.0.1:8000/api/explain?label=1'",
+        &[
+            "\"label\":\"1\"",
+            "\"target\":1",
+            "\"first_layer_gradient\":[{\"unit\":",
+            "\"after_step\":{\"outputs\":",
+            "\"autodiff_agrees\":true",
+        ],
+        &[],
+    ),
+    ok(
         "curl -s --data-binary @seven.png -H 'Content-Type: image/png' 'http://127.0.0.1:8000/api/teach?label=7'",
         // The scratch's data/mine holds ten drawings of each digit (train/7/0.png ...).
         &["\"digit\":7", "\"file\":\"train/7/0011.png\"", "\"ready\":true"],
