@@ -329,6 +329,25 @@ const EXPECTED: &[Expect] = &[
         &[],
     ),
     ok(
+        "cargo run -p train -- --config configs/nielsen.toml --epochs 10 --out artifacts/nielsen-10",
+        &["784-30-10", "10 epochs", "wrote artifacts/nielsen-10"],
+        &["artifacts/nielsen-10/model.bpk"],
+    ),
+    ok(
+        "cargo run -p infer -- --model artifacts/nielsen-10 --pictures",
+        &["accuracy", "recall"],
+        &["artifacts/nielsen-10/pictures/mistakes.png"],
+    ),
+    ok(
+        "cargo run -p gradcheck -- trace --model artifacts/nielsen-10 --index 0",
+        &[
+            "MNIST test image 0 (a 7), which should be 7, through the run artifacts/nielsen-10",
+            "outputs saturated",
+            "BP1",
+        ],
+        &[],
+    ),
+    ok(
         "cargo run -p gradcheck -- train --activation relu --epochs 1",
         &["relu hidden units", "warning: the test accuracy is", "did not learn"],
         &[],
@@ -350,7 +369,7 @@ const EXPECTED: &[Expect] = &[
     ),
     ok(
         "cargo run -p gradcheck -- trace --index 0 --layers 784,100,10 --init normal",
-        &["784-100-10", "saturated (σ'(z) < 0.01"],
+        &["784-100-10", "66 saturated (σ'(z) < 0.01", "4 of the 10 outputs saturated"],
         &[],
     ),
 ];

@@ -723,6 +723,18 @@ impl Trace {
                     num(layer.a[j])
                 );
             }
+            // A sigmoid output saturates too, and BP1 multiplies its error by σ'(z^L): how
+            // many do is set by the fan-in (the width of the layer below), not by this layer.
+            if l == l_out && big {
+                if let Some(sp) = &layer.f_prime {
+                    let flat = sp.iter().filter(|&&sp| sp < 0.01).count();
+                    let _ = writeln!(
+                        s,
+                        "    {flat} of the {} outputs saturated (σ'(z) < 0.01)",
+                        sp.len()
+                    );
+                }
+            }
         }
         let _ = writeln!(s, "  cost C = {}\n", num(self.cost_before));
     }

@@ -50,11 +50,15 @@ impl Activation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
-    /// W ~ N(0, 1/n_in), b ~ N(0, 1): Nielsen's improved initialisation; keeps
-    /// sigmoid units out of saturation in wide layers.
+    /// W ~ N(0, 1/n_in), b ~ N(0, 1): Nielsen's improved initialisation; keeps a unit's
+    /// weighted input near 1 in size whatever its fan-in, so sigmoid units start out of
+    /// saturation.
     #[default]
     ScaledNormal,
-    /// W, b ~ N(0, 1): Nielsen's first network. Saturates layers wider than ~30.
+    /// W, b ~ N(0, 1): Nielsen's first network. A unit's weighted input grows with its fan-in
+    /// (the width of the layer below): about 60% of the first hidden layer's sigmoid units
+    /// start saturated (784 inputs, whatever the layer's width), and the outputs the more, the
+    /// wider the hidden layer (27% at 30 hidden units, 60% at 100: `docs/learn.md`, exercise 1).
     Normal,
     /// W, b ~ U(−1/√n_in, 1/√n_in): PyTorch's default for linear layers.
     Uniform,
