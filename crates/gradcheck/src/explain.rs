@@ -10,7 +10,7 @@
 //! largest relative difference, which a test holds to the tolerance of the comparison.
 //!
 //! For one example, δ^l = ∂C/∂b^l (BP3), so each layer's δ is Burn's bias gradient; and the
-//! first layer's gradient ∂C/∂W^1\[k\]\[j\] = x_k δ^1_j (BP4) is the input picture scaled by
+//! first layer's gradient `∂C/∂W^1[k][j]` = x_k δ^1_j (BP4) is the input picture scaled by
 //! unit j's δ, which the page draws for the units with the largest |δ|.
 
 use burn::module::Module;
@@ -48,11 +48,11 @@ pub struct UnitGradient {
     pub delta: f64,
     /// a^1_unit, the unit's activation.
     pub activation: f64,
-    /// ∂C/∂W^1\[k\]\[unit\] for the 784 inputs k = x_k · δ^1_unit, row by row.
+    /// `∂C/∂W^1[k][unit]` for the 784 inputs k = x_k · δ^1_unit, row by row.
     pub image: Vec<f64>,
-    /// W^1\[k\]\[unit\] before the step.
+    /// `W^1[k][unit]` before the step.
     pub weights_before: Vec<f64>,
-    /// W^1\[k\]\[unit\] after the step: `weights_before − η · image`.
+    /// `W^1[k][unit]` after the step: `weights_before − η · image`.
     pub weights_after: Vec<f64>,
 }
 

@@ -21,8 +21,8 @@
 //! numbers the input layer 1, so this w^l_jk is his w^(l+1)_jk (the table in `docs/learn.md`).
 //! Burn's `Linear` stores the same numbers the other way round: W^l is `[inputs, outputs]` and a
 //! batch is one row per example, z^l = a^(l−1) · W^l + b^l. **The stored W^l is the transpose of
-//! the textbook's w^l**: W^l\[k\]\[j\] = w^l_jk. This module keeps the weights exactly as Burn
-//! stores them, flattened row-major, so W^l\[k\]\[j\] is `params.weights[l − 1][k · outputs + j]`,
+//! the textbook's w^l**: `W^l[k][j]` = w^l_jk. This module keeps the weights exactly as Burn
+//! stores them, flattened row-major, so `W^l[k][j]` is `params.weights[l − 1][k · outputs + j]`,
 //! and its gradients come out in that same layout, ready to compare with Burn's.
 //!
 //! # The four equations of backpropagation
@@ -46,7 +46,7 @@
 //! - BP3, BP4: z^l_j = Σ_k w^l_jk a^(l−1)_k + b^l_j, so ∂z^l_j/∂b^l_j = 1 and
 //!   ∂z^l_j/∂w^l_jk = a^(l−1)_k.
 //!
-//! In Burn's layout BP2 reads δ^l_k = (Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j) f'(z^l_k), row k of
+//! In Burn's layout BP2 reads δ^l_k = (Σ_j `W^(l+1)[k][j]` δ^(l+1)_j) f'(z^l_k), row k of
 //! W^(l+1) times δ^(l+1), and BP4 reads ∂Cₓ/∂W^l = (a^(l−1))ᵀ δ^l: an outer product with W^l's
 //! own `[inputs, outputs]` shape.
 //!
@@ -140,7 +140,7 @@ fn log_sum_exp(z: &[f64]) -> f64 {
 pub struct Network {
     sizes: Vec<usize>,
     activation: Activation,
-    /// `params.weights[l − 1]` is W^l, `[sizes[l − 1], sizes[l]]` row-major (W^l\[k\]\[j\] is
+    /// `params.weights[l − 1]` is W^l, `[sizes[l − 1], sizes[l]]` row-major (`W^l[k][j]` is
     /// at `k · sizes[l] + j`); `params.biases[l − 1]` is b^l, `sizes[l]` long.
     pub params: PerLayer<Vec<f64>>,
 }
@@ -333,7 +333,7 @@ impl Network {
     }
 }
 
-/// z = a·W + b for one example, W `[a.len(), b.len()]` row-major: z_j = b_j + Σ_k a_k W\[k\]\[j\].
+/// z = a·W + b for one example, W `[a.len(), b.len()]` row-major: z_j = b_j + Σ_k a_k `W[k][j]`.
 fn weighted_input(a: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
     let mut z = b.to_vec();
     // Accumulated one input k (one row of W) at a time.
@@ -393,14 +393,14 @@ pub fn bp1_output_error(cost: Cost, z: &[f64], label: usize) -> Vec<f64> {
 /// BP2 for one example: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ f'(z^l), from `w_next` = W^(l+1) (Burn's
 /// layout), `delta_next` = δ^(l+1) and `sp` = f'(z^l).
 ///
-/// Since W^(l+1)\[k\]\[j\] = w^(l+1)_jk, entry k of (w^(l+1))ᵀ δ^(l+1) is
-/// Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j: row k of the stored matrix dotted with δ^(l+1). The error
+/// Since `W^(l+1)[k][j]` = w^(l+1)_jk, entry k of (w^(l+1))ᵀ δ^(l+1) is
+/// Σ_j `W^(l+1)[k][j]` δ^(l+1)_j: row k of the stored matrix dotted with δ^(l+1). The error
 /// flows back along the weights that carried the activations forward.
 pub fn bp2_backpropagate_error(w_next: &[f64], delta_next: &[f64], sp: &[f64]) -> Vec<f64> {
     hadamard(&bp2_weighted_error(w_next, delta_next), sp)
 }
 
-/// The first half of BP2: for each unit k of layer l, Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j, the
+/// The first half of BP2: for each unit k of layer l, Σ_j `W^(l+1)[k][j]` δ^(l+1)_j, the
 /// output errors weighted by the unit's outgoing weights. It is ∂C/∂a^l_k, how much the cost
 /// changes with the unit's activation (Mazur's ∂E_total/∂out_h1); BP2 multiplies it by
 /// f'(z^l_k) to get δ^l_k = ∂C/∂z^l_k.
@@ -416,7 +416,7 @@ pub fn bp2_weighted_error(w_next: &[f64], delta_next: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// BP4 for one example: ∂Cₓ/∂W^l\[k\]\[j\] = a^(l−1)_k δ^l_j, the outer product (a^(l−1))ᵀ δ^l,
+/// BP4 for one example: `∂Cₓ/∂W^l[k][j]` = a^(l−1)_k δ^l_j, the outer product (a^(l−1))ᵀ δ^l,
 /// `[a_prev.len(), delta.len()]` row-major: W^l's own layout (the textbook's δ^l (a^(l−1))ᵀ,
 /// transposed).
 pub fn bp4_weight_gradient(a_prev: &[f64], delta: &[f64]) -> Vec<f64> {

@@ -11,7 +11,7 @@
 //! and keeps, for every layer l, the weighted inputs z^l, the activations a^l, f'(z^l) and the
 //! errors δ^l; at the output also a^L − y; then the gradients, the stepped network, its new cost
 //! and outputs. [`Trace::text`] writes it for people: layer by layer, then *why the output
-//! moved*, with the hidden units whose contribution a^(L−1)_k · W^L\[k\]\[j\] to an output's
+//! moved*, with the hidden units whose contribution a^(L−1)_k · `W^L[k][j]` to an output's
 //! weighted input z^L_j changed the most.
 //!
 //! Two examples come ready:
@@ -50,7 +50,7 @@ const TOP: usize = 5;
 pub enum Naming {
     /// Mazur's names: inputs i1, i2; hidden h1, h2; outputs o1, o2; weights w1…w8.
     Mazur,
-    /// Unit j of layer l, weight W^l\[k\]\[j\]; long layers summarised.
+    /// Unit j of layer l, weight `W^l[k][j]`; long layers summarised.
     Layers,
 }
 
@@ -67,7 +67,7 @@ pub struct LayerTrace {
     /// δ^l = ∂C/∂z^l, which is also ∂C/∂b^l (BP3). Empty in a frozen layer, which BP2
     /// does not reach.
     pub delta: Vec<f64>,
-    /// In a hidden layer, the first half of BP2: Σ_j W^(l+1)\[k\]\[j\] δ^(l+1)_j = ∂C/∂a^l_k
+    /// In a hidden layer, the first half of BP2: Σ_j `W^(l+1)[k][j]` δ^(l+1)_j = ∂C/∂a^l_k
     /// for each unit k, before the product with f'(z^l). `None` at the output and in a frozen
     /// layer.
     pub weighted_error: Option<Vec<f64>>,
@@ -351,9 +351,9 @@ pub fn trace(
 /// Mazur's network in this crate's layout, with his input and targets.
 ///
 /// He writes h1 = σ(w1·i1 + w2·i2 + b1), h2 = σ(w3·i1 + w4·i2 + b1),
-/// o1 = σ(w5·h1 + w6·h2 + b2), o2 = σ(w7·h1 + w8·h2 + b2). Burn's W^l\[k\]\[j\] is the weight
-/// from input k to neuron j, stored at `k · outputs + j`, so W^1 = \[\[w1, w3\], \[w2, w4\]\] is
-/// stored as \[w1, w3, w2, w4\], and W^2 as \[w5, w7, w6, w8\]. His bias is shared by a layer:
+/// o1 = σ(w5·h1 + w6·h2 + b2), o2 = σ(w7·h1 + w8·h2 + b2). Burn's `W^l[k][j]` is the weight
+/// from input k to neuron j, stored at `k · outputs + j`, so `W^1 = [[w1, w3], [w2, w4]]` is
+/// stored as `[w1, w3, w2, w4]`, and W^2 as `[w5, w7, w6, w8]`. His bias is shared by a layer:
 /// each neuron gets its own copy of it.
 pub fn mazur_network() -> Result<(Network, Vec<f64>, Vec<f64>), GradcheckError> {
     let (w1, w2, w3, w4) = (0.15, 0.20, 0.25, 0.30);
@@ -370,7 +370,7 @@ pub fn mazur_network() -> Result<(Network, Vec<f64>, Vec<f64>), GradcheckError> 
     Ok((network, vec![0.05, 0.10], vec![0.01, 0.99]))
 }
 
-/// Mazur's name of W^l\[k\]\[j\] in his 2-2-2 network: w1…w4 in the hidden layer, w5…w8 in
+/// Mazur's name of `W^l[k][j]` in his 2-2-2 network: w1…w4 in the hidden layer, w5…w8 in
 /// the output layer, numbered by the neuron j they feed, then the input k.
 pub fn mazur_weight_name(l: usize, k: usize, j: usize) -> String {
     format!("w{}", 4 * (l - 1) + 2 * j + k + 1)
@@ -639,7 +639,7 @@ impl Trace {
         }
     }
 
-    /// The name of W^l\[k\]\[j\].
+    /// The name of `W^l[k][j]`.
     fn weight(&self, l: usize, k: usize, j: usize) -> String {
         let burn = format!("W{l}[{k}][{j}]");
         match self.naming {
@@ -959,9 +959,9 @@ impl Trace {
         })
     }
 
-    /// Why the output moved: z^L_j = Σ_k a^(L−1)_k W^L\[k\]\[j\] + b^L_j, so its change is the
+    /// Why the output moved: z^L_j = Σ_k a^(L−1)_k `W^L[k][j]` + b^L_j, so its change is the
     /// change of the bias plus, for each unit k below, the change of its contribution
-    /// a_k W\[k\]\[j\], in which both the unit's activation and its weight moved.
+    /// a_k `W[k][j]`, in which both the unit's activation and its weight moved.
     fn why_the_output_moved(&self) -> String {
         let mut s = String::new();
         let l_out = self.output_layer();

@@ -25,6 +25,10 @@ pub const MISTAKES_CAP: usize = 100;
 pub(crate) const CONFUSION_FILE: &str = "confusion.svg";
 /// The first layer's weights, one tile per unit.
 pub(crate) const HIDDEN_FILE: &str = "hidden.png";
+/// The first layer's weights where training started, W₀.
+pub(crate) const HIDDEN_START_FILE: &str = "hidden-start.png";
+/// What training changed in them, W − W₀.
+pub(crate) const HIDDEN_CHANGE_FILE: &str = "hidden-change.png";
 /// The test images the network got wrong.
 pub(crate) const MISTAKES_FILE: &str = "mistakes.png";
 /// The page showing the pictures with the figures.
@@ -44,6 +48,14 @@ pub struct Drawn {
     /// Mistakes drawn, of how many.
     pub mistakes_drawn: usize,
     pub mistakes: usize,
+    /// Where the first layer started (`hidden-start.png`), when that could be known.
+    pub start: Option<String>,
+    /// Why it could not (a base run that is gone).
+    pub no_start: Option<String>,
+    /// First-layer units whose weights moved by less than [`STILL_BELOW`] of their start.
+    pub still: Option<usize>,
+    /// The median of how far each unit's weights moved, ‖w − w₀‖ / ‖w₀‖.
+    pub median_moved: Option<f64>,
 }
 
 impl fmt::Display for Drawn {
@@ -57,7 +69,21 @@ impl fmt::Display for Drawn {
             self.hidden_units,
             self.mistakes_drawn,
             self.mistakes
-        )
+        )?;
+        match (&self.start, self.still, &self.no_start) {
+            (Some(start), Some(still), _) => write!(
+                f,
+                "\n  first layer against its start ({start}): {still} of {} units barely moved \
+                 (under {:.0}%), the median unit by {:.0}%",
+                self.hidden_units,
+                100.0 * STILL_BELOW,
+                100.0 * self.median_moved.unwrap_or(f64::NAN)
+            ),
+            (_, _, Some(why)) => {
+                write!(f, "\n  no picture of where the first layer started: {why}")
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -222,16 +248,65 @@ pub fn draw(
 
     let (weights, units) = first_layer(run)?;
     let hidden_drawn = units.min(HIDDEN_CAP);
-    let png = pictures::hidden_png(&weights, units, HIDDEN_CAP).map_err(InferError::Draw)?;
-    write(dir, HIDDEN_FILE, png)?;
-    files.push(HIDDEN_FILE.to_string());
+    // Where the first layer started: its tiles, what training changed, and which units barely
+    // moved (marked on hidden.png).
+    let (mut start, mut no_start, mut still_count, mut median_moved) = (None, None, None, None);
+    match start_of(run, units) {
+        Ok(s) => {
+            let moved = moved(&weights, &s.weights, units);
+            let still: Vec<bool> = moved.iter().map(|&r| r < STILL_BELOW).collect();
+            still_count = Some(still.iter().filter(|&&b| b).count());
+            let mut sorted = moved.clone();
+            sorted.sort_by(f64::total_cmp);
+            median_moved = sorted.get(sorted.len() / 2).copied();
+            let change: Vec<f32> = weights
+                .iter()
+                .zip(&s.weights)
+                .map(|(w, w0)| w - w0)
+                .collect();
+            let png = pictures::hidden_png(&weights, units, HIDDEN_CAP, &still)
+                .map_err(InferError::Draw)?;
+            write(dir, HIDDEN_FILE, png)?;
+            let png = pictures::hidden_png(&s.weights, units, HIDDEN_CAP, &[])
+                .map_err(InferError::Draw)?;
+            write(dir, HIDDEN_START_FILE, png)?;
+            let png = pictures::hidden_png(&change, units, HIDDEN_CAP, &still)
+                .map_err(InferError::Draw)?;
+            write(dir, HIDDEN_CHANGE_FILE, png)?;
+            files.extend([HIDDEN_FILE, HIDDEN_START_FILE, HIDDEN_CHANGE_FILE].map(String::from));
+            start = Some((s.what, s.frozen));
+        }
+        Err(why) => {
+            let png =
+                pictures::hidden_png(&weights, units, HIDDEN_CAP, &[]).map_err(InferError::Draw)?;
+            write(dir, HIDDEN_FILE, png)?;
+            files.push(HIDDEN_FILE.to_string());
+            // Pictures of an earlier start (the base run since deleted) would be stale.
+            for stale in [HIDDEN_START_FILE, HIDDEN_CHANGE_FILE] {
+                match fs::remove_file(dir.join(stale)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(InferError::WritePicture {
+                            path: dir.join(stale),
+                            source: e,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            no_start = Some(why);
+        }
+    }
 
     let digit = Captions::new(run);
     let (mut wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
     for m in &mut wrong {
         (m.truth, m.said) = (digit.digit(m.truth), digit.digit(m.said));
     }
-    let png = pictures::mistakes_png(&wrong, MISTAKES_CAP).map_err(InferError::Draw)?;
+    let kind = match run.spec.cost {
+        model::Cost::Quadratic => pictures::OutputKind::Sigmoid,
+        model::Cost::CrossEntropy => pictures::OutputKind::Softmax,
+    };
+    let png = pictures::mistakes_png(&wrong, MISTAKES_CAP, kind).map_err(InferError::Draw)?;
     write(dir, MISTAKES_FILE, png)?;
     files.push(MISTAKES_FILE.to_string());
 
@@ -251,8 +326,13 @@ pub fn draw(
         hidden_units: units,
         mistakes_drawn: wrong.len(),
         mistakes: total,
+        start: start.as_ref().map(|(what, _)| what.clone()),
+        no_start,
+        still: still_count,
+        median_moved,
     };
-    draw_index(drawn, run, report, &digit, curves)
+    let frozen = start.is_some_and(|(_, frozen)| frozen);
+    draw_index(drawn, run, report, &digit, curves, frozen, kind)
 }
 
 /// The number each class is captioned with in the PNG pictures: for a run on some of the
@@ -279,6 +359,8 @@ fn draw_index(
     report: &ConfusionReport,
     digit: &Captions,
     curves: bool,
+    frozen: bool,
+    kind: pictures::OutputKind,
 ) -> Result<Drawn, InferError> {
     let per_class: Vec<ClassRow> = report
         .per_class
@@ -302,6 +384,20 @@ fn draw_index(
         curves: curves.then_some(CURVES_FILE),
         confusion: Some(CONFUSION_FILE),
         hidden: Some((HIDDEN_FILE, drawn.hidden_drawn, drawn.hidden_units)),
+        start: match (&drawn.start, drawn.still, &drawn.no_start) {
+            (Some(what), Some(still), _) => Some(pictures::Start::Known {
+                start_file: HIDDEN_START_FILE,
+                change_file: HIDDEN_CHANGE_FILE,
+                what,
+                still,
+                still_below: STILL_BELOW,
+                median_moved: drawn.median_moved.unwrap_or(f64::NAN),
+                frozen,
+            }),
+            (_, _, Some(why)) => Some(pictures::Start::Unknown(why)),
+            _ => None,
+        },
+        outputs: kind,
         mistakes: Some((MISTAKES_FILE, drawn.mistakes_drawn, drawn.mistakes)),
         config: config.as_deref(),
         report: &summary,
@@ -333,4 +429,112 @@ pub fn draw_seen(
     let svg = pictures::seen_svg(pixels, &hidden, &answer.outputs, answer.class, title);
     write(dir, file, svg)?;
     Ok(dir.join(file))
+}
+
+/// A first layer's weights where training started, W₀, for the pictures beside W.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start {
+    /// `[inputs, units]` row-major, as [`first_layer`] reads W.
+    pub weights: Vec<f32>,
+    /// What they are, for the page: the base run's first layer, or the seeded draw.
+    pub what: String,
+    /// Whether the layer was frozen (`[init] freeze`), so W = W₀ by design.
+    pub frozen: bool,
+}
+
+/// Where the run's first layer started: the base run's first layer for a run that started from
+/// one (`[init] from`, unless that layer was drawn afresh), else the network drawn again from
+/// the run's seed, on the backend it was trained on where that is compiled in (the same seed
+/// draws the same weights there). `Err` says why it cannot be known (a base run that is gone).
+pub fn start_of(run: &SavedRun, units: usize) -> Result<Start, String> {
+    let spec = &run.spec;
+    let layers = run.network.layers.len();
+    let frozen = spec.frozen_layers() > 0;
+    let from_base = spec
+        .init
+        .as_ref()
+        .and_then(|init| init.from.clone())
+        .filter(|_| !(layers == 1 && spec.init.as_ref().is_some_and(|i| i.reset_output)));
+    let backend = spec
+        .backend
+        .as_deref()
+        .and_then(|name| name.parse::<model::Backend>().ok())
+        .filter(|b| b.is_compiled())
+        .map_or_else(model::Backend::default_compiled, Ok)
+        .map_err(|e| model::error_chain(&e))?;
+    let device = backend.device().map_err(|e| model::error_chain(&e))?;
+    let (network, what) = match from_base {
+        Some(base) => {
+            let saved = SavedRun::load_with(&base, &device, run::Trust::Sealed).map_err(|e| {
+                format!(
+                    "its base run {} cannot be read: {}",
+                    base.display(),
+                    model::error_chain(&e)
+                )
+            })?;
+            (saved.network, format!("the base run {}", base.display()))
+        }
+        None => {
+            let Some(seed) = spec.seed else {
+                return Err("its config names no seed to draw its start from".to_string());
+            };
+            (
+                spec.model.init_seeded(seed, &device),
+                format!(
+                    "drawn again from its seed ({seed}, {})",
+                    spec.model.init.name()
+                ),
+            )
+        }
+    };
+    let Some(layer) = network.layers.first() else {
+        return Err("the network has no layers".to_string());
+    };
+    let weights: Vec<f32> = layer
+        .weight
+        .val()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .map_err(|e| format!("cannot read its start back: {e:?}"))?;
+    if weights.len() != IMAGE_PIXELS * units {
+        return Err(format!(
+            "its start has {} first-layer weights, the run {}",
+            weights.len(),
+            IMAGE_PIXELS * units
+        ));
+    }
+    Ok(Start {
+        weights,
+        what,
+        frozen,
+    })
+}
+
+/// A unit whose weights moved by less than this part of where they started "barely moved".
+pub const STILL_BELOW: f64 = 0.1;
+
+/// For each unit, how far its incoming weights moved from where they started:
+/// ‖w − w₀‖ / ‖w₀‖ (0 when both are 0).
+pub fn moved(now: &[f32], start: &[f32], units: usize) -> Vec<f64> {
+    (0..units)
+        .map(|j| {
+            let (mut change, mut size) = (0.0f64, 0.0f64);
+            for i in 0..now.len() / units.max(1) {
+                let (w, w0) = (
+                    f64::from(now[i * units + j]),
+                    f64::from(start[i * units + j]),
+                );
+                change += (w - w0) * (w - w0);
+                size += w0 * w0;
+            }
+            if size > 0.0 {
+                (change / size).sqrt()
+            } else if change > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }

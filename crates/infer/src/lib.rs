@@ -15,7 +15,8 @@ mod error;
 mod eval;
 
 pub use draw::{
-    draw, draw_seen, first_layer, mistakes, pictures_dir, Drawn, HIDDEN_CAP, MISTAKES_CAP,
+    draw, draw_seen, first_layer, mistakes, moved, pictures_dir, start_of, Drawn, Start,
+    HIDDEN_CAP, MISTAKES_CAP, STILL_BELOW,
 };
 pub use error::InferError;
 pub use eval::{dataset_pixels, evaluate, ClassScore, ConfusionReport};

@@ -1,5 +1,6 @@
 //! A 5×7 bitmap font with the few characters the PNG captions need (digits, `true`, `said`,
-//! `original`, `distorted: a new draw every epoch`, brackets, a point and an arrow), so that no
+//! `output`, `probability`, `still`, `original`, `distorted: a new draw every epoch`, brackets,
+//! a point and an arrow), so that no
 //! system font is needed. Others draw as `?`.
 
 use image::{Rgb, RgbImage};
@@ -40,6 +41,7 @@ fn glyph(c: char) -> [u8; 7] {
         'y' => [0x00, 0x00, 0x11, 0x11, 0x0F, 0x01, 0x0E],
         'p' => [0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10],
         'c' => [0x00, 0x00, 0x0E, 0x10, 0x10, 0x11, 0x0E],
+        'b' => [0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x1E],
         'h' => [0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11],
         ':' => [0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00],
         '(' => [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02],
@@ -49,6 +51,11 @@ fn glyph(c: char) -> [u8; 7] {
         '→' => [0x00, 0x04, 0x02, 0x1F, 0x02, 0x04, 0x00],
         _ => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04],
     }
+}
+
+/// Whether `c` has a glyph of its own (others draw as `?`).
+pub fn has_glyph(c: char) -> bool {
+    c == '?' || glyph(c) != glyph('\u{0}')
 }
 
 /// The width `text` takes at `scale` image pixels per font pixel.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{escape, percent};
+use crate::{escape, percent, OutputKind};
 
 /// One digit's row of the table.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,12 +30,37 @@ pub struct Page<'a> {
     pub confusion: Option<&'a str>,
     /// The hidden units' weights (`hidden.png`), with how many were drawn of how many.
     pub hidden: Option<(&'a str, usize, usize)>,
+    /// Where those weights started, beside them.
+    pub start: Option<Start<'a>>,
+    /// What the network's outputs are, as the mistakes' captions name them.
+    pub outputs: OutputKind,
     /// The mistakes (`mistakes.png`), with how many were drawn of how many.
     pub mistakes: Option<(&'a str, usize, usize)>,
     /// The run's `config.toml`, shown as it is.
     pub config: Option<&'a str>,
     /// The run's report summary, key and value.
     pub report: &'a [(String, String)],
+}
+
+/// Where the first layer's weights started, for the pictures beside them.
+#[derive(Debug, Clone)]
+pub enum Start<'a> {
+    /// Known: the pictures of W₀ (`start_file`) and W − W₀ (`change_file`).
+    Known {
+        start_file: &'a str,
+        change_file: &'a str,
+        /// What W₀ is: the base run's first layer, or the seeded draw.
+        what: &'a str,
+        /// Units whose weights moved by less than `still_below` of their start.
+        still: usize,
+        still_below: f64,
+        /// The median unit's ‖w − w₀‖ / ‖w₀‖.
+        median_moved: f64,
+        /// The layer was frozen: W = W₀ by design.
+        frozen: bool,
+    },
+    /// Not known, and why.
+    Unknown(&'a str),
 }
 
 /// The page as HTML.
@@ -110,19 +135,63 @@ pre {{ background: #f8f8f8; padding: 0.6em; overflow-x: auto; }}
         let _ = write!(
             h,
             r#"<h2>What the first hidden units look for</h2>
-<p class="note">Each tile is one hidden unit's 784 incoming weights laid out as the 28×28 image they multiply: red where ink raises the unit's input, blue where it lowers it, white where the pixel does not matter (each tile scaled to its own largest weight). Units in order, left to right, top to bottom. <span id="hidden-count">{drawn} of {total} hidden units drawn.</span></p>
+<p class="note">Each tile is one hidden unit's 784 incoming weights laid out as the 28×28 image they multiply: red where ink raises the unit's input, blue where it lowers it, white where the pixel does not matter (each tile scaled to its own largest weight). Units in order, left to right, top to bottom, each numbered as the trace and the page's "show me why" number them. <span id="hidden-count">{drawn} of {total} hidden units drawn.</span></p>
 <img src="{}" alt="hidden units' weights">
 "#,
             escape(file)
         );
+        match &page.start {
+            Some(Start::Known {
+                start_file,
+                change_file,
+                what,
+                still,
+                still_below,
+                median_moved,
+                frozen,
+            }) => {
+                let frozen_note = if *frozen {
+                    " This layer was frozen (<code>[init] freeze</code>): training never changed it, so it is its base's, weight for weight, and W − W₀ is zero."
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    h,
+                    r#"<h3>Where they started, and what training changed</h3>
+<p class="note" id="hidden-start">Left: the same units where training started, W₀ ({}). Right: what training changed, W − W₀, each tile on its own scale. <span id="hidden-still">{still} of {total} units barely moved</span> (their weights changed by under {:.0}% of where they started: framed in amber and marked <em>still</em> on the tiles above, so what such a tile shows is mostly its start); the median unit moved by {:.0}%.{frozen_note}</p>
+<div style="display: flex; gap: 1em; flex-wrap: wrap; align-items: flex-start">
+<figure style="margin: 0"><img src="{}" alt="the hidden units' weights where training started"><figcaption>W₀: where training started</figcaption></figure>
+<figure style="margin: 0"><img src="{}" alt="what training changed in the hidden units' weights"><figcaption>W − W₀: what training changed</figcaption></figure>
+</div>
+"#,
+                    escape(what),
+                    100.0 * still_below,
+                    100.0 * median_moved,
+                    escape(start_file),
+                    escape(change_file)
+                );
+            }
+            Some(Start::Unknown(why)) => {
+                let _ = writeln!(
+                    h,
+                    r#"<p class="note" id="hidden-start">Where these weights started cannot be shown: {}.</p>"#,
+                    escape(why)
+                );
+            }
+            None => {}
+        }
     }
     if let Some((file, drawn, total)) = page.mistakes {
         let _ = write!(
             h,
             r#"<h2>Mistakes</h2>
-<p class="note">Test images the network got wrong, the most confidently wrong first, each with its label, the network's answer and the output it gave that answer. <span id="mistakes-count">{drawn} of {total} mistakes drawn.</span></p>
+<p class="note">Test images the network got wrong, the most confidently wrong first, each with its label, the network's answer and {} <span id="mistakes-count">{drawn} of {total} mistakes drawn.</span></p>
 <img src="{}" alt="misclassified test images">
 "#,
+            match page.outputs {
+                OutputKind::Sigmoid => "its output for that answer (a sigmoid output in 0..1: the network was trained with the quadratic cost, so it is not a probability, and the ten outputs need not sum to 1).",
+                OutputKind::Softmax => "the probability it gave that answer (softmax: the network was trained with cross-entropy).",
+            },
             escape(file)
         );
     }

@@ -23,12 +23,13 @@ mod seen;
 pub use curves::{curves_svg, EpochRow};
 pub use error::DrawError;
 pub use heatmap::confusion_svg;
-pub use html::{index_html, ClassRow, Page};
+pub use html::{index_html, ClassRow, Page, Start};
 pub use labels::{labels_curve_svg, LabelPoint, LabelSeries};
 pub use raster::{
-    augmentation_png, grid_columns, hidden_png, mistakes_png, most_confident_first, Mistake,
-    AUGMENT_GAP, AUGMENT_SCALE, HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W,
-    MISTAKE_COLUMNS, MISTAKE_SCALE, NEGATIVE, POSITIVE,
+    augmentation_png, grid_columns, hidden_png, hidden_tile_origin, mistakes_png,
+    most_confident_first, Mistake, OutputKind, AUGMENT_GAP, AUGMENT_SCALE, HIDDEN_GAP,
+    HIDDEN_LABEL_H, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_COLUMNS, MISTAKE_SCALE,
+    NEGATIVE, POSITIVE, STILL,
 };
 pub use seen::seen_svg;
 

@@ -16,6 +16,10 @@ pub const NEGATIVE: [u8; 3] = [33, 102, 172];
 pub const POSITIVE: [u8; 3] = [178, 24, 43];
 /// Between tiles: a grey no weight is drawn in (weights are white, blue or red mixes).
 const BACKGROUND: Rgb<u8> = Rgb([160, 160, 160]);
+/// Above each tile of `hidden.png`: the band its unit's number is written in.
+pub const HIDDEN_LABEL_H: u32 = GLYPH_H + 4;
+/// The frame of a tile whose weights barely moved from where training started (amber).
+pub const STILL: [u8; 3] = [240, 160, 0];
 
 /// Image pixels per MNIST pixel in `mistakes.png`.
 pub const MISTAKE_SCALE: u32 = 4;
@@ -23,8 +27,8 @@ pub const MISTAKE_SCALE: u32 = 4;
 pub const MISTAKE_COLUMNS: usize = 10;
 /// Width of one mistake's cell: its image, centred, and its caption below.
 pub const MISTAKE_CELL_W: u32 = 140;
-/// Height of one mistake's cell.
-pub const MISTAKE_CELL_H: u32 = 4 + SIDE as u32 * MISTAKE_SCALE + 6 + GLYPH_H + 6;
+/// Height of one mistake's cell: the image, then two lines of caption.
+pub const MISTAKE_CELL_H: u32 = 4 + SIDE as u32 * MISTAKE_SCALE + 6 + GLYPH_H + 4 + GLYPH_H + 6;
 
 /// Columns of a near-square grid of `n` tiles.
 pub fn grid_columns(n: usize) -> usize {
@@ -65,14 +69,33 @@ pub(crate) fn diverging(t: f32) -> Rgb<u8> {
     Rgb(target.map(|c| (255.0 + a * (f32::from(c) - 255.0)).round() as u8))
 }
 
+/// Where tile `unit` of a [`hidden_png`] picture of `columns` columns starts: its top-left
+/// weight's pixel. Each tile has its unit's number in a band of [`HIDDEN_LABEL_H`] above it.
+pub fn hidden_tile_origin(unit: usize, columns: usize) -> (u32, u32) {
+    let columns = columns.max(1);
+    let pitch_x = SIDE as u32 * HIDDEN_SCALE + HIDDEN_GAP;
+    let pitch_y = HIDDEN_LABEL_H + pitch_x;
+    (
+        HIDDEN_GAP + (unit % columns) as u32 * pitch_x,
+        HIDDEN_GAP + HIDDEN_LABEL_H + (unit / columns) as u32 * pitch_y,
+    )
+}
+
 /// `hidden.png`: each of the first `cap` hidden units' 784 incoming weights as a 28×28 tile,
-/// in a near-square grid, left to right then top to bottom in unit order. `weights` is the first
-/// layer's W, `[784, hidden]` row-major as Burn's `Linear` stores it (unit `j`'s weight from
-/// pixel `i` is `weights[i * hidden + j]`). Each tile has its own symmetric scale: its largest
-/// |w| is full blue (negative) or red (positive), zero is white. Tile `k` starts at
-/// `HIDDEN_GAP + (k % columns, k / columns) · (28·HIDDEN_SCALE + HIDDEN_GAP)`, with
-/// `columns = grid_columns(min(hidden, cap))`.
-pub fn hidden_png(weights: &[f32], hidden: usize, cap: usize) -> Result<Vec<u8>, DrawError> {
+/// in a near-square grid, left to right then top to bottom in unit order, each numbered by its
+/// unit (so that "unit 27" of a trace can be found). `weights` is the first layer's W,
+/// `[784, hidden]` row-major as Burn's `Linear` stores it (unit `j`'s weight from pixel `i` is
+/// `weights[i * hidden + j]`). Each tile has its own symmetric scale: its largest |w| is full
+/// blue (negative) or red (positive), zero is white. A unit with `still[j]` true (`still` may
+/// be shorter, or empty) is framed in [`STILL`] and its number followed by `still`: its weights
+/// barely moved from where training started. Tile `k` starts at [`hidden_tile_origin`]`(k,
+/// columns)`, with `columns = grid_columns(min(hidden, cap))`.
+pub fn hidden_png(
+    weights: &[f32],
+    hidden: usize,
+    cap: usize,
+    still: &[bool],
+) -> Result<Vec<u8>, DrawError> {
     if hidden.checked_mul(PIXELS) != Some(weights.len()) {
         return Err(DrawError::WeightsDoNotFit {
             len: weights.len(),
@@ -84,17 +107,45 @@ pub fn hidden_png(weights: &[f32], hidden: usize, cap: usize) -> Result<Vec<u8>,
     let drawn = hidden.min(cap);
     let columns = grid_columns(drawn);
     let rows = drawn.div_ceil(columns).max(1);
-    let pitch = SIDE as u32 * HIDDEN_SCALE + HIDDEN_GAP;
+    let side = SIDE as u32 * HIDDEN_SCALE;
+    let pitch_x = side + HIDDEN_GAP;
+    let pitch_y = HIDDEN_LABEL_H + pitch_x;
     let mut image = RgbImage::from_pixel(
-        HIDDEN_GAP + columns as u32 * pitch,
-        HIDDEN_GAP + rows as u32 * pitch,
+        HIDDEN_GAP + columns as u32 * pitch_x,
+        HIDDEN_GAP + rows as u32 * pitch_y,
         BACKGROUND,
     );
     for unit in 0..drawn {
         let tile: Vec<f32> = (0..PIXELS).map(|i| weights[i * hidden + unit]).collect();
         let scale = tile.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-        let x0 = HIDDEN_GAP + (unit % columns) as u32 * pitch;
-        let y0 = HIDDEN_GAP + (unit / columns) as u32 * pitch;
+        let (x0, y0) = hidden_tile_origin(unit, columns);
+        let is_still = still.get(unit).copied().unwrap_or(false);
+        let label = if is_still {
+            format!("{unit} still")
+        } else {
+            unit.to_string()
+        };
+        draw_text(
+            &mut image,
+            x0,
+            y0 - HIDDEN_LABEL_H + 2,
+            &label,
+            Rgb([0, 0, 0]),
+            1,
+        );
+        if is_still {
+            // A one-pixel frame in the gap around the tile.
+            for i in 0..side + 2 {
+                for (x, y) in [
+                    (x0 - 1 + i, y0 - 1),
+                    (x0 - 1 + i, y0 + side),
+                    (x0 - 1, y0 - 1 + i),
+                    (x0 + side, y0 - 1 + i),
+                ] {
+                    image.put_pixel(x, y, Rgb(STILL));
+                }
+            }
+        }
         for (i, &w) in tile.iter().enumerate() {
             let t = if scale > 0.0 && scale.is_finite() {
                 w / scale
@@ -130,13 +181,34 @@ pub struct Mistake {
     pub confidence: f32,
 }
 
+/// What a network's outputs are, which the caption of a mistake names: a sigmoid `output` in
+/// 0..1 (the quadratic cost: not a probability, and the ten need not sum to 1), or a softmax
+/// `probability` (cross-entropy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputKind {
+    #[default]
+    Sigmoid,
+    Softmax,
+}
+
+impl OutputKind {
+    /// The word the caption uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            OutputKind::Sigmoid => "output",
+            OutputKind::Softmax => "probability",
+        }
+    }
+}
+
 impl Mistake {
-    /// The caption under the image: `true 4 → said 9 (0.87)`.
-    pub fn caption(&self) -> String {
-        format!(
-            "true {} → said {} ({:.2})",
-            self.truth, self.said, self.confidence
-        )
+    /// The caption under the image, two lines: `true 4 → said 9` and `output 0.87` (or
+    /// `probability 0.87`).
+    pub fn caption(&self, kind: OutputKind) -> [String; 2] {
+        [
+            format!("true {} → said {}", self.truth, self.said),
+            format!("{} {:.2}", kind.word(), self.confidence),
+        ]
     }
 }
 
@@ -150,10 +222,11 @@ pub fn most_confident_first(items: &[Mistake]) -> Vec<&Mistake> {
 
 /// `mistakes.png`: the first `cap` of `items` in [`most_confident_first`] order (this function
 /// sorts), each drawn dark on white at `MISTAKE_SCALE`, centred at the top of its cell
-/// (`MISTAKE_CELL_W` × `MISTAKE_CELL_H`, `MISTAKE_COLUMNS` to a row), with its caption below.
+/// (`MISTAKE_CELL_W` × `MISTAKE_CELL_H`, `MISTAKE_COLUMNS` to a row), with its caption below
+/// ([`Mistake::caption`], naming the number as `kind` says).
 /// The image of the `k`-th starts at `((k % columns) · MISTAKE_CELL_W + 14, (k / columns) ·
 /// MISTAKE_CELL_H + 4)`, where `columns = min(drawn, MISTAKE_COLUMNS)`.
-pub fn mistakes_png(items: &[Mistake], cap: usize) -> Result<Vec<u8>, DrawError> {
+pub fn mistakes_png(items: &[Mistake], cap: usize, kind: OutputKind) -> Result<Vec<u8>, DrawError> {
     if let Some((index, m)) = items
         .iter()
         .enumerate()
@@ -191,16 +264,17 @@ pub fn mistakes_png(items: &[Mistake], cap: usize) -> Result<Vec<u8>, DrawError>
             }
         }
         draw_digit(&mut image, x0, y0, &m.pixels, MISTAKE_SCALE);
-        let caption = m.caption();
-        let w = text_width(&caption, 1);
-        draw_text(
-            &mut image,
-            cx + MISTAKE_CELL_W.saturating_sub(w) / 2,
-            y0 + side + 6,
-            &caption,
-            Rgb([0, 0, 0]),
-            1,
-        );
+        for (line, caption) in m.caption(kind).iter().enumerate() {
+            let w = text_width(caption, 1);
+            draw_text(
+                &mut image,
+                cx + MISTAKE_CELL_W.saturating_sub(w) / 2,
+                y0 + side + 6 + line as u32 * (GLYPH_H + 4),
+                caption,
+                Rgb([0, 0, 0]),
+                1,
+            );
+        }
     }
     encode(&image)
 }

@@ -31,9 +31,16 @@ pub struct RunSpec {
     /// trace of `gradcheck trace --model`).
     #[serde(default)]
     pub optimizer: Option<OptimizerSpec>,
-    /// `[init]`: only how many layers stayed frozen.
+    /// `[init]`: the run it started from, and how many layers stayed frozen.
     #[serde(default)]
     pub init: Option<InitSpec>,
+    /// The seed its initial weights were drawn from (`infer --pictures` draws them again).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The backend it was trained on, when its config names one (a name, as written: a reader
+    /// that cannot use it carries on without it).
+    #[serde(default)]
+    pub backend: Option<String>,
 }
 
 /// The part of `[optimizer]` a reader needs.
@@ -46,9 +53,15 @@ pub struct OptimizerSpec {
 /// The part of `[init]` a reader needs.
 #[derive(Debug, Clone, Deserialize)]
 pub struct InitSpec {
+    /// The run whose weights it started from (absolute in a run's config).
+    #[serde(default)]
+    pub from: Option<PathBuf>,
     /// The first `freeze` layers (input side) kept their weights: no gradient reached them.
     #[serde(default)]
     pub freeze: usize,
+    /// Its output layer was drawn from the seed instead of copied from `from`.
+    #[serde(default)]
+    pub reset_output: bool,
 }
 
 impl RunSpec {

@@ -7,7 +7,7 @@ use clap::Parser;
 use data::{ImageDataset, Split};
 use infer::cli::{Args, Output, Shown};
 use infer::{first_layer, mistakes, HIDDEN_CAP, MISTAKES_CAP};
-use pictures::{HIDDEN_GAP, HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_SCALE};
+use pictures::{HIDDEN_SCALE, MISTAKE_CELL_H, MISTAKE_CELL_W, MISTAKE_SCALE};
 use run::SavedRun;
 
 fn infer(args: &[&str]) -> Result<Output, infer::InferError> {
@@ -48,7 +48,8 @@ fn the_pictures_hold_the_runs_numbers() {
     assert!(
         text.ends_with(&format!(
             "pictures: {} (confusion.svg, hidden.png, mistakes.png, index.html; 8 of 8 hidden \
-             units, {} of {} mistakes drawn)",
+             units, {} of {} mistakes drawn)\n  no picture of where the first layer started: \
+             its config names no seed to draw its start from",
             dir.join("index.html").display(),
             drawn.mistakes_drawn,
             drawn.mistakes
@@ -132,13 +133,13 @@ fn the_pictures_hold_the_runs_numbers() {
     );
     let image = decode(&dir.join("hidden.png"));
     let columns = pictures::grid_columns(8);
-    let pitch = 28 * HIDDEN_SCALE + HIDDEN_GAP;
     for unit in 0..8 {
         let tile: Vec<f32> = (0..784).map(|i| weights[i * units + unit]).collect();
         let largest = tile.iter().fold(0f32, |m, w| m.max(w.abs()));
+        let (x0, y0) = pictures::hidden_tile_origin(unit, columns);
         for (i, &w) in tile.iter().enumerate() {
-            let x = HIDDEN_GAP + (unit % columns) as u32 * pitch + (i % 28) as u32 * HIDDEN_SCALE;
-            let y = HIDDEN_GAP + (unit / columns) as u32 * pitch + (i / 28) as u32 * HIDDEN_SCALE;
+            let x = x0 + (i % 28) as u32 * HIDDEN_SCALE;
+            let y = y0 + (i / 28) as u32 * HIDDEN_SCALE;
             // Blue for negative, red for positive, mixed from white in proportion to
             // |w| / largest.
             let t = w / largest;
@@ -312,4 +313,133 @@ fn a_test_image_is_drawn_as_the_network_sees_it() {
     let svg = std::fs::read_to_string(run.join("pictures/test-7.svg")).unwrap();
     let inked = svg.matches(r#"class="pixel""#).count();
     assert_eq!(inked, answer.pixels.iter().filter(|&&v| v > 0.0).count());
+}
+
+/// A run in `dir` whose network is the one `seed_drawn` draws, and whose config says it was
+/// drawn from `seed`, with `extra` config lines (an `[init]` table) after `[model]`.
+fn seeded_run(dir: &Path, seed_drawn: u64, seed: u64, extra: &str) {
+    let backend = model::Backend::resolve(None).unwrap();
+    let config = model::MlpConfig::new([8]);
+    let network = config.init_seeded(seed_drawn, &backend.device().unwrap());
+    let writer = run::RunWriter::create(dir).unwrap();
+    writer
+        .write_network(&network, model::Cost::Quadratic)
+        .unwrap();
+    writer
+        .write(
+            "config.toml",
+            format!(
+                "data_dir = {:?}\nseed = {seed}\nbackend = \"{}\"\ncost = \"quadratic\"\n\
+                 [model]\nhidden = [8]\n{extra}",
+                testkit::shipped_data(),
+                backend.name()
+            ),
+        )
+        .unwrap();
+    writer.commit().unwrap();
+}
+
+fn pictures_of(dir: &Path) -> (infer::Drawn, String) {
+    let Output::Evaluation(e) = infer(&["--model", dir.to_str().unwrap(), "--pictures"]).unwrap()
+    else {
+        panic!("an evaluation");
+    };
+    let html = std::fs::read_to_string(dir.join("pictures/index.html")).unwrap();
+    (e.pictures.expect("pictures drawn"), html)
+}
+
+/// Whether tile `unit` of a picture of 8 tiles is framed as still.
+fn framed(image: &image::RgbImage, unit: usize) -> bool {
+    let (x0, y0) = pictures::hidden_tile_origin(unit, pictures::grid_columns(8));
+    image.get_pixel(x0 - 1, y0 - 1).0 == pictures::STILL
+}
+
+#[test]
+fn where_the_first_layer_started_is_drawn_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Weights just as the seed drew them: the start is drawn again exactly, nothing moved.
+    let unmoved = tmp.path().join("unmoved");
+    seeded_run(&unmoved, 5, 5, "");
+    let (drawn, html) = pictures_of(&unmoved);
+    assert_eq!(drawn.still, Some(8), "{drawn}");
+    assert_eq!(drawn.median_moved, Some(0.0));
+    assert!(
+        drawn.start.as_deref().unwrap().contains("seed (5"),
+        "{drawn}"
+    );
+    for file in ["hidden.png", "hidden-start.png", "hidden-change.png"] {
+        assert!(
+            drawn.files.iter().any(|f| f == file),
+            "{file}: {:?}",
+            drawn.files
+        );
+        assert!(
+            html.contains(&format!("src=\"{file}\"")),
+            "{file} on the page"
+        );
+    }
+    assert!(html.contains("8 of 8 units barely moved"), "{html}");
+    let now = decode(&unmoved.join("pictures/hidden.png"));
+    let start = decode(&unmoved.join("pictures/hidden-start.png"));
+    let change = decode(&unmoved.join("pictures/hidden-change.png"));
+    let columns = pictures::grid_columns(8);
+    for unit in 0..8 {
+        assert!(framed(&now, unit) && framed(&change, unit) && !framed(&start, unit));
+        let (x0, y0) = pictures::hidden_tile_origin(unit, columns);
+        for i in 0..784 {
+            let (x, y) = (x0 + (i % 28) * HIDDEN_SCALE, y0 + (i / 28) * HIDDEN_SCALE);
+            assert_eq!(now.get_pixel(x, y), start.get_pixel(x, y), "unit {unit}");
+            assert_eq!(change.get_pixel(x, y).0, [255, 255, 255], "W − W₀ = 0");
+        }
+    }
+
+    // Weights drawn from another seed than the config says: every unit "moved" (by about
+    // √2 of its size), none is marked.
+    let moved = tmp.path().join("moved");
+    seeded_run(&moved, 6, 5, "");
+    let (drawn, _) = pictures_of(&moved);
+    assert_eq!(drawn.still, Some(0), "{drawn}");
+    let median = drawn.median_moved.unwrap();
+    assert!((1.2..1.7).contains(&median), "{median}");
+    let now = decode(&moved.join("pictures/hidden.png"));
+    assert!((0..8).all(|unit| !framed(&now, unit)));
+
+    // A run fine-tuned from `unmoved` with its first layer frozen: the base's tiles are its
+    // start, and nothing in that layer moved, by design.
+    let tuned = tmp.path().join("tuned");
+    seeded_run(
+        &tuned,
+        5,
+        9,
+        &format!(
+            "[init]\nfrom = {:?}\nfreeze = 1\nreset_output = true\n",
+            unmoved.to_str().unwrap()
+        ),
+    );
+    let (drawn, html) = pictures_of(&tuned);
+    assert!(
+        drawn.start.as_deref().unwrap().starts_with("the base run "),
+        "{drawn}"
+    );
+    assert_eq!(drawn.still, Some(8));
+    assert!(html.contains("This layer was frozen"), "{html}");
+    assert_eq!(
+        decode(&tuned.join("pictures/hidden-start.png")),
+        decode(&unmoved.join("pictures/hidden-start.png")),
+        "the base's tiles"
+    );
+    // Its base gone, the pictures are still drawn, and the page says why the start is not.
+    std::fs::remove_dir_all(&unmoved).unwrap();
+    let (drawn, html) = pictures_of(&tuned);
+    assert_eq!(drawn.still, None);
+    let why = drawn.no_start.clone().unwrap();
+    assert!(
+        why.contains("its base run") && why.contains("cannot be read"),
+        "{why}"
+    );
+    assert!(html.contains("cannot be shown"), "{html}");
+    // The pictures of the start drawn before are gone with it, not left stale.
+    assert!(!tuned.join("pictures/hidden-start.png").exists());
+    assert!(!tuned.join("pictures/hidden-change.png").exists());
+    assert!(drawn.files.iter().all(|f| !f.starts_with("hidden-")));
 }

@@ -177,9 +177,9 @@ fn heatmap_cells_hold_the_counts() {
 /// A tile's pixel colour at weight pixel `i` of hidden unit `unit`.
 fn tile_pixel(image: &image::RgbImage, hidden_drawn: usize, unit: usize, i: usize) -> [u8; 3] {
     let columns = grid_columns(hidden_drawn);
-    let pitch = 28 * HIDDEN_SCALE + HIDDEN_GAP;
-    let x = HIDDEN_GAP + (unit % columns) as u32 * pitch + (i % 28) as u32 * HIDDEN_SCALE;
-    let y = HIDDEN_GAP + (unit / columns) as u32 * pitch + (i / 28) as u32 * HIDDEN_SCALE;
+    let (x0, y0) = hidden_tile_origin(unit, columns);
+    let x = x0 + (i % 28) as u32 * HIDDEN_SCALE;
+    let y = y0 + (i / 28) as u32 * HIDDEN_SCALE;
     // Every pixel of the block is the same.
     let p = image.get_pixel(x, y).0;
     assert_eq!(
@@ -213,15 +213,30 @@ fn hidden_tiles_follow_the_weights_signs_and_sizes() {
     let weights: Vec<f32> = (0..784 * hidden)
         .map(|k| w(k / hidden, k % hidden))
         .collect();
-    let image = decode(&hidden_png(&weights, hidden, 4).unwrap());
+    let image = decode(&hidden_png(&weights, hidden, 4, &[]).unwrap());
     let columns = grid_columns(4) as u32;
     assert_eq!(columns, 2);
     let pitch = 28 * HIDDEN_SCALE + HIDDEN_GAP;
     assert_eq!(
         image.dimensions(),
-        (HIDDEN_GAP + 2 * pitch, HIDDEN_GAP + 2 * pitch),
-        "4 of 5"
+        (
+            HIDDEN_GAP + 2 * pitch,
+            HIDDEN_GAP + 2 * (pitch + HIDDEN_LABEL_H)
+        ),
+        "4 of 5, each under a band with its number"
     );
+    // The numbers are written in the band above each tile: dark pixels there, none elsewhere
+    // in the gaps.
+    let band_ink = |unit: usize| {
+        let (x0, y0) = hidden_tile_origin(unit, 2);
+        (x0..x0 + 28 * HIDDEN_SCALE)
+            .flat_map(|x| (y0 - HIDDEN_LABEL_H..y0).map(move |y| (x, y)))
+            .filter(|&(x, y)| image.get_pixel(x, y).0 == [0, 0, 0])
+            .count()
+    };
+    assert!((0..4).all(|u| band_ink(u) > 5), "every tile is numbered");
+    // "1" has fewer dark pixels than "0" in the 5×7 font: the numbers differ by unit.
+    assert!(band_ink(1) < band_ink(0));
     let white = [255, 255, 255];
     // Unit 0: blue where negative, red where positive, deeper further from zero.
     let neg = tile_pixel(&image, 4, 0, 0);
@@ -244,9 +259,21 @@ fn hidden_tiles_follow_the_weights_signs_and_sizes() {
     // Unit 3: alternating signs, full strength.
     assert_eq!(tile_pixel(&image, 4, 3, 0), POSITIVE);
     assert_eq!(tile_pixel(&image, 4, 3, 1), NEGATIVE);
+    // A unit marked still is framed in amber, and its label is longer; the others are not.
+    let marked = decode(&hidden_png(&weights, hidden, 4, &[false, true]).unwrap());
+    let (x1, y1) = hidden_tile_origin(1, 2);
+    let (x0, y0) = hidden_tile_origin(0, 2);
+    assert_eq!(marked.get_pixel(x1 - 1, y1 - 1).0, STILL);
+    assert_eq!(marked.get_pixel(x1 + 40, y1 + 28 * HIDDEN_SCALE).0, STILL);
+    assert_ne!(marked.get_pixel(x0 - 1, y0 - 1).0, STILL);
+    assert_eq!(
+        tile_pixel(&marked, 4, 3, 0),
+        POSITIVE,
+        "the tiles are the same"
+    );
     // The wrong number of weights is refused.
     assert!(matches!(
-        hidden_png(&weights[1..], hidden, 4),
+        hidden_png(&weights[1..], hidden, 4, &[]),
         Err(DrawError::WeightsDoNotFit { .. })
     ));
 }
@@ -271,7 +298,7 @@ fn the_mistakes_picture_holds_the_images_it_claims_most_confident_first() {
     let items: Vec<Mistake> = (0..15)
         .map(|k| mistake(k, ((k * 7) % 15) as f32 / 15.0))
         .collect();
-    let image = decode(&mistakes_png(&items, 12).unwrap());
+    let image = decode(&mistakes_png(&items, 12, OutputKind::Sigmoid).unwrap());
     let expected = most_confident_first(&items);
     assert!(expected
         .windows(2)
@@ -310,7 +337,26 @@ fn the_mistakes_picture_holds_the_images_it_claims_most_confident_first() {
         let (x0, y0) = origin(k);
         assert!((0..side).all(|d| image.get_pixel(x0 + d, y0 + d).0 == [255, 255, 255]));
     }
-    assert_eq!(items[3].caption(), "true 3 → said 4 (0.40)");
+    // A sigmoid output is called an output, a softmax one a probability.
+    assert_eq!(
+        items[3].caption(OutputKind::Sigmoid),
+        ["true 3 → said 4", "output 0.40"]
+    );
+    assert_eq!(
+        items[3].caption(OutputKind::Softmax),
+        ["true 3 → said 4", "probability 0.40"]
+    );
+    // Every character of both captions is in the font (none drawn as `?`), and each line fits
+    // its cell.
+    for kind in [OutputKind::Sigmoid, OutputKind::Softmax] {
+        for line in items[3].caption(kind) {
+            assert!(
+                pictures::font::text_width(&line, 1) < MISTAKE_CELL_W,
+                "{line}"
+            );
+            assert!(line.chars().all(pictures::font::has_glyph), "{line}");
+        }
+    }
     assert!(matches!(
         mistakes_png(
             &[Mistake {
@@ -319,12 +365,13 @@ fn the_mistakes_picture_holds_the_images_it_claims_most_confident_first() {
                 said: 1,
                 confidence: 0.5
             }],
-            5
+            5,
+            OutputKind::Softmax
         ),
         Err(DrawError::PixelsDoNotFit { index: 0, len: 3 })
     ));
     // None at all: still a picture.
-    decode(&mistakes_png(&[], 5).unwrap());
+    decode(&mistakes_png(&[], 5, OutputKind::Sigmoid).unwrap());
 }
 
 #[test]
@@ -347,6 +394,16 @@ fn the_page_shows_the_numbers_and_escapes_the_config() {
         curves: Some("curves.svg"),
         confusion: Some("confusion.svg"),
         hidden: Some(("hidden.png", 100, 128)),
+        start: Some(Start::Known {
+            start_file: "hidden-start.png",
+            change_file: "hidden-change.png",
+            what: "the base run <base>",
+            still: 7,
+            still_below: 0.1,
+            median_moved: 0.53,
+            frozen: false,
+        }),
+        outputs: OutputKind::Softmax,
         mistakes: Some(("mistakes.png", 60, 288)),
         config: Some("name = \"a<b>\""),
         report: &report,
@@ -357,7 +414,20 @@ fn the_page_shows_the_numbers_and_escapes_the_config() {
     assert!(html.contains("<td>109</td>") && html.contains("<td>25.0%</td>"));
     assert!(html.contains("a&lt;b&gt;") && !html.contains("a<b>"));
     assert!(html.contains("artifacts/&lt;mlp&gt;"));
-    for src in ["curves.svg", "confusion.svg", "hidden.png", "mistakes.png"] {
+    // Where the first layer started, and how much of it moved.
+    assert!(html.contains("the base run &lt;base&gt;"));
+    assert!(html.contains("7 of 128 units barely moved") && html.contains("under 10%"));
+    assert!(html.contains("moved by 53%") && !html.contains("was frozen"));
+    // A softmax run's mistakes are captioned with probabilities.
+    assert!(html.contains("the probability it gave that answer"));
+    for src in [
+        "curves.svg",
+        "confusion.svg",
+        "hidden.png",
+        "hidden-start.png",
+        "hidden-change.png",
+        "mistakes.png",
+    ] {
         assert!(html.contains(&format!("src=\"{src}\"")), "{src}");
     }
     assert!(
