@@ -170,6 +170,24 @@ const EXPECTED: &[Expect] = &[
         &[],
     ),
     ok(
+        "cargo run -p infer -- --model artifacts/digits59 --pictures",
+        &["first layer frozen: it is its start (the base run "],
+        &[
+            "artifacts/digits59/pictures/hidden-start.png",
+            "artifacts/digits59/pictures/hidden-change.png",
+        ],
+    ),
+    ok(
+        "cargo run -p train -- --config configs/digits59-tuned.toml",
+        &["few-shot: 10 training images per class", "wrote artifacts/digits59-tuned"],
+        &["artifacts/digits59-tuned/model.bpk"],
+    ),
+    ok(
+        "cargo run -p infer -- --model artifacts/digits59-tuned --pictures",
+        &["first layer against its start (the base run ", "units barely moved"],
+        &["artifacts/digits59-tuned/pictures/hidden-change.png"],
+    ),
+    ok(
         "cargo run -p train --bin curve -- --config configs/digits59.toml --counts 1,5,10,50,100,500,all --seeds 1,2,3 --all-epochs 10",
         &["scratch", "frozen", "500 per class  seed 3", "all per class  seed 3"],
         &["artifacts/curve-digits59/curve.csv", "artifacts/curve-digits59/curve.svg"],

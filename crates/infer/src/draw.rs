@@ -56,6 +56,8 @@ pub struct Drawn {
     pub still: Option<usize>,
     /// The median of how far each unit's weights moved, ‖w − w₀‖ / ‖w₀‖.
     pub median_moved: Option<f64>,
+    /// The first layer was frozen (`[init] freeze`): it is its start, unchanged.
+    pub frozen: bool,
 }
 
 impl fmt::Display for Drawn {
@@ -71,6 +73,10 @@ impl fmt::Display for Drawn {
             self.mistakes
         )?;
         match (&self.start, self.still, &self.no_start) {
+            (Some(start), Some(_), _) if self.frozen => write!(
+                f,
+                "\n  first layer frozen: it is its start ({start}), unchanged"
+            ),
             (Some(start), Some(still), _) => write!(
                 f,
                 "\n  first layer against its start ({start}): {still} of {} units barely moved \
@@ -330,8 +336,9 @@ pub fn draw(
         no_start,
         still: still_count,
         median_moved,
+        frozen: start.as_ref().is_some_and(|(_, frozen)| *frozen),
     };
-    let frozen = start.is_some_and(|(_, frozen)| frozen);
+    let frozen = drawn.frozen;
     draw_index(drawn, run, report, &digit, curves, frozen, kind)
 }
 

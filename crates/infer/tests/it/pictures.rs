@@ -422,6 +422,10 @@ fn where_the_first_layer_started_is_drawn_beside_it() {
         "{drawn}"
     );
     assert_eq!(drawn.still, Some(8));
+    assert!(drawn.frozen);
+    assert!(drawn
+        .to_string()
+        .contains("first layer frozen: it is its start (the base run "));
     assert!(html.contains("This layer was frozen"), "{html}");
     assert_eq!(
         decode(&tuned.join("pictures/hidden-start.png")),
