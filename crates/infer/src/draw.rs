@@ -462,13 +462,17 @@ pub fn start_of(run: &SavedRun, units: usize) -> Result<Start, String> {
         .as_ref()
         .and_then(|init| init.from.clone())
         .filter(|_| !(layers == 1 && spec.init.as_ref().is_some_and(|i| i.reset_output)));
-    let backend = spec
+    let trained_on = spec
         .backend
         .as_deref()
-        .and_then(|name| name.parse::<model::Backend>().ok())
+        .and_then(|name| name.parse::<model::Backend>().ok());
+    let backend = trained_on
         .filter(|b| b.is_compiled())
         .map_or_else(model::Backend::default_compiled, Ok)
         .map_err(|e| model::error_chain(&e))?;
+    // The CPU backends draw the same numbers from a seed; a GPU backend's generator is its own.
+    let cpu = |b: model::Backend| matches!(b, model::Backend::Flex | model::Backend::Ndarray);
+    let redrawable = trained_on.is_none_or(|t| t == backend || (cpu(t) && cpu(backend)));
     let device = backend.device().map_err(|e| model::error_chain(&e))?;
     let (network, what) = match from_base {
         Some(base) => {
@@ -485,6 +489,13 @@ pub fn start_of(run: &SavedRun, units: usize) -> Result<Start, String> {
             let Some(seed) = spec.seed else {
                 return Err("its config names no seed to draw its start from".to_string());
             };
+            if !redrawable {
+                return Err(format!(
+                    "it was trained on {}, whose random numbers this build cannot draw again \
+                     (build infer with --features {0})",
+                    trained_on.map_or("", model::Backend::name)
+                ));
+            }
             (
                 spec.model.init_seeded(seed, &device),
                 format!(

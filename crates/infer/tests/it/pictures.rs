@@ -348,6 +348,21 @@ fn pictures_of(dir: &Path) -> (infer::Drawn, String) {
     (e.pictures.expect("pictures drawn"), html)
 }
 
+/// [`pictures_of`] for a run whose files were edited after its seal.
+fn pictures_of_unsealed(dir: &Path) -> (infer::Drawn, String) {
+    let all = [
+        "--model",
+        dir.to_str().unwrap(),
+        "--pictures",
+        "--allow-unsealed",
+    ];
+    let Output::Evaluation(e) = infer(&all).unwrap() else {
+        panic!("an evaluation");
+    };
+    let html = std::fs::read_to_string(dir.join("pictures/index.html")).unwrap();
+    (e.pictures.expect("pictures drawn"), html)
+}
+
 /// Whether tile `unit` of a picture of 8 tiles is framed as still.
 fn framed(image: &image::RgbImage, unit: usize) -> bool {
     let (x0, y0) = pictures::hidden_tile_origin(unit, pictures::grid_columns(8));
@@ -403,6 +418,27 @@ fn where_the_first_layer_started_is_drawn_beside_it() {
     assert!((1.2..1.7).contains(&median), "{median}");
     let now = decode(&moved.join("pictures/hidden.png"));
     assert!((0..8).all(|unit| !framed(&now, unit)));
+
+    // Trained on a GPU backend this build lacks: its generator cannot be run again here, so no
+    // start is drawn rather than a wrong one.
+    if !model::Backend::Wgpu.is_compiled() {
+        let gpu = tmp.path().join("gpu");
+        seeded_run(&gpu, 5, 5, "");
+        let config = std::fs::read_to_string(gpu.join("config.toml")).unwrap();
+        let backend = model::Backend::resolve(None).unwrap();
+        let edited = config.replace(
+            &format!("backend = \"{}\"", backend.name()),
+            "backend = \"wgpu\"",
+        );
+        assert_ne!(edited, config);
+        std::fs::write(gpu.join("config.toml"), edited).unwrap();
+        let (drawn, _) = pictures_of_unsealed(&gpu);
+        let why = drawn.no_start.unwrap();
+        assert!(
+            why.contains("trained on wgpu") && why.contains("--features wgpu"),
+            "{why}"
+        );
+    }
 
     // A run fine-tuned from `unmoved` with its first layer frozen: the base's tiles are its
     // start, and nothing in that layer moved, by design.
