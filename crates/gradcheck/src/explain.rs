@@ -39,8 +39,9 @@ pub struct ExplainedLayer {
 }
 
 /// One unit of the first weight layer: its error and its incoming weights' gradient, which is
-/// the input scaled by the error (BP4), with the weights before and after the step.
-#[derive(Debug, Clone, PartialEq)]
+/// the input scaled by the error (BP4), with the weights before and after the step. `serve`
+/// answers it as it is (`first_layer_gradient` of `POST /api/explain`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UnitGradient {
     /// The unit's index in the first hidden layer (or the output, for a network without one).
     pub unit: usize,

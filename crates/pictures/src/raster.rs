@@ -62,6 +62,21 @@ fn draw_digit(image: &mut RgbImage, x0: u32, y0: u32, pixels: &[f32], scale: u32
     }
 }
 
+/// A one-pixel frame of `colour` just outside the `side`×`side` square at (x0, y0), which must
+/// leave a pixel free on every side.
+fn frame(image: &mut RgbImage, x0: u32, y0: u32, side: u32, colour: Rgb<u8>) {
+    for i in 0..side + 2 {
+        for (x, y) in [
+            (x0 - 1 + i, y0 - 1),
+            (x0 - 1 + i, y0 + side),
+            (x0 - 1, y0 - 1 + i),
+            (x0 + side, y0 - 1 + i),
+        ] {
+            image.put_pixel(x, y, colour);
+        }
+    }
+}
+
 /// The colour of `t` in -1..1: blue below zero, red above, white at zero, deeper with |t|.
 pub(crate) fn diverging(t: f32) -> Rgb<u8> {
     let target = if t < 0.0 { NEGATIVE } else { POSITIVE };
@@ -135,16 +150,7 @@ pub fn hidden_png(
         );
         if is_still {
             // A one-pixel frame in the gap around the tile.
-            for i in 0..side + 2 {
-                for (x, y) in [
-                    (x0 - 1 + i, y0 - 1),
-                    (x0 - 1 + i, y0 + side),
-                    (x0 - 1, y0 - 1 + i),
-                    (x0 + side, y0 - 1 + i),
-                ] {
-                    image.put_pixel(x, y, Rgb(STILL));
-                }
-            }
+            frame(&mut image, x0, y0, side, Rgb(STILL));
         }
         for (i, &w) in tile.iter().enumerate() {
             let t = if scale > 0.0 && scale.is_finite() {
@@ -253,16 +259,7 @@ pub fn mistakes_png(items: &[Mistake], cap: usize, kind: OutputKind) -> Result<V
         let cy = (k / columns) as u32 * MISTAKE_CELL_H;
         let (x0, y0) = (cx + (MISTAKE_CELL_W - side) / 2, cy + 4);
         // A thin frame, so that the white of the image shows where it ends.
-        for i in 0..side + 2 {
-            for (x, y) in [
-                (x0 - 1 + i, y0 - 1),
-                (x0 - 1 + i, y0 + side),
-                (x0 - 1, y0 - 1 + i),
-                (x0 + side, y0 - 1 + i),
-            ] {
-                image.put_pixel(x, y, border);
-            }
-        }
+        frame(&mut image, x0, y0, side, border);
         draw_digit(&mut image, x0, y0, &m.pixels, MISTAKE_SCALE);
         for (line, caption) in m.caption(kind).iter().enumerate() {
             let w = text_width(caption, 1);

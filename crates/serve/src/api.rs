@@ -155,7 +155,7 @@ pub fn picture_pixels(body: &[u8]) -> u64 {
 
 /// Whether a request's body is JSON: said by its content type, or seen from its first
 /// character (no picture format starts with `{`).
-pub(crate) fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
+fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
     let said = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -203,29 +203,45 @@ pub async fn predict(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Answer>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let body = body.map_err(|e| body_error(&app, &e))?;
-    let json = is_json(&headers, &body);
+    let answer = with_input(&app, query.run, &headers, body, |loaded, input, app| {
+        answer(loaded, input, app)
+    })
+    .await?;
+    Ok(Json(answer))
+}
+
+/// What `POST /api/predict` and `POST /api/explain` share: the body (a picture, or JSON
+/// pixels) prepared into the network's 784 inputs and the run named by `run` (the default when
+/// none), both on the blocking pool (in the lane for large pictures when the body is one), and
+/// `then` called there with them.
+pub(crate) async fn with_input<T: Send + 'static>(
+    app: &App,
+    run: Option<String>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    then: impl FnOnce(&Loaded, Vec<f32>, &App) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| body_error(app, &e))?;
+    let json = is_json(headers, &body);
     let pixels = if json {
         IMAGE_PIXELS as u64
     } else {
         picture_pixels(&body)
     };
     let worker = app.clone();
-    let answer = app
-        .blocking_sized(pixels, move || {
-            let loaded = match &query.run {
-                Some(name) => worker.runs().get(name)?,
-                None => Arc::clone(worker.runs().default_run()),
-            };
-            let input = if json {
-                pixels_from_json(&body)?
-            } else {
-                pixels_from_image(&body)?
-            };
-            answer(&loaded, input, &worker)
-        })
-        .await?;
-    Ok(Json(answer))
+    app.blocking_sized(pixels, move || {
+        let loaded = match &run {
+            Some(name) => worker.runs().get(name)?,
+            None => Arc::clone(worker.runs().default_run()),
+        };
+        let input = if json {
+            pixels_from_json(&body)?
+        } else {
+            pixels_from_image(&body)?
+        };
+        then(&loaded, input, &worker)
+    })
+    .await
 }
 
 /// A body that could not be read: over the limit (413), or cut off.

@@ -7,8 +7,6 @@
 //! example. The hand derivation (BP1–BP4, in f64) recomputes the gradients and the answer
 //! carries the largest relative difference. Nothing is saved and the served run is not changed.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -16,7 +14,9 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{body_error, is_json, picture_pixels, pixels_from_image, pixels_from_json};
+pub use gradcheck::explain::UnitGradient;
+
+use crate::api::with_input;
 use crate::app::App;
 use crate::runs::{outputs_kind, Loaded};
 use crate::ApiError;
@@ -51,20 +51,6 @@ pub struct Layer {
     pub delta: Vec<f64>,
     /// Frozen by the run's `[init] freeze`: no δ, and the step leaves it alone.
     pub frozen: bool,
-}
-
-/// A first-layer unit with one of the largest |δ|.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UnitGradient {
-    pub unit: usize,
-    pub delta: f64,
-    pub activation: f64,
-    /// ∂C/∂w for the unit's 784 incoming weights, row by row: the input scaled by δ.
-    pub image: Vec<f64>,
-    /// The unit's 784 incoming weights before the step.
-    pub weights_before: Vec<f64>,
-    /// After the step: `weights_before − eta · image`.
-    pub weights_after: Vec<f64>,
 }
 
 /// The outputs after one step on this example.
@@ -102,7 +88,10 @@ pub struct Explained {
     /// The hidden layers' activation.
     pub hidden_activation: String,
     pub layers: Vec<Layer>,
-    /// The first layer's units with the largest |δ|, largest first (none when it is frozen).
+    /// The first layer's units with the largest |δ|, largest first (none when it is frozen):
+    /// each `{unit, delta, activation, image, weights_before, weights_after}`, the image
+    /// ∂C/∂w for its 784 incoming weights (the input scaled by δ), the weights before and after
+    /// the step (`weights_before − eta · image`).
     pub first_layer_gradient: Vec<UnitGradient>,
     /// The step's size.
     pub eta: f64,
@@ -209,18 +198,7 @@ pub fn explained(
         cost: e.cost,
         hidden_activation: spec.model.activation.name().to_string(),
         layers,
-        first_layer_gradient: e
-            .first_layer_gradient
-            .into_iter()
-            .map(|u| UnitGradient {
-                unit: u.unit,
-                delta: u.delta,
-                activation: u.activation,
-                image: u.image,
-                weights_before: u.weights_before,
-                weights_after: u.weights_after,
-            })
-            .collect(),
+        first_layer_gradient: e.first_layer_gradient,
         eta,
         after_step: AfterStep {
             outputs: e.outputs_after,
@@ -248,27 +226,10 @@ pub async fn explain(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Explained>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let body = body.map_err(|e| body_error(&app, &e))?;
-    let json = is_json(&headers, &body);
-    let pixels = if json {
-        data::IMAGE_PIXELS as u64
-    } else {
-        picture_pixels(&body)
-    };
-    let worker = app.clone();
-    let explained = app
-        .blocking_sized(pixels, move || {
-            let loaded = match &query.run {
-                Some(name) => worker.runs().get(name)?,
-                None => Arc::clone(worker.runs().default_run()),
-            };
-            let input = if json {
-                pixels_from_json(&body)?
-            } else {
-                pixels_from_image(&body)?
-            };
-            explained(&loaded, input, query.label.as_deref(), query.eta, &worker)
-        })
-        .await?;
+    let ExplainQuery { label, run, eta } = query;
+    let explained = with_input(&app, run, &headers, body, move |loaded, input, app| {
+        explained(loaded, input, label.as_deref(), eta, app)
+    })
+    .await?;
     Ok(Json(explained))
 }

@@ -30,18 +30,23 @@ fn random_run(dir: &std::path::Path) {
 fn random_run_of(dir: &std::path::Path, config: model::MlpConfig, model_toml: &str) {
     let backend = model::Backend::resolve(None).unwrap();
     let network = config.init(&backend.device().unwrap());
+    write_run(
+        dir,
+        &network,
+        &format!(
+            "data_dir = {:?}\ncost = \"quadratic\"\n[model]\n{model_toml}\n",
+            testkit::shipped_data()
+        ),
+    );
+}
+
+/// A sealed run in `dir` of `network`, trained (so to speak) with the quadratic cost, its
+/// config `config_toml`.
+fn write_run(dir: &std::path::Path, network: &model::Mlp, config_toml: &str) {
     let writer = run::RunWriter::create(dir).unwrap();
     writer
-        .write_network(&network, model::Cost::Quadratic)
+        .write_network(network, model::Cost::Quadratic)
         .unwrap();
-    writer
-        .write(
-            "config.toml",
-            format!(
-                "data_dir = {:?}\ncost = \"quadratic\"\n[model]\n{model_toml}\n",
-                testkit::shipped_data()
-            ),
-        )
-        .unwrap();
+    writer.write("config.toml", config_toml).unwrap();
     writer.commit().unwrap();
 }

@@ -321,22 +321,16 @@ fn seeded_run(dir: &Path, seed_drawn: u64, seed: u64, extra: &str) {
     let backend = model::Backend::resolve(None).unwrap();
     let config = model::MlpConfig::new([8]);
     let network = config.init_seeded(seed_drawn, &backend.device().unwrap());
-    let writer = run::RunWriter::create(dir).unwrap();
-    writer
-        .write_network(&network, model::Cost::Quadratic)
-        .unwrap();
-    writer
-        .write(
-            "config.toml",
-            format!(
-                "data_dir = {:?}\nseed = {seed}\nbackend = \"{}\"\ncost = \"quadratic\"\n\
-                 [model]\nhidden = [8]\n{extra}",
-                testkit::shipped_data(),
-                backend.name()
-            ),
-        )
-        .unwrap();
-    writer.commit().unwrap();
+    crate::write_run(
+        dir,
+        &network,
+        &format!(
+            "data_dir = {:?}\nseed = {seed}\nbackend = \"{}\"\ncost = \"quadratic\"\n\
+             [model]\nhidden = [8]\n{extra}",
+            testkit::shipped_data(),
+            backend.name()
+        ),
+    );
 }
 
 fn pictures_of(dir: &Path) -> (infer::Drawn, String) {
