@@ -98,29 +98,8 @@ pub fn explain(
     frozen: usize,
     units: usize,
 ) -> Result<Explanation, GradcheckError> {
-    let sizes = network.sizes();
-    let (inputs, outputs) = (sizes[0], sizes[sizes.len() - 1]);
-    if x.len() != inputs {
-        return Err(GradcheckError::InputWidth {
-            width: x.len(),
-            inputs,
-        });
-    }
-    if target >= outputs {
-        return Err(GradcheckError::ExampleShape {
-            inputs,
-            outputs,
-            example_inputs: x.len(),
-            example_targets: target + 1,
-        });
-    }
+    let (inputs, outputs) = check_example(network, x, target, frozen)?;
     let count = network.layers.len();
-    if frozen >= count {
-        return Err(GradcheckError::InvalidNetwork {
-            sizes: sizes.clone(),
-            reason: format!("{frozen} frozen layers leave none of its {count} layers to step"),
-        });
-    }
     let device = backend.device()?.autodiff();
     let (dtype, comparison) = match crate::suite::f64_support(&device, backend) {
         Ok(()) => (FloatDType::F64, Comparison::ManualVsAutodiffF64),
@@ -148,37 +127,20 @@ pub fn explain(
         (&device, DType::from(dtype)),
     );
 
-    // The forward pass, layer by layer, keeping every z and a.
-    let (zs, activations, z_out) = forward(&burn, cost, example(&device));
-    let loss = cost.loss(z_out, labels.clone(), targets.clone());
+    // The forward pass, layer by layer, keeping every z and a; the cost; its gradients.
+    let (zs, activations) = forward(&burn, cost, example(&device));
+    let loss = cost.loss(zs[count - 1].clone(), labels.clone(), targets.clone());
     let cost_before = read_scalar(loss.clone())?;
     let grads = loss.backward();
-    let mut gradients = crate::PerLayer {
-        weights: Vec::with_capacity(count),
-        biases: Vec::with_capacity(count),
-    };
-    for (l, layer) in burn.layers.iter().enumerate() {
-        if l < frozen {
-            gradients.weights.push(Vec::new());
-            gradients.biases.push(Vec::new());
-            continue;
-        }
-        let missing = |param| GradcheckError::NoGradient {
-            layer: l + 1,
-            param,
-        };
-        let w = layer.weight.grad(&grads).ok_or_else(|| missing("weight"))?;
-        let bias = layer.bias.as_ref().ok_or_else(|| missing("bias"))?;
-        let b = bias.grad(&grads).ok_or_else(|| missing("bias"))?;
-        gradients.weights.push(read_tensor(w)?.0);
-        gradients.biases.push(read_tensor(b)?.0);
-    }
+    let gradients = gradients_of(&burn, &grads, frozen)?;
+
+    // One step of plain gradient descent, on the copy, and the forward pass again.
     let params = GradientsParams::from_grads(grads, &burn);
     let before_w1 = read_tensor(burn.layers[0].weight.val())?.0;
     let stepped = SgdConfig::new().init().step(eta, burn.clone(), params);
     let after_w1 = read_tensor(stepped.layers[0].weight.val())?.0;
-    let (_, after_activations, after_z) = forward(&stepped, cost, example(&device));
-    let cost_after = read_scalar(cost.loss(after_z, labels, targets))?;
+    let (after_zs, after_activations) = forward(&stepped, cost, example(&device));
+    let cost_after = read_scalar(cost.loss(after_zs[count - 1].clone(), labels, targets))?;
 
     let mut layers = Vec::with_capacity(count);
     for l in 0..count {
@@ -201,27 +163,12 @@ pub fn explain(
     let first_layer_gradient = if frozen > 0 {
         Vec::new()
     } else {
-        let first = &layers[0];
-        let width = first.delta.len();
-        let mut order: Vec<usize> = (0..width).collect();
-        order.sort_by(|&p, &q| first.delta[q].abs().total_cmp(&first.delta[p].abs()));
-        order.truncate(units);
-        order
-            .into_iter()
-            .map(|j| {
-                let column = |w: &[f64]| (0..inputs).map(|k| w[k * width + j]).collect();
-                UnitGradient {
-                    unit: j,
-                    delta: first.delta[j],
-                    activation: first.activation[j],
-                    image: (0..inputs)
-                        .map(|k| gradients.weights[0][k * width + j])
-                        .collect(),
-                    weights_before: column(&before_w1),
-                    weights_after: column(&after_w1),
-                }
-            })
-            .collect()
+        largest_units(
+            &layers[0],
+            &gradients.weights[0],
+            [&before_w1, &after_w1],
+            units,
+        )
     };
     Ok(Explanation {
         target,
@@ -237,8 +184,103 @@ pub fn explain(
     })
 }
 
-/// Every layer's z and a for the batch `x`, and the output layer's z (for the cost).
-fn forward(network: &Mlp, cost: Cost, x: Tensor<2>) -> (Vec<Tensor<2>>, Vec<Tensor<2>>, Tensor<2>) {
+/// The example's shape against the network's, and the frozen layers against its layers: the
+/// network's inputs and outputs.
+fn check_example(
+    network: &Mlp,
+    x: &[f32],
+    target: usize,
+    frozen: usize,
+) -> Result<(usize, usize), GradcheckError> {
+    let sizes = network.sizes();
+    let (inputs, outputs) = (sizes[0], sizes[sizes.len() - 1]);
+    if x.len() != inputs {
+        return Err(GradcheckError::InputWidth {
+            width: x.len(),
+            inputs,
+        });
+    }
+    if target >= outputs {
+        return Err(GradcheckError::ExampleShape {
+            inputs,
+            outputs,
+            example_inputs: x.len(),
+            example_targets: target + 1,
+        });
+    }
+    let count = network.layers.len();
+    if frozen >= count {
+        return Err(GradcheckError::InvalidNetwork {
+            sizes,
+            reason: format!("{frozen} frozen layers leave none of its {count} layers to step"),
+        });
+    }
+    Ok((inputs, outputs))
+}
+
+/// Burn's ∂C/∂W and ∂C/∂b of every layer from `grads`, empty for the first `frozen` layers
+/// (which have none).
+fn gradients_of(
+    network: &Mlp,
+    grads: &burn::tensor::Gradients,
+    frozen: usize,
+) -> Result<crate::manual::Gradients, GradcheckError> {
+    let count = network.layers.len();
+    let mut gradients = crate::PerLayer {
+        weights: Vec::with_capacity(count),
+        biases: Vec::with_capacity(count),
+    };
+    for (l, layer) in network.layers.iter().enumerate() {
+        if l < frozen {
+            gradients.weights.push(Vec::new());
+            gradients.biases.push(Vec::new());
+            continue;
+        }
+        let missing = |param| GradcheckError::NoGradient {
+            layer: l + 1,
+            param,
+        };
+        let w = layer.weight.grad(grads).ok_or_else(|| missing("weight"))?;
+        let bias = layer.bias.as_ref().ok_or_else(|| missing("bias"))?;
+        let b = bias.grad(grads).ok_or_else(|| missing("bias"))?;
+        gradients.weights.push(read_tensor(w)?.0);
+        gradients.biases.push(read_tensor(b)?.0);
+    }
+    Ok(gradients)
+}
+
+/// The `units` units of the first layer with the largest |δ|, largest first, each with its
+/// column of the first layer's gradient `nabla_w1` and of its weights `[before, after]` the
+/// step (all `[inputs, width]` row-major).
+fn largest_units(
+    first: &ExplainedLayer,
+    nabla_w1: &[f64],
+    [before, after]: [&[f64]; 2],
+    units: usize,
+) -> Vec<UnitGradient> {
+    let width = first.delta.len();
+    let inputs = nabla_w1.len() / width.max(1);
+    let mut order: Vec<usize> = (0..width).collect();
+    order.sort_by(|&p, &q| first.delta[q].abs().total_cmp(&first.delta[p].abs()));
+    order.truncate(units);
+    order
+        .into_iter()
+        .map(|j| {
+            let column = |w: &[f64]| (0..inputs).map(|k| w[k * width + j]).collect();
+            UnitGradient {
+                unit: j,
+                delta: first.delta[j],
+                activation: first.activation[j],
+                image: column(nabla_w1),
+                weights_before: column(before),
+                weights_after: column(after),
+            }
+        })
+        .collect()
+}
+
+/// Every layer's z and a for the batch `x`.
+fn forward(network: &Mlp, cost: Cost, x: Tensor<2>) -> (Vec<Tensor<2>>, Vec<Tensor<2>>) {
     let count = network.layers.len();
     let mut zs = Vec::with_capacity(count);
     let mut activations = Vec::with_capacity(count);
@@ -253,6 +295,5 @@ fn forward(network: &Mlp, cost: Cost, x: Tensor<2>) -> (Vec<Tensor<2>>, Vec<Tens
         zs.push(z);
         activations.push(a.clone());
     }
-    let z_out = zs[count - 1].clone();
-    (zs, activations, z_out)
+    (zs, activations)
 }

@@ -228,6 +228,76 @@ fn write(dir: &Path, file: &str, bytes: impl AsRef<[u8]>) -> Result<(), InferErr
         .map_err(|source| InferError::WritePicture { path, source })
 }
 
+/// What [`draw_hidden`] drew: the first layer's units, and how they compare with where they
+/// started (the fields of [`Drawn`] of the same names).
+struct Hidden {
+    units: usize,
+    start: Option<String>,
+    no_start: Option<String>,
+    still: Option<usize>,
+    median_moved: Option<f64>,
+    frozen: bool,
+}
+
+/// Draws `hidden.png` (the first layer, its units that barely moved marked) and, where the
+/// start is known, `hidden-start.png` (W₀) and `hidden-change.png` (W − W₀) into `dir`, adding
+/// them to `files`. Where it is not, pictures of an earlier start are removed: they would be
+/// stale.
+fn draw_hidden(dir: &Path, run: &SavedRun, files: &mut Vec<String>) -> Result<Hidden, InferError> {
+    let (weights, units) = first_layer(run)?;
+    let png = |weights: &[f32], still: &[bool]| {
+        pictures::hidden_png(weights, units, HIDDEN_CAP, still).map_err(InferError::Draw)
+    };
+    match start_of(run, units) {
+        Ok(s) => {
+            let moved = moved(&weights, &s.weights, units);
+            let still: Vec<bool> = moved.iter().map(|&r| r < STILL_BELOW).collect();
+            let mut sorted = moved;
+            sorted.sort_by(f64::total_cmp);
+            let change: Vec<f32> = weights
+                .iter()
+                .zip(&s.weights)
+                .map(|(w, w0)| w - w0)
+                .collect();
+            write(dir, HIDDEN_FILE, png(&weights, &still)?)?;
+            write(dir, HIDDEN_START_FILE, png(&s.weights, &[])?)?;
+            write(dir, HIDDEN_CHANGE_FILE, png(&change, &still)?)?;
+            files.extend([HIDDEN_FILE, HIDDEN_START_FILE, HIDDEN_CHANGE_FILE].map(String::from));
+            Ok(Hidden {
+                units,
+                start: Some(s.what),
+                no_start: None,
+                still: Some(still.iter().filter(|&&b| b).count()),
+                median_moved: sorted.get(sorted.len() / 2).copied(),
+                frozen: s.frozen,
+            })
+        }
+        Err(why) => {
+            write(dir, HIDDEN_FILE, png(&weights, &[])?)?;
+            files.push(HIDDEN_FILE.to_string());
+            for stale in [HIDDEN_START_FILE, HIDDEN_CHANGE_FILE] {
+                match fs::remove_file(dir.join(stale)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(InferError::WritePicture {
+                            path: dir.join(stale),
+                            source: e,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Hidden {
+                units,
+                start: None,
+                no_start: Some(why),
+                still: None,
+                median_moved: None,
+                frozen: false,
+            })
+        }
+    }
+}
+
 /// Draws the run's network into `dir`: `confusion.svg` from `report`, `hidden.png` from the
 /// first layer, `mistakes.png` from the test set, the run's `curves.svg` copied beside them,
 /// and `index.html` showing them all with the figures.
@@ -252,56 +322,7 @@ pub fn draw(
     write(dir, CONFUSION_FILE, svg)?;
     files.push(CONFUSION_FILE.to_string());
 
-    let (weights, units) = first_layer(run)?;
-    let hidden_drawn = units.min(HIDDEN_CAP);
-    // Where the first layer started: its tiles, what training changed, and which units barely
-    // moved (marked on hidden.png).
-    let (mut start, mut no_start, mut still_count, mut median_moved) = (None, None, None, None);
-    match start_of(run, units) {
-        Ok(s) => {
-            let moved = moved(&weights, &s.weights, units);
-            let still: Vec<bool> = moved.iter().map(|&r| r < STILL_BELOW).collect();
-            still_count = Some(still.iter().filter(|&&b| b).count());
-            let mut sorted = moved.clone();
-            sorted.sort_by(f64::total_cmp);
-            median_moved = sorted.get(sorted.len() / 2).copied();
-            let change: Vec<f32> = weights
-                .iter()
-                .zip(&s.weights)
-                .map(|(w, w0)| w - w0)
-                .collect();
-            let png = pictures::hidden_png(&weights, units, HIDDEN_CAP, &still)
-                .map_err(InferError::Draw)?;
-            write(dir, HIDDEN_FILE, png)?;
-            let png = pictures::hidden_png(&s.weights, units, HIDDEN_CAP, &[])
-                .map_err(InferError::Draw)?;
-            write(dir, HIDDEN_START_FILE, png)?;
-            let png = pictures::hidden_png(&change, units, HIDDEN_CAP, &still)
-                .map_err(InferError::Draw)?;
-            write(dir, HIDDEN_CHANGE_FILE, png)?;
-            files.extend([HIDDEN_FILE, HIDDEN_START_FILE, HIDDEN_CHANGE_FILE].map(String::from));
-            start = Some((s.what, s.frozen));
-        }
-        Err(why) => {
-            let png =
-                pictures::hidden_png(&weights, units, HIDDEN_CAP, &[]).map_err(InferError::Draw)?;
-            write(dir, HIDDEN_FILE, png)?;
-            files.push(HIDDEN_FILE.to_string());
-            // Pictures of an earlier start (the base run since deleted) would be stale.
-            for stale in [HIDDEN_START_FILE, HIDDEN_CHANGE_FILE] {
-                match fs::remove_file(dir.join(stale)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(InferError::WritePicture {
-                            path: dir.join(stale),
-                            source: e,
-                        })
-                    }
-                    _ => {}
-                }
-            }
-            no_start = Some(why);
-        }
-    }
+    let hidden = draw_hidden(dir, run, &mut files)?;
 
     let digit = Captions::new(run);
     let (mut wrong, total) = mistakes(predictor, test, MISTAKES_CAP)?;
@@ -328,15 +349,15 @@ pub fn draw(
     let drawn = Drawn {
         dir: dir.to_path_buf(),
         files,
-        hidden_drawn,
-        hidden_units: units,
+        hidden_drawn: hidden.units.min(HIDDEN_CAP),
+        hidden_units: hidden.units,
         mistakes_drawn: wrong.len(),
         mistakes: total,
-        start: start.as_ref().map(|(what, _)| what.clone()),
-        no_start,
-        still: still_count,
-        median_moved,
-        frozen: start.as_ref().is_some_and(|(_, frozen)| *frozen),
+        start: hidden.start,
+        no_start: hidden.no_start,
+        still: hidden.still,
+        median_moved: hidden.median_moved,
+        frozen: hidden.frozen,
     };
     let frozen = drawn.frozen;
     draw_index(drawn, run, report, &digit, curves, frozen, kind)
