@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use train::{Splits, TrainConfig};
 
 use crate::args::{Measurement, TrainSpec};
+use crate::cpu::{Busy, Whose};
 use crate::network::Network;
 
 /// One measurement's figures: each kind of measurement fills its own. A child prints it as one
@@ -22,6 +23,9 @@ use crate::network::Network;
 pub(crate) struct Measured {
     /// The median training epoch, seconds.
     pub epoch_seconds: Option<f64>,
+    /// Cores kept busy while training, (user + system CPU time) / wall time: ours over the
+    /// epochs ([`train::fit`]), a peer's over its whole process.
+    pub cores: Option<f64>,
     /// Accuracy on the 10,000 test images after the last epoch, in 0..1.
     pub test_accuracy: Option<f64>,
     /// Predicting the 10,000 test images in one batch, median, seconds.
@@ -56,8 +60,19 @@ impl Measured {
                 (a, b) => a.or(b),
             }
         }
+        // The cores of the faster run: the two figures describe one run.
+        let later_faster = matches!(
+            (self.epoch_seconds, later.epoch_seconds),
+            (Some(a), Some(b)) if b < a
+        );
+        let cores = if later_faster {
+            later.cores.or(self.cores)
+        } else {
+            self.cores.or(later.cores)
+        };
         Measured {
             epoch_seconds: min(self.epoch_seconds, later.epoch_seconds),
+            cores,
             test_accuracy: later.test_accuracy.or(self.test_accuracy),
             infer_batch_seconds: min(self.infer_batch_seconds, later.infer_batch_seconds),
             infer_one_seconds: min(self.infer_one_seconds, later.infer_one_seconds),
@@ -77,8 +92,9 @@ impl fmt::Display for Measured {
     /// The figures present, in short, for progress lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         type Show = fn(f64) -> String;
-        let figures: [(Option<f64>, Show); 9] = [
+        let figures: [(Option<f64>, Show); 10] = [
             (self.epoch_seconds, |s| format!("epoch {s:.3} s")),
+            (self.cores, |c| format!("{c:.2} cores busy")),
             (self.test_accuracy, |a| {
                 format!("test accuracy {:.2}%", 100.0 * a)
             }),
@@ -155,11 +171,14 @@ fn train(spec: &TrainSpec) -> Result<Measured> {
         train: mnist.train,
         test: mnist.test,
     };
+    let busy = Busy::start(Whose::Own);
     let fitted = train::fit(&config, &splits, spec.backend, &mut train::Silent)?;
+    let cores = busy.cores();
     let epochs: Vec<f64> = fitted.history.iter().map(|e| e.seconds).collect();
     let score = train::evaluate(&fitted.network, config.cost, &splits.test, spec.backend)?;
     Ok(Measured {
         epoch_seconds: median(&epochs),
+        cores,
         test_accuracy: Some(score.accuracy),
         ..Measured::default()
     })
@@ -290,19 +309,24 @@ mod tests {
         assert_eq!(median(&[]), None);
         let a = Measured {
             epoch_seconds: Some(2.0),
+            cores: Some(1.9),
             test_accuracy: Some(0.9),
             peak_rss_mib: Some(100.0),
             ..Measured::default()
         };
         let b = Measured {
             epoch_seconds: Some(1.5),
+            cores: Some(1.2),
             test_accuracy: Some(0.8),
             peak_rss_mib: Some(120.0),
             load_seconds: Some(0.1),
             ..Measured::default()
         };
-        let best = a.best(b);
+        let best = a.clone().best(b.clone());
         assert_eq!(best.epoch_seconds, Some(1.5));
+        // The cores of the faster run, whichever came first.
+        assert_eq!(best.cores, Some(1.2));
+        assert_eq!(b.best(a.clone()).cores, Some(1.2));
         assert_eq!(best.test_accuracy, Some(0.8));
         assert_eq!(best.peak_rss_mib, Some(100.0));
         assert_eq!(best.load_seconds, Some(0.1));

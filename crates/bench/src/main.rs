@@ -34,6 +34,7 @@
 
 mod args;
 mod child;
+mod cpu;
 mod measure;
 mod network;
 mod peers;

@@ -9,6 +9,7 @@ use model::Backend;
 
 use crate::args::{BenchArgs, Measurement, TrainSpec};
 use crate::child::Measured;
+use crate::cpu::{Busy, Whose};
 use crate::network::{describe, Network};
 use crate::peers::{Peer, PeerResult};
 
@@ -306,8 +307,8 @@ fn run_peer(
     network: Network,
     batch: usize,
 ) -> Option<Measured> {
-    let peer_network = network.peer_name()?;
-    let label = format!("{} {peer_network} b{batch}", peer.script());
+    let (script, name) = peer.script(network)?;
+    let label = format!("{script} {} b{batch}", name.unwrap_or(network.name()));
     let once = || -> Result<Measured> {
         let command = peer.command(
             &args.python,
@@ -317,7 +318,15 @@ fn run_peer(
             args.epochs,
             &args.data_dir,
         )?;
-        Ok(PeerResult::parse(&output(command)?)?.into())
+        // The peer's whole process: loading MNIST and testing count too, as they are not
+        // timed apart from its epochs.
+        let busy = Busy::start(Whose::Children);
+        let stdout = output(command)?;
+        let cores = busy.cores();
+        Ok(Measured {
+            cores,
+            ..PeerResult::parse(&stdout)?.into()
+        })
     };
     match best_of(args.repeat, &label, once) {
         Ok(m) => Some(m),

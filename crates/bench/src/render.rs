@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::child::Measured;
 use crate::measure::{InferenceRow, OpCost, Results};
 
 /// Images in an epoch: all of MNIST's training set (no validation split).
@@ -17,10 +18,15 @@ fn or_dash(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "–".to_string(), show)
 }
 
-/// Seconds per epoch and samples per second: `0.556 (108k)`.
-fn epoch_cell(seconds: Option<f64>) -> String {
-    or_dash(seconds, |s| {
-        format!("{s:.3} ({:.0}k)", TRAIN_IMAGES / s / 1e3)
+/// Seconds per epoch, samples per second and the cores kept busy: `0.556 (108k, 1.42 cores)`.
+fn epoch_cell(m: Option<&Measured>) -> String {
+    let cores = m.and_then(|m| m.cores);
+    or_dash(m.and_then(|m| m.epoch_seconds), |s| {
+        let rate = TRAIN_IMAGES / s / 1e3;
+        match cores {
+            Some(c) => format!("{s:.3} ({rate:.0}k, {c:.2} cores)"),
+            None => format!("{s:.3} ({rate:.0}k)"),
+        }
     })
 }
 
@@ -58,12 +64,13 @@ pub(crate) fn training(r: &Results) -> String {
             row.description,
             row.batch
         );
-        let peer_seconds = |i: usize| row.peers.get(i)?.as_ref()?.epoch_seconds;
+        let peer = |i: usize| row.peers.get(i)?.as_ref();
+        let peer_seconds = |i: usize| peer(i)?.epoch_seconds;
         for m in &row.ours {
-            let _ = write!(line, " {} |", epoch_cell(m.epoch_seconds));
+            let _ = write!(line, " {} |", epoch_cell(Some(m)));
         }
         for i in 0..r.peers.len() {
-            let _ = write!(line, " {} |", epoch_cell(peer_seconds(i)));
+            let _ = write!(line, " {} |", epoch_cell(peer(i)));
         }
         if first.is_some() {
             let ours = row.ours.first().and_then(|m| m.epoch_seconds);
@@ -76,7 +83,9 @@ pub(crate) fn training(r: &Results) -> String {
     }
     let _ = writeln!(
         md,
-        "\nRatios are time per epoch, ours ÷ theirs: below 1 means we are faster."
+        "\nRatios are time per epoch, ours ÷ theirs: below 1 means we are faster. Cores: how \
+         many the run kept busy, (user + system CPU time) / wall time, ours over its epochs, a \
+         peer's over its whole process (loading MNIST and testing included)."
     );
     md
 }
@@ -185,8 +194,20 @@ mod tests {
                     network: Network::Mlp,
                     description: "784-128-10 sigmoid, quadratic, SGD".into(),
                     batch: 32,
-                    ours: vec![epoch(0.6), Measured::default()],
-                    peers: vec![Some(epoch(0.4)), Some(epoch(1.5))],
+                    ours: vec![
+                        Measured {
+                            cores: Some(1.424),
+                            ..epoch(0.6)
+                        },
+                        Measured::default(),
+                    ],
+                    peers: vec![
+                        Some(epoch(0.4)),
+                        Some(Measured {
+                            cores: Some(1.98),
+                            ..epoch(1.5)
+                        }),
+                    ],
                 },
                 TrainingRow {
                     network: Network::Relu,
@@ -257,13 +278,17 @@ mod tests {
             [
                 "| network | batch | flex | ndarray | numpy | torch | flex ÷ numpy | flex ÷ torch |",
                 "|---|---|---|---|---|---|---|---|",
-                "| mlp (784-128-10 sigmoid, quadratic, SGD) | 32 | 0.600 (100k) | – | 0.400 (150k) \
-                 | 1.500 (40k) | 1.50× | 0.40× |",
+                "| mlp (784-128-10 sigmoid, quadratic, SGD) | 32 | 0.600 (100k, 1.42 cores) | – \
+                 | 0.400 (150k) | 1.500 (40k, 1.98 cores) | 1.50× | 0.40× |",
                 "| relu (784-256-256-10 ReLU, cross-entropy, Adam) | 128 | 0.900 (67k) | 1.200 (50k) \
                  | 0.750 (80k) | – | 1.20× | – |",
             ]
         );
-        assert!(md.ends_with("below 1 means we are faster.\n"), "{md}");
+        assert!(md.contains("below 1 means we are faster."), "{md}");
+        assert!(
+            md.ends_with("(loading MNIST and testing included).\n"),
+            "{md}"
+        );
     }
 
     #[test]
@@ -279,7 +304,7 @@ mod tests {
         assert_eq!(lines[3], "|---|---|---|---|");
         assert_eq!(
             lines[4],
-            "| mlp (784-128-10 sigmoid, quadratic, SGD) | 32 | 0.600 (100k) | – |"
+            "| mlp (784-128-10 sigmoid, quadratic, SGD) | 32 | 0.600 (100k, 1.42 cores) | – |"
         );
     }
 
