@@ -35,6 +35,7 @@
 mod args;
 mod child;
 mod cpu;
+mod host;
 mod measure;
 mod network;
 mod peers;

@@ -16,6 +16,8 @@ use crate::peers::{Peer, PeerResult};
 /// Everything one invocation measured: plain figures, in the order the tables show them.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Results {
+    /// The machine: [`crate::host::describe`].
+    pub host: String,
     /// Epochs per training run (the median one counts).
     pub epochs: usize,
     /// Runs of each measurement (the best counts).
@@ -155,6 +157,7 @@ pub(crate) fn measure(args: &BenchArgs) -> Result<Results> {
     }
 
     Ok(Results {
+        host: crate::host::describe(),
         epochs: args.epochs,
         repeat: args.repeat,
         backends,

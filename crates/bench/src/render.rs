@@ -36,8 +36,8 @@ pub(crate) fn training(r: &Results) -> String {
     let _ = writeln!(
         md,
         "### Training: seconds per epoch of 60,000 images (samples/s), median epoch of {}, best \
-         of {} runs\n",
-        r.epochs, r.repeat
+         of {} runs\n\nHost: {}.\n",
+        r.epochs, r.repeat, r.host
     );
     let first = r.backends.first();
     let mut header = String::from("| network | batch |");
@@ -185,6 +185,7 @@ mod tests {
     /// Two backends, two peers: torch failed on the relu row, ndarray has no figure for mlp.
     fn results() -> Results {
         Results {
+            host: "AMD EPYC (family 25, model 1), AVX2, no AVX-512; 2 cores".into(),
             epochs: 3,
             repeat: 2,
             backends: vec![Backend::Flex, Backend::Ndarray],
@@ -274,7 +275,11 @@ mod tests {
              best of 2 runs"
         );
         assert_eq!(
-            &lines[2..6],
+            lines[2],
+            "Host: AMD EPYC (family 25, model 1), AVX2, no AVX-512; 2 cores."
+        );
+        assert_eq!(
+            &lines[4..8],
             [
                 "| network | batch | flex | ndarray | numpy | torch | flex ÷ numpy | flex ÷ torch |",
                 "|---|---|---|---|---|---|---|---|",
@@ -300,10 +305,10 @@ mod tests {
         }
         let md = training(&r);
         let lines: Vec<&str> = md.lines().collect();
-        assert_eq!(lines[2], "| network | batch | flex | ndarray |");
-        assert_eq!(lines[3], "|---|---|---|---|");
+        assert_eq!(lines[4], "| network | batch | flex | ndarray |");
+        assert_eq!(lines[5], "|---|---|---|---|");
         assert_eq!(
-            lines[4],
+            lines[6],
             "| mlp (784-128-10 sigmoid, quadratic, SGD) | 32 | 0.600 (100k, 1.42 cores) | – |"
         );
     }
