@@ -226,14 +226,14 @@ fn measure_ours(
             data_dir: args.data_dir.clone(),
         })?;
         inference.push(InferenceRow {
-            implementation: backend.name().to_string(),
+            implementation: backend.label().to_string(),
             batch_seconds: infer.infer_batch_seconds,
             one_seconds: infer.infer_one_seconds,
             peak_rss_mib: None,
         });
         let op = child(Measurement::Ops { backend })?;
         ops.push(OpCost {
-            implementation: backend.name().to_string(),
+            implementation: backend.label().to_string(),
             plain_seconds: op.op_seconds,
             autodiff_seconds: op.op_autodiff_seconds,
         });

@@ -43,7 +43,7 @@ pub(crate) fn training(r: &Results) -> String {
     let mut header = String::from("| network | batch |");
     let mut columns = 2;
     for b in &r.backends {
-        let _ = write!(header, " {b} |");
+        let _ = write!(header, " {} |", b.label());
         columns += 1;
     }
     for p in &r.peers {
@@ -52,7 +52,7 @@ pub(crate) fn training(r: &Results) -> String {
     }
     if let Some(f) = first {
         for p in &r.peers {
-            let _ = write!(header, " {f} ÷ {} |", p.name());
+            let _ = write!(header, " {} ÷ {} |", f.label(), p.name());
             columns += 1;
         }
     }

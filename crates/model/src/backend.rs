@@ -67,6 +67,15 @@ impl Backend {
         }
     }
 
+    /// The name with how this build computes it, for reports: `ndarray + OpenBLAS` where the
+    /// feature `openblas` put NdArray's matrix products in the system's OpenBLAS.
+    pub fn label(self) -> &'static str {
+        match self {
+            Backend::Ndarray if cfg!(feature = "openblas") => "ndarray + OpenBLAS",
+            other => other.name(),
+        }
+    }
+
     /// How many blocks of rows to evaluate a large batch in (see [`crate::Mlp::forward_parts`]):
     /// one per thread of the current rayon pool on Flex, which runs its sigmoid on one thread;
     /// one on the others (NdArray splits its own work, and splitting the batch too made it
@@ -193,6 +202,18 @@ mod tests {
             err.contains("unknown backend `tpu`") && err.contains("flex, ndarray, wgpu, cuda"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn labels_name_the_backend_and_only_ndarray_says_openblas() {
+        for b in Backend::ALL {
+            assert!(b.label().starts_with(b.name()), "{}", b.label());
+            let says_blas = b.label().contains("OpenBLAS");
+            assert_eq!(
+                says_blas,
+                b == Backend::Ndarray && cfg!(feature = "openblas")
+            );
+        }
     }
 
     #[test]
