@@ -65,11 +65,12 @@ fn main() -> Result<()> {
     }
 }
 
-/// Measures, prints the tables and writes them to `--out`.
+/// Measures, writes the tables to `--out`, then prints them. The file comes first, so that a
+/// closed standard output (`bench | head -1`) loses nothing that took minutes to measure; the
+/// closed pipe itself is no error.
 fn bench(args: &BenchArgs) -> Result<()> {
     let results = measure::measure(args)?;
     let md = render::markdown(&results);
-    println!("{md}");
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -77,5 +78,15 @@ fn bench(args: &BenchArgs) -> Result<()> {
     std::fs::write(&args.out, &md)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!("wrote {}", args.out.display());
-    Ok(())
+    print_ignoring_closed_pipe(&md).context("cannot print the tables to standard output")
+}
+
+/// Writes `text` and a newline to standard output; a reader that has gone away is not an error.
+fn print_ignoring_closed_pipe(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
