@@ -105,6 +105,12 @@ impl Backend {
         }
     }
 
+    /// Whether the backend computes on the CPU, in the process's memory (so that reading a
+    /// tensor's data costs a copy at most, not a transfer from a device).
+    pub fn is_cpu(self) -> bool {
+        matches!(self, Backend::Flex | Backend::Ndarray)
+    }
+
     /// Whether this build has the backend compiled in.
     pub fn is_compiled(self) -> bool {
         match self {

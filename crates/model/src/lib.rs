@@ -16,12 +16,14 @@
 mod backend;
 mod cost;
 mod error;
+mod fused_adam;
 mod network;
 pub mod predict;
 
 pub use backend::{Backend, BackendArg};
 pub use cost::Cost;
 pub use error::{error_chain, ModelError};
+pub use fused_adam::FusedAdam;
 pub use network::{network_from_bytes, network_to_bytes, Activation, Init, Mlp, MlpConfig};
 pub use predict::{Prediction, Predictor, Score, Traced};
 

@@ -236,7 +236,7 @@ impl<'a> Training<'a> {
         }
         let started = Instant::now();
         let mut network = config.model.init_seeded(config.seed, &device);
-        let mut optim = config.optimizer.init();
+        let mut optim = config.optimizer.init(backend.is_cpu());
         let (mut at, mut best_network) = (Position::default(), None);
         let encode = |e| TrainError::Model(ModelError::Encode(e));
         if let Some(checkpoint) = resume {
