@@ -89,6 +89,11 @@ fn at_least_one() -> RangedU64ValueParser<usize> {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Trains one config as `train --config FILE` would, scoring the test images after every
+    /// epoch: the curve of test accuracy against epochs, and the first epoch at each
+    /// --target. The test images only watch (the run keeps its last epoch). Progress goes to
+    /// stderr, the summary to stdout, the curve to --out as CSV.
+    Curve(CurveArgs),
     /// Runs one measurement in this process and prints its figures as one JSON line: how the
     /// bench runs each of its measurements.
     #[command(hide = true)]
@@ -96,6 +101,38 @@ pub(crate) enum Command {
         #[command(subcommand)]
         measurement: Measurement,
     },
+}
+
+/// What `bench curve` trains and where it writes the curve.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CurveArgs {
+    /// The training config, e.g. configs/best.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Epochs [default: the config's]; a cosine schedule stretches over them.
+    #[arg(long, value_parser = at_least_one())]
+    pub epochs: Option<usize>,
+    /// Seed [default: the config's].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Backend [default: the config's, else the first compiled in].
+    #[arg(long, value_name = "NAME", alias = "device")]
+    pub backend: Option<Backend>,
+    /// Data directory [default: the config's].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Test accuracies, in percent, whose first epoch to report (comma-separated).
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        value_delimiter = ',',
+        default_value = "99,99.3,99.4"
+    )]
+    pub target: Vec<f64>,
+    /// Where to write the curve as CSV (epoch, test_accuracy, train_loss, learning_rate,
+    /// seconds); it grows in FILE.partial while the run goes on [default: not written].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// One measurement, made by one child process.

@@ -35,6 +35,7 @@
 mod args;
 mod child;
 mod cpu;
+mod curve;
 mod host;
 mod measure;
 mod network;
@@ -61,6 +62,7 @@ fn main() -> Result<()> {
                 std::process::exit(1);
             }
         },
+        Some(Command::Curve(args)) => curve::curve(args),
         None => bench(&cli.bench),
     }
 }

@@ -1,0 +1,258 @@
+//! `bench curve`: test accuracy against epochs for one training config, and the first epoch at
+//! each target accuracy, so that two ways of training are compared by the epochs they need
+//! rather than by the seconds one host takes.
+//!
+//! The run is the one `train --config FILE` makes (the same network, seed, schedule and
+//! distortions, on all of the config's training images), with the test images scored after
+//! every epoch. They only watch: the run keeps its last epoch and chooses nothing by them. Each
+//! epoch's row is written to `OUT.partial` as it ends, so an interrupted run keeps its curve so
+//! far; the finished curve then replaces `OUT`.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use train::{EpochMetrics, Keep, Observer, Overrides, TrainConfig};
+
+use crate::args::CurveArgs;
+use crate::cpu::{Busy, Whose};
+
+/// The header of the curve's CSV file.
+const HEADER: &str = "epoch,test_accuracy,train_loss,learning_rate,seconds";
+
+/// Trains `args.config` with the test images watched, printing each epoch to stderr and the
+/// summary to stdout.
+pub(crate) fn curve(args: &CurveArgs) -> Result<()> {
+    if let Some(bad) = args.target.iter().find(|t| !(0.0..=100.0).contains(*t)) {
+        bail!("--target {bad} is not a percentage: give accuracies from 0 to 100, e.g. 99.3");
+    }
+    let overrides = Overrides {
+        epochs: args.epochs,
+        seed: args.seed,
+        backend: args.backend,
+        data_dir: args.data_dir.clone(),
+        learning_rate: None,
+    };
+    let mut config = TrainConfig::resolve(&args.config, &overrides)?;
+    // Every training image trains and the last epoch is kept: the test images choose nothing.
+    config.validation = 0;
+    config.keep = Keep::Last;
+    let (mut splits, _) = train::load_splits(&config)?;
+    splits.validation = splits.test.head(splits.test.len());
+    let backend = model::Backend::resolve(config.backend)?;
+    let partial = args.out.as_ref().map(|out| partial_path(out));
+    let mut watcher = Watcher {
+        epochs: config.epochs,
+        file: match &partial {
+            Some(path) => Some(start_file(path)?),
+            None => None,
+        },
+        partial: partial.clone(),
+        error: None,
+    };
+    let busy = Busy::start(Whose::Own);
+    let fitted = train::fit(&config, &splits, backend, &mut watcher)?;
+    let cores = busy.cores();
+    if let Some(error) = watcher.error {
+        return Err(error);
+    }
+    if let (Some(out), Some(partial)) = (&args.out, &partial) {
+        std::fs::rename(partial, out)
+            .with_context(|| format!("cannot move {} to {}", partial.display(), out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
+    let summary = Summary {
+        config: &args.config,
+        seed: config.seed,
+        backend: backend.label(),
+        history: &fitted.history,
+        seconds: fitted.seconds,
+        cores,
+    };
+    println!("{}", summary.text(&args.target));
+    Ok(())
+}
+
+/// `FILE.partial` beside `FILE`: where the curve grows until the run ends.
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+fn start_file(path: &Path) -> Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut file =
+        File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{HEADER}").with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(file)
+}
+
+/// One row of the curve: the epoch, its test accuracy (a fraction), its mean training cost,
+/// learning rate and seconds of training steps.
+fn row(m: &EpochMetrics) -> String {
+    let accuracy = m
+        .validation_accuracy
+        .map_or_else(String::new, |a| a.to_string());
+    format!(
+        "{},{accuracy},{},{},{}",
+        m.epoch, m.train_loss, m.learning_rate, m.seconds
+    )
+}
+
+/// Shows each epoch as it ends and appends it to the partial file.
+struct Watcher {
+    epochs: usize,
+    file: Option<File>,
+    partial: Option<PathBuf>,
+    /// The first failure to write the file; training goes on, and the run ends with it.
+    error: Option<anyhow::Error>,
+}
+
+impl Observer for Watcher {
+    fn epoch_done(&mut self, m: &EpochMetrics) {
+        let accuracy = m.validation_accuracy.unwrap_or(f64::NAN);
+        eprintln!(
+            "epoch {:>3}/{}  test {:6.2}%  loss {:.4}  lr {:.2e}  {:.2} s",
+            m.epoch,
+            self.epochs,
+            100.0 * accuracy,
+            m.train_loss,
+            m.learning_rate,
+            m.seconds
+        );
+        if let (Some(file), Some(path), None) = (&mut self.file, &self.partial, &self.error) {
+            if let Err(e) = writeln!(file, "{}", row(m)).and_then(|()| file.flush()) {
+                self.error = Some(anyhow::Error::new(e).context(format!(
+                    "cannot write {} (the curve so far is in it)",
+                    path.display()
+                )));
+            }
+        }
+    }
+}
+
+/// The epochs at which a curve first reaches each target, and what it ended at.
+struct Summary<'a> {
+    config: &'a Path,
+    seed: u64,
+    backend: &'a str,
+    history: &'a [EpochMetrics],
+    seconds: f64,
+    cores: Option<f64>,
+}
+
+impl Summary<'_> {
+    fn text(&self, targets: &[f64]) -> String {
+        let accuracy = |m: &EpochMetrics| m.validation_accuracy.unwrap_or(f64::NAN);
+        let epochs = self.history.len();
+        let mut text = format!(
+            "{}, seed {}, {epochs} epochs on {}",
+            self.config.display(),
+            self.seed,
+            self.backend
+        );
+        if let Some(last) = self.history.last() {
+            let _ = write!(
+                text,
+                ": test accuracy {:.2}% after the last",
+                100.0 * accuracy(last)
+            );
+        }
+        let best = (self.history.iter()).max_by(|a, b| accuracy(a).total_cmp(&accuracy(b)));
+        if let Some(best) = best {
+            let (percent, at) = (100.0 * accuracy(best), best.epoch);
+            let _ = write!(text, ", highest {percent:.2}% (epoch {at})");
+        }
+        for &target in targets {
+            let first = first_epoch_at(self.history, target / 100.0)
+                .map_or_else(|| "not reached".to_string(), |e| format!("epoch {e}"));
+            let _ = write!(text, "\nfirst at {target}%: {first}");
+        }
+        let steps: f64 = self.history.iter().map(|m| m.seconds).sum();
+        let _ = write!(
+            text,
+            "\n{:.1} s in all, {:.2} s an epoch of training steps",
+            self.seconds,
+            steps / epochs.max(1) as f64
+        );
+        if let Some(cores) = self.cores {
+            let _ = write!(text, ", {cores:.2} cores busy");
+        }
+        text
+    }
+}
+
+/// The first epoch whose test accuracy is at least `target` (a fraction).
+fn first_epoch_at(history: &[EpochMetrics], target: f64) -> Option<usize> {
+    (history.iter())
+        .find(|m| m.validation_accuracy.is_some_and(|a| a >= target))
+        .map(|m| m.epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epoch(epoch: usize, accuracy: f64) -> EpochMetrics {
+        EpochMetrics {
+            epoch,
+            train_loss: 0.5 / epoch as f64,
+            train_accuracy: 0.9,
+            validation_loss: Some(0.1),
+            validation_accuracy: Some(accuracy),
+            learning_rate: 0.001,
+            seconds: 2.0,
+        }
+    }
+
+    #[test]
+    fn the_first_epoch_at_a_target_is_the_first_to_reach_it() {
+        let history = [
+            epoch(1, 0.97),
+            epoch(2, 0.993),
+            epoch(3, 0.991),
+            epoch(4, 0.995),
+        ];
+        assert_eq!(first_epoch_at(&history, 0.99), Some(2));
+        assert_eq!(first_epoch_at(&history, 0.993), Some(2));
+        assert_eq!(first_epoch_at(&history, 0.994), Some(4));
+        assert_eq!(first_epoch_at(&history, 0.996), None);
+        let summary = Summary {
+            config: Path::new("configs/best.toml"),
+            seed: 2,
+            backend: "flex",
+            history: &history,
+            seconds: 8.5,
+            cores: Some(1.5),
+        };
+        let text = summary.text(&[99.3, 99.6]);
+        assert_eq!(
+            text,
+            "configs/best.toml, seed 2, 4 epochs on flex: test accuracy 99.50% after the last, \
+             highest 99.50% (epoch 4)\nfirst at 99.3%: epoch 2\nfirst at 99.6%: not reached\n\
+             8.5 s in all, 2.00 s an epoch of training steps, 1.50 cores busy"
+        );
+    }
+
+    #[test]
+    fn rows_carry_the_epoch_and_its_test_accuracy() {
+        assert_eq!(
+            row(&epoch(3, 0.9934)),
+            "3,0.9934,0.16666666666666666,0.001,2"
+        );
+        assert_eq!(
+            HEADER.split(',').count(),
+            row(&epoch(1, 0.5)).split(',').count()
+        );
+        assert_eq!(
+            partial_path(Path::new("out/curve.csv")),
+            Path::new("out/curve.csv.partial")
+        );
+    }
+}
