@@ -90,8 +90,8 @@ fn at_least_one() -> RangedU64ValueParser<usize> {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Trains one config as `train --config FILE` would, scoring the test images after every
-    /// epoch: the curve of test accuracy against epochs, and the first epoch at each
-    /// --target. The test images only watch (the run keeps its last epoch). Progress goes to
+    /// epoch: the curve of test accuracy against epochs, the first epoch at each --target and
+    /// the epoch from which the run holds it. The test images only watch (the run keeps its last epoch). Progress goes to
     /// stderr, the summary to stdout, the curve to --out as CSV.
     Curve(CurveArgs),
     /// Runs one measurement in this process and prints its figures as one JSON line: how the
@@ -121,7 +121,8 @@ pub(crate) struct CurveArgs {
     /// Data directory [default: the config's].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Test accuracies, in percent, whose first epoch to report (comma-separated).
+    /// Test accuracies, in percent, to report the first epoch at and the epoch held from
+    /// (comma-separated).
     #[arg(
         long,
         value_name = "PERCENT",

@@ -1,5 +1,5 @@
-//! `bench curve`: test accuracy against epochs for one training config, and the first epoch at
-//! each target accuracy, so that two ways of training are compared by the epochs they need
+//! `bench curve`: test accuracy against epochs for one training config, the first epoch at each
+//! target accuracy and the epoch from which the run holds it, so that two ways of training are compared by the epochs they need
 //! rather than by the seconds one host takes.
 //!
 //! The run is the one `train --config FILE` makes (the same network, seed, schedule and
@@ -170,9 +170,18 @@ impl Summary<'_> {
             let _ = write!(text, ", highest {percent:.2}% (epoch {at})");
         }
         for &target in targets {
-            let first = first_epoch_at(self.history, target / 100.0)
-                .map_or_else(|| "not reached".to_string(), |e| format!("epoch {e}"));
-            let _ = write!(text, "\nfirst at {target}%: {first}");
+            let (history, fraction) = (self.history, target / 100.0);
+            let reached = match (
+                first_epoch_at(history, fraction),
+                held_from(history, fraction),
+            ) {
+                (None, _) => "not reached".to_string(),
+                (Some(first), None) => format!("first at epoch {first}, not held to the end"),
+                (Some(first), Some(held)) => {
+                    format!("first at epoch {first}, held from epoch {held}")
+                }
+            };
+            let _ = write!(text, "\n{target}%: {reached}");
         }
         let steps: f64 = self.history.iter().map(|m| m.seconds).sum();
         let _ = write!(
@@ -193,6 +202,16 @@ fn first_epoch_at(history: &[EpochMetrics], target: f64) -> Option<usize> {
     (history.iter())
         .find(|m| m.validation_accuracy.is_some_and(|a| a >= target))
         .map(|m| m.epoch)
+}
+
+/// The first epoch from which every later epoch's test accuracy is at least `target`: a single
+/// lucky epoch reaches a target long before a run holds it.
+fn held_from(history: &[EpochMetrics], target: f64) -> Option<usize> {
+    let below = |m: &EpochMetrics| m.validation_accuracy.is_none_or(|a| a < target);
+    match history.iter().rposition(below) {
+        Some(i) => history.get(i + 1).map(|m| m.epoch),
+        None => history.first().map(|m| m.epoch),
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +242,11 @@ mod tests {
         assert_eq!(first_epoch_at(&history, 0.993), Some(2));
         assert_eq!(first_epoch_at(&history, 0.994), Some(4));
         assert_eq!(first_epoch_at(&history, 0.996), None);
+        assert_eq!(held_from(&history, 0.99), Some(2));
+        assert_eq!(held_from(&history, 0.993), Some(4));
+        assert_eq!(held_from(&history, 0.96), Some(1));
+        assert_eq!(held_from(&history, 0.996), None);
+        assert_eq!(held_from(&[], 0.5), None);
         let summary = Summary {
             config: Path::new("configs/best.toml"),
             seed: 2,
@@ -235,7 +259,8 @@ mod tests {
         assert_eq!(
             text,
             "configs/best.toml, seed 2, 4 epochs on flex: test accuracy 99.50% after the last, \
-             highest 99.50% (epoch 4)\nfirst at 99.3%: epoch 2\nfirst at 99.6%: not reached\n\
+             highest 99.50% (epoch 4)\n99.3%: first at epoch 2, held from epoch 4\n\
+             99.6%: not reached\n\
              8.5 s in all, 2.00 s an epoch of training steps, 1.50 cores busy"
         );
     }

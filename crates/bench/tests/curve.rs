@@ -37,8 +37,11 @@ fn the_curve_has_a_row_per_epoch_and_replaces_the_file_only_when_done() {
     assert!(run.status.success(), "{stderr}");
     let summary = String::from_utf8(run.stdout).unwrap();
     assert!(summary.contains("seed 3, 3 epochs"), "{summary}");
-    assert!(summary.contains("first at 10%: epoch 1"), "{summary}");
-    assert!(summary.contains("first at 100%: not reached"), "{summary}");
+    assert!(
+        summary.contains("10%: first at epoch 1, held from epoch "),
+        "{summary}"
+    );
+    assert!(summary.contains("100%: not reached"), "{summary}");
     assert!(stderr.contains("epoch   3/3  test"), "{stderr}");
 
     let csv = std::fs::read_to_string(&out).unwrap();
