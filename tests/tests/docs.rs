@@ -145,6 +145,21 @@ const EXPECTED: &[Expect] = &[
         &["artifacts/best/model.bpk"],
     ),
     ok(
+        "cargo run --release -p train -- --config configs/best-deep.toml",
+        &["784-1000-500-10", "augment: rotation ±12°", "wrote artifacts/best-deep"],
+        &["artifacts/best-deep/model.bpk"],
+    ),
+    ok(
+        "cargo run --release -p bench -- curve --config configs/best.toml --out best.csv",
+        &["configs/best.toml, seed 1", "99.3%: "],
+        &["best.csv"],
+    ),
+    ok(
+        "cargo run --release -p bench -- curve --config configs/best-deep.toml --out best-deep.csv",
+        &["configs/best-deep.toml, seed 1", "99.4%: "],
+        &["best-deep.csv"],
+    ),
+    ok(
         "cargo run --release -p train -- --config configs/best.toml --augmentation-picture docs/augmentation.png",
         &["wrote docs/augmentation.png"],
         &["docs/augmentation.png"],

@@ -152,9 +152,10 @@ impl Summary<'_> {
         let accuracy = |m: &EpochMetrics| m.validation_accuracy.unwrap_or(f64::NAN);
         let epochs = self.history.len();
         let mut text = format!(
-            "{}, seed {}, {epochs} epochs on {}",
+            "{}, seed {}, {epochs} epoch{} on {}",
             self.config.display(),
             self.seed,
+            if epochs == 1 { "" } else { "s" },
             self.backend
         );
         if let Some(last) = self.history.last() {
