@@ -6,7 +6,8 @@
 //! distortions, on all of the config's training images), with the test images scored after
 //! every epoch. They only watch: the run keeps its last epoch and chooses nothing by them. Each
 //! epoch's row is written to `OUT.partial` as it ends, so an interrupted run keeps its curve so
-//! far; the finished curve then replaces `OUT`.
+//! far; the finished curve then replaces `OUT`. A partial file that exists is refused (two runs
+//! would mix their rows in it).
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -35,6 +36,13 @@ pub(crate) fn curve(args: &CurveArgs) -> Result<()> {
         data_dir: args.data_dir.clone(),
         learning_rate: None,
     };
+    if let Some(out) = args.out.as_ref().filter(|out| out.is_dir()) {
+        bail!(
+            "--out {} is a directory: name the CSV file to write, e.g. {}",
+            out.display(),
+            out.join("curve.csv").display()
+        );
+    }
     let mut config = TrainConfig::resolve(&args.config, &overrides)?;
     // Every training image trains and the last epoch is kept: the test images choose nothing.
     config.validation = 0;
@@ -71,8 +79,8 @@ pub(crate) fn curve(args: &CurveArgs) -> Result<()> {
         seconds: fitted.seconds,
         cores,
     };
-    println!("{}", summary.text(&args.target));
-    Ok(())
+    crate::print_ignoring_closed_pipe(&summary.text(&args.target))
+        .context("cannot print the summary to standard output")
 }
 
 /// `FILE.partial` beside `FILE`: where the curve grows until the run ends.
@@ -87,8 +95,15 @@ fn start_file(path: &Path) -> Result<File> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let mut file =
-        File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    // Never two runs into one file: a partial file is another run's, or an interrupted one's.
+    let mut file = match File::options().write(true).create_new(true).open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "{} exists: another `bench curve` is writing it, or an interrupted one left it (its \
+             rows are that run's curve so far); move it away or delete it, then run again",
+            path.display()
+        ),
+        opened => opened.with_context(|| format!("cannot write {}", path.display()))?,
+    };
     writeln!(file, "{HEADER}").with_context(|| format!("cannot write {}", path.display()))?;
     Ok(file)
 }

@@ -84,7 +84,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
 }
 
 /// Writes `text` and a newline to standard output; a reader that has gone away is not an error.
-fn print_ignoring_closed_pipe(text: &str) -> std::io::Result<()> {
+pub(crate) fn print_ignoring_closed_pipe(text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {

@@ -76,6 +76,42 @@ fn the_curve_has_a_row_per_epoch_and_replaces_the_file_only_when_done() {
 }
 
 #[test]
+fn a_partial_curve_or_a_directory_is_never_written_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("tiny.csv");
+    // Left by an interrupted run, or being written by another one.
+    let partial = dir.path().join("tiny.csv.partial");
+    std::fs::write(&partial, "epoch,test_accuracy\n1,0.5\n").unwrap();
+    let run = bench()
+        .args(["curve", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let error = String::from_utf8_lossy(&run.stderr);
+    assert!(error.contains("tiny.csv.partial exists"), "{error}");
+    assert_eq!(
+        std::fs::read_to_string(&partial).unwrap(),
+        "epoch,test_accuracy\n1,0.5\n"
+    );
+    assert!(!out.exists());
+
+    let run = bench()
+        .args(["curve", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let error = String::from_utf8_lossy(&run.stderr);
+    assert!(error.contains("is a directory"), "{error}");
+}
+
+#[test]
 fn a_target_that_is_not_a_percentage_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
