@@ -655,7 +655,11 @@ fn binaries() -> BTreeMap<String, PathBuf> {
         let is_bin = message["target"]["kind"]
             .as_array()
             .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
-        if let (true, Some(exe)) = (is_bin, message["executable"].as_str()) {
+        // A binary with unit tests of its own (`bench`) is built twice by `cargo test`: as
+        // itself, and as the harness of those tests, which would take the command's arguments
+        // for a test filter.
+        let harness = message["profile"]["test"].as_bool() == Some(true);
+        if let (true, false, Some(exe)) = (is_bin, harness, message["executable"].as_str()) {
             let name = message["target"]["name"].as_str().unwrap().to_string();
             binaries.insert(name, PathBuf::from(exe));
         }
