@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::draw::{draw, draw_seen, pictures_dir, Drawn};
 use crate::eval::{dataset_pixels, evaluate, ConfusionReport};
-use crate::InferError;
+use crate::{Exported, InferError};
 use data::preprocess::load_digit;
 
 /// Use a trained digits network: evaluate it on the 10,000 test images (the default), show
@@ -57,6 +57,12 @@ pub struct Args {
     /// and outputs [default DIR: the run's pictures/].
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     pub pictures: Option<Option<PathBuf>>,
+
+    /// Write the network as an ONNX model to FILE instead (input `pixels` [N, 784] in 0..1,
+    /// output `outputs` [N, classes]: sigma(z) for a quadratic-cost run, softmax probabilities
+    /// for cross-entropy; the class names in its metadata), for onnxruntime and other runtimes.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["images", "index", "pictures"])]
+    pub onnx: Option<PathBuf>,
 }
 
 /// Characters from background to full ink.
@@ -202,6 +208,7 @@ impl fmt::Display for Shown {
 pub enum Output {
     Evaluation(Box<Evaluation>),
     Shown(ShownImages),
+    Exported(Exported),
 }
 
 /// The network's results on the whole test set.
@@ -260,6 +267,7 @@ impl fmt::Display for Output {
                 }
                 Ok(())
             }
+            Output::Exported(e) => write!(f, "{e}"),
         }
     }
 }
@@ -268,7 +276,7 @@ impl Output {
     /// How many of the images asked about could not be read (`infer` then exits non-zero).
     pub fn failures(&self) -> usize {
         match self {
-            Output::Evaluation(_) => 0,
+            Output::Evaluation(_) | Output::Exported(_) => 0,
             Output::Shown(s) => s
                 .predictions
                 .iter()
@@ -339,6 +347,9 @@ pub fn run(args: &Args) -> Result<Output, InferError> {
             dir: run.dir.clone(),
             inputs: run.spec.model.inputs,
         });
+    }
+    if let Some(file) = &args.onnx {
+        return crate::export::export(file, &run).map(Output::Exported);
     }
     let predictor = Predictor::new(&run.network, run.spec.cost, backend)?;
     if args.index.is_empty() && args.images.is_empty() {

@@ -68,6 +68,19 @@ pub enum InferError {
     )]
     PicturesIsAFile { path: PathBuf, what: &'static str },
 
+    #[error("--onnx {path} {problem}")]
+    OnnxTarget {
+        path: PathBuf,
+        problem: &'static str,
+    },
+
+    #[error("cannot write the ONNX model {path}")]
+    WriteOnnx {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("cannot encode the output")]
     Encode(#[source] serde_json::Error),
 }

@@ -46,6 +46,12 @@ pub enum ModelError {
 
     #[error("there are no images to score")]
     NothingToScore,
+
+    #[error(
+        "the run names {names} class names for a network of {outputs} outputs: each output \
+         needs its class's name (fix `class_names` in the run's config.toml)"
+    )]
+    ClassNamesDoNotFit { names: usize, outputs: usize },
 }
 
 /// An error and each of its causes, outermost first, joined with ": " (as `anyhow`'s `{:#}`

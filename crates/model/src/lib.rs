@@ -18,6 +18,7 @@ mod cost;
 mod error;
 mod fused_adam;
 mod network;
+pub mod onnx;
 pub mod predict;
 
 pub use backend::{Backend, BackendArg};

@@ -1,6 +1,7 @@
 //! Integration tests of `infer` (one test binary: each extra one would link Burn again).
 
 mod cli;
+mod onnx;
 mod pictures;
 mod preprocess;
 mod props;
