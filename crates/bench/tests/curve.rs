@@ -8,6 +8,18 @@ fn bench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bench"))
 }
 
+/// `bench curve --config CONFIG [ARGS] --out OUT`, run to its end.
+fn curve(config: &Path, args: &[&str], out: &Path) -> std::process::Output {
+    bench()
+        .args(["curve", "--config"])
+        .arg(config)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// A config that trains 784-8-10 on 20 images of each digit (the test set stays whole).
 fn tiny_config(dir: &Path) -> std::path::PathBuf {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
@@ -26,13 +38,7 @@ fn the_curve_has_a_row_per_epoch_and_replaces_the_file_only_when_done() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
     let out = dir.path().join("curves/tiny.csv");
-    let run = bench()
-        .args(["curve", "--config"])
-        .arg(&config)
-        .args(["--target", "10,100", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = curve(&config, &["--target", "10,100"], &out);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     let summary = String::from_utf8(run.stdout).unwrap();
@@ -62,13 +68,7 @@ fn the_curve_has_a_row_per_epoch_and_replaces_the_file_only_when_done() {
 
     // A run that fails (a config key that does not exist) leaves the finished curve as it was.
     std::fs::write(&config, "epochs = 2\nbogus = 1\n").unwrap();
-    let failed = bench()
-        .args(["curve", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let failed = curve(&config, &[], &out);
     assert!(!failed.status.success());
     let error = String::from_utf8_lossy(&failed.stderr);
     assert!(error.contains("bogus"), "{error}");
@@ -83,13 +83,7 @@ fn a_partial_curve_or_a_directory_is_never_written_over() {
     // Left by an interrupted run, or being written by another one.
     let partial = dir.path().join("tiny.csv.partial");
     std::fs::write(&partial, "epoch,test_accuracy\n1,0.5\n").unwrap();
-    let run = bench()
-        .args(["curve", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = curve(&config, &[], &out);
     assert!(!run.status.success());
     let error = String::from_utf8_lossy(&run.stderr);
     assert!(error.contains("tiny.csv.partial exists"), "{error}");
@@ -99,13 +93,7 @@ fn a_partial_curve_or_a_directory_is_never_written_over() {
     );
     assert!(!out.exists());
 
-    let run = bench()
-        .args(["curve", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let run = curve(&config, &[], dir.path());
     assert!(!run.status.success());
     let error = String::from_utf8_lossy(&run.stderr);
     assert!(error.contains("is a directory"), "{error}");

@@ -48,8 +48,8 @@ pub enum ModelError {
     NothingToScore,
 
     #[error(
-        "the run names {names} class names for a network of {outputs} outputs: each output \
-         needs its class's name (fix `class_names` in the run's config.toml)"
+        "{names} class names were given for a network of {outputs} outputs: each output \
+         needs its class's name, in order"
     )]
     ClassNamesDoNotFit { names: usize, outputs: usize },
 }
