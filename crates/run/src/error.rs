@@ -25,8 +25,10 @@ pub enum RunError {
     )]
     RunFileMissing { path: PathBuf },
 
-    #[error("{path} is a file; --model takes the run's directory: --model {}", .dir.display())]
-    RunIsAFile { path: PathBuf, dir: PathBuf },
+    /// `dir` is the directory holding `path` when that is a run (the file was one of its
+    /// files), or `None`.
+    #[error("{path} is a file; --model takes a run's directory: {}", run_dir_hint(.dir))]
+    RunIsAFile { path: PathBuf, dir: Option<PathBuf> },
 
     #[error("{path} does not describe a network")]
     BadRunConfig {
@@ -234,5 +236,13 @@ pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> RunEr
     move |source| RunError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// The fix for a `--model` that names a file: the run that holds it, or an example.
+fn run_dir_hint(dir: &Option<PathBuf>) -> String {
+    match dir {
+        Some(dir) => format!("--model {}", dir.display()),
+        None => "name one that `train` wrote, such as --model artifacts/mlp".to_string(),
     }
 }

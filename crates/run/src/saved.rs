@@ -31,9 +31,15 @@ impl SavedRun {
     /// [`SavedRun::load`], loading a run without a seal when `trust` allows it.
     pub fn load_with(dir: &Path, device: &Device, trust: Trust) -> Result<SavedRun, RunError> {
         if dir.is_file() {
+            // `artifacts/mlp/model.bpk` names a run's file; `Cargo.toml` does not.
+            let parent = dir.parent().map(|p| match p.as_os_str().is_empty() {
+                true => Path::new("."),
+                false => p,
+            });
+            let run = parent.filter(|p| p.join(CONFIG_FILE).is_file());
             return Err(RunError::RunIsAFile {
                 path: dir.to_path_buf(),
-                dir: dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                dir: run.map(Path::to_path_buf),
             });
         }
         if !dir.is_dir() {
@@ -290,6 +296,22 @@ mod tests {
             .to_string();
         assert!(
             err.contains("is a file") && err.contains(&format!("--model {}", dest.display())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_outside_any_run_gets_an_example_not_its_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("Cargo.toml");
+        std::fs::write(&file, "[package]\n").unwrap();
+        let err = SavedRun::load(&file, &device()).unwrap_err().to_string();
+        assert!(
+            err.contains("is a file") && err.contains("such as --model artifacts/mlp"),
+            "{err}"
+        );
+        assert!(
+            !err.contains(&format!("--model {}", tmp.path().display())),
             "{err}"
         );
     }
