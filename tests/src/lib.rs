@@ -138,3 +138,29 @@ pub fn proptest_cases() -> u32 {
         .and_then(|n| n.parse().ok())
         .unwrap_or(64)
 }
+
+/// The variable that names the Python the ONNX checks run (.ci/run points it at a venv with
+/// `numpy`, `onnx` and `onnxruntime`); `python3` where it is unset.
+pub const PYTHON_VAR: &str = "DIGITS_ONNX_PYTHON";
+
+/// The Python of [`PYTHON_VAR`] if it can import every one of `modules`, or why not.
+pub fn python_with(modules: &[&str]) -> Result<PathBuf, String> {
+    let python = std::env::var_os(PYTHON_VAR).map_or("python3".into(), PathBuf::from);
+    let probe = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(format!("import {}", modules.join(", ")))
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => Ok(python),
+        Ok(out) => Err(format!(
+            "{} cannot import {}: {}",
+            python.display(),
+            modules.join(", "),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )),
+        Err(e) => Err(format!("no {}: {e}", python.display())),
+    }
+}

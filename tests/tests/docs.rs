@@ -1,8 +1,10 @@
 //! Every command in the README and in `docs/learn.md`, run as written, checked against what the
 //! text says it does, so that the documents cannot rot.
 //!
-//! The commands are read from the documents themselves: each line of a `sh` code block, and
-//! each inline code span that starts with `cargo run`. Each must have an expectation in
+//! The commands are read from the documents themselves: each line of a `sh` code block, each
+//! inline code span that starts with `cargo run`, and each `python` code block as a whole
+//! script (run by the Python of `DIGITS_ONNX_PYTHON`, else `python3`; skipped and said where a
+//! module it imports is missing, except in CI for what .ci/run installs). Each must have an expectation in
 //! [`EXPECTED`] (its exit status, what its output says, the files it writes), and each
 //! expectation must still match a command in the documents: a new command without a check, or a
 //! check whose command was edited away, fails the test.
@@ -109,6 +111,51 @@ const EXPECTED: &[Expect] = &[
     ok(
         "cargo run -p infer -- --model artifacts/relu",
         &["accuracy"],
+        &[],
+    ),
+    // README and docs/learn.md: use your network elsewhere.
+    ok(
+        "cargo run -p infer -- --model artifacts/mlp --onnx mlp.onnx",
+        &[
+            "wrote mlp.onnx (ONNX, opset 18, ",
+            "output `outputs`: [N, 10] float32, sigmoid",
+        ],
+        &["mlp.onnx"],
+    ),
+    ok(
+        concat!(
+            "import gzip, numpy as np, onnxruntime as ort\n",
+            "raw = gzip.open(\"data/mnist/t10k-images-idx3-ubyte.gz\").read()[16:]\n",
+            "images = np.frombuffer(raw, np.uint8).reshape(-1, 784).astype(np.float32) / 255\n",
+            "outputs = ort.InferenceSession(\"mlp.onnx\").run([\"outputs\"], {\"pixels\": images[:5]})[0]\n",
+            "print(\"digits:\", outputs.argmax(1))",
+        ),
+        // (The README's run reads [7 2 1 0 4]; the 3-epoch run here need not.)
+        &["digits: ["],
+        &[],
+    ),
+    ok(
+        concat!(
+            "import gzip, numpy as np, onnx2torch, torch\n",
+            "raw = gzip.open(\"data/mnist/t10k-images-idx3-ubyte.gz\").read()[16:]\n",
+            "images = torch.tensor(np.frombuffer(raw, np.uint8).reshape(-1, 784)) / 255\n",
+            "network = onnx2torch.convert(\"mlp.onnx\")\n",
+            "print(\"digits:\", network(images[:5]).argmax(1))",
+        ),
+        &["digits: tensor(["],
+        &[],
+    ),
+    ok(
+        concat!(
+            "import gzip, numpy as np, onnx\n",
+            "raw = gzip.open(\"data/mnist/t10k-images-idx3-ubyte.gz\").read()[16:]\n",
+            "a = np.frombuffer(raw, np.uint8).reshape(-1, 784)[:5] / 255\n",
+            "w = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(\"mlp.onnx\").graph.initializer}\n",
+            "for l in (0, 1):  # layer 1 (784-128), then layer 2 (128-10)\n",
+            "    a = 1 / (1 + np.exp(-(a @ w[f\"layers.{l}.weight\"] + w[f\"layers.{l}.bias\"])))\n",
+            "print(\"digits:\", a.argmax(1))",
+        ),
+        &["digits: ["],
         &[],
     ),
     ok(
@@ -421,8 +468,10 @@ fn is_the_suite(command: &str) -> bool {
 struct Documented {
     /// Where: `README.md:12`.
     place: String,
-    /// Spaces collapsed, comment cut.
+    /// Spaces collapsed, comment cut; a Python block's whole text, as written.
     command: String,
+    /// Whether it is a `python` code block, run by Python rather than as a command line.
+    python: bool,
 }
 
 /// The workspace root.
@@ -436,6 +485,8 @@ fn commands_in(name: &str, text: &str) -> Vec<Documented> {
     let mut fence: Option<String> = None;
     // A command continued over lines: where it starts, and its text so far.
     let mut continued: Option<(String, String)> = None;
+    // A Python block: where it starts, and its lines so far.
+    let mut script: Option<(String, Vec<&str>)> = None;
     for (i, line) in text.lines().enumerate() {
         let place = format!("{name}:{}", i + 1);
         let trimmed = line.trim_start();
@@ -444,6 +495,19 @@ fn commands_in(name: &str, text: &str) -> Vec<Documented> {
                 Some(_) => None,
                 None => Some(info.trim().to_string()),
             };
+            if let Some((place, lines)) = script.take() {
+                found.push(Documented {
+                    place,
+                    command: lines.join("\n").trim().to_string(),
+                    python: true,
+                });
+            } else if fence.as_deref() == Some("python") {
+                script = Some((format!("{name}:{}", i + 2), Vec::new()));
+            }
+            continue;
+        }
+        if let Some((_, lines)) = script.as_mut() {
+            lines.push(line);
             continue;
         }
         let commands: Vec<String> = match fence.as_deref() {
@@ -467,6 +531,7 @@ fn commands_in(name: &str, text: &str) -> Vec<Documented> {
                     found.push(Documented {
                         place: place_of_start.clone(),
                         command: part.split_whitespace().collect::<Vec<_>>().join(" "),
+                        python: false,
                     });
                 }
                 continue;
@@ -487,6 +552,7 @@ fn commands_in(name: &str, text: &str) -> Vec<Documented> {
                 found.push(Documented {
                     place: place.clone(),
                     command,
+                    python: false,
                 });
             }
         }
@@ -542,6 +608,61 @@ enum Program {
     },
     /// `curl ARGS`, against a server a command before it started.
     Curl { args: Vec<String> },
+    /// A `python` code block, run by the Python of `DIGITS_ONNX_PYTHON` (else `python3`) in
+    /// the scratch workspace.
+    Python { script: String },
+}
+
+/// What a documented command or script runs.
+fn program(d: &Documented) -> Program {
+    if d.python {
+        Program::Python {
+            script: d.command.clone(),
+        }
+    } else {
+        parse(&d.command)
+    }
+}
+
+/// The Python modules .ci/run installs (`target/onnx-venv`): a documented script that needs
+/// only these must run in CI. One that needs more (PyTorch, a few gigabytes from PyPI) runs
+/// where they are installed and is skipped, and said, elsewhere.
+const PYTHON_IN_CI: [&str; 3] = ["numpy", "onnx", "onnxruntime"];
+
+/// The modules a Python script imports (`import a, b as c` and `from d import e`).
+fn imports(script: &str) -> Vec<String> {
+    let mut modules = Vec::new();
+    for line in script.lines() {
+        if let Some(list) = line.strip_prefix("import ") {
+            modules.extend(
+                list.split(',')
+                    .filter_map(|m| m.split_whitespace().next())
+                    .map(str::to_string),
+            );
+        } else if let Some(from) = line.strip_prefix("from ") {
+            modules.extend(from.split_whitespace().next().map(str::to_string));
+        }
+    }
+    modules
+}
+
+/// The Python that runs `script`, or why this run of the suite skips it: Python or a module
+/// it imports is missing. In CI a script that needs only [`PYTHON_IN_CI`] fails instead.
+fn python_for(script: &str) -> Result<PathBuf, String> {
+    let modules = imports(script);
+    let names: Vec<&str> = modules.iter().map(String::as_str).collect();
+    testkit::python_with(&names).inspect_err(|why| {
+        let top = |m: &&str| m.split('.').next().unwrap_or(m).to_string();
+        let in_ci = names
+            .iter()
+            .all(|m| PYTHON_IN_CI.contains(&top(m).as_str()));
+        assert!(
+            !(in_ci && std::env::var_os("CI").is_some()),
+            "a documented Python script needs {names:?}, which .ci/run installs \
+             (target/onnx-venv, {}): {why}",
+            testkit::PYTHON_VAR
+        );
+    })
 }
 
 fn parse(command: &str) -> Program {
@@ -555,8 +676,8 @@ fn parse(command: &str) -> Program {
         words.get(..2),
         Some(&["cargo".to_string(), "run".to_string()][..]),
         "`{command}`: only `cargo run` and `curl` commands (and `{THE_SUITE}`, with or without \
-         `-- --include-ignored`) may appear in \
-         the documents' code; teach tests/tests/docs.rs a new kind first"
+         `-- --include-ignored`) may appear in the documents' shell code, and Python in \
+         `python` blocks; teach tests/tests/docs.rs a new kind first"
     );
     let (cargo, args) = match words.iter().position(|w| w == "--") {
         Some(at) => (&words[2..at], &words[at + 1..]),
@@ -859,7 +980,7 @@ fn every_documented_command_has_an_expectation_and_every_link_a_target() {
             continue;
         }
         // Refuses what the harness cannot run (pipes, other programs) before the slow tier.
-        if let Program::Cargo { cargo, .. } = parse(&d.command) {
+        if let Program::Cargo { cargo, .. } = program(d) {
             // The slow tier runs the binary by name; cargo itself must know which one to run.
             let package = cargo
                 .iter()
@@ -1063,10 +1184,14 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
         }
         done.insert(&d.command, &d.place);
         let e = expected[d.command.as_str()];
-        let program = parse(&d.command);
+        let program = program(d);
         let cargo_flags = match &program {
             Program::Cargo { cargo, .. } => cargo.as_slice(),
-            Program::Curl { .. } => &[],
+            Program::Curl { .. } | Program::Python { .. } => &[],
+        };
+        let python = match &program {
+            Program::Python { script } => Some(python_for(script)),
+            _ => None,
         };
         let f64_missing = (e.needs_f64 && !compiled_backends().contains(&"flex")).then(|| {
             "it needs f64, and Flex, the backend that computes in f64, is not compiled in"
@@ -1075,6 +1200,7 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
         if let Some(reason) = skip_reason(cargo_flags)
             .or(f64_missing)
             .or_else(|| fashion_missing(&d.command))
+            .or_else(|| python.clone()?.err())
         {
             eprintln!("{}: skipped `{}`: {reason}", d.place, d.command);
             continue;
@@ -1094,6 +1220,15 @@ fn every_documented_command_runs_and_does_what_the_text_says() {
                 (Command::new(exe), cwd, args.clone())
             }
             Program::Curl { args } => (Command::new("curl"), dir.path(), args.clone()),
+            Program::Python { script } => {
+                let python = python.clone().and_then(Result::ok);
+                let python = python.unwrap_or_else(|| panic!("{}: no Python", d.place));
+                (
+                    Command::new(python),
+                    dir.path(),
+                    vec!["-c".to_string(), script.clone()],
+                )
+            }
         };
         command.args(&args).current_dir(cwd);
         let started = std::time::Instant::now();

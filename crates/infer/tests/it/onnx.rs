@@ -6,7 +6,7 @@
 //! `python3`): skipped with a message where they are missing, required where `CI` is set
 //! (.ci/run makes a venv with both).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use burn::prelude::*;
@@ -50,26 +50,6 @@ fn seeded_run_with(
     writer.commit().unwrap();
 }
 
-/// The Python that can run the check, or why there is none.
-fn python() -> Result<PathBuf, String> {
-    let python = std::env::var_os("DIGITS_ONNX_PYTHON").map_or("python3".into(), PathBuf::from);
-    let probe = Command::new(&python)
-        .args(["-c", "import numpy, onnx, onnxruntime"])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => Ok(python),
-        Ok(out) => Err(format!(
-            "{} cannot import numpy, onnx and onnxruntime: {}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        )),
-        Err(e) => Err(format!("no {}: {e}", python.display())),
-    }
-}
-
 /// Our outputs for every test image, as `infer` computes them, written as float32.
 fn our_outputs(run_dir: &Path, file: &Path) -> usize {
     let backend = model::Backend::resolve(None).unwrap();
@@ -90,7 +70,7 @@ fn our_outputs(run_dir: &Path, file: &Path) -> usize {
 
 #[test]
 fn onnxruntime_gives_our_outputs_for_every_test_image() {
-    let python = match python() {
+    let python = match testkit::python_with(&["numpy", "onnx", "onnxruntime"]) {
         Ok(python) => python,
         Err(why) if std::env::var_os("CI").is_some() => {
             panic!("the ONNX check is required in CI: {why} (.ci/run makes the venv)")
