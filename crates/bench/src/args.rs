@@ -61,6 +61,11 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "N", value_parser = at_least_one())]
     pub threads: Option<usize>,
 
+    /// Compute each of our batches in N parts side by side (the configs' `batch_parts`)
+    /// [default: the config's].
+    #[arg(long, value_name = "N", value_parser = at_least_one())]
+    pub batch_parts: Option<usize>,
+
     /// Directory of the networks' configs (NETWORK.toml).
     #[arg(long, value_name = "DIR", default_value = "configs")]
     pub configs: PathBuf,
@@ -184,6 +189,9 @@ pub(crate) struct TrainSpec {
     /// Absent: `train`'s default.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Absent: the config's.
+    #[arg(long)]
+    pub batch_parts: Option<usize>,
     #[arg(long)]
     pub configs: PathBuf,
     #[arg(long)]
@@ -208,6 +216,9 @@ impl Measurement {
                 flag(&mut args, "epochs", spec.epochs.to_string());
                 if let Some(threads) = spec.threads {
                     flag(&mut args, "threads", threads.to_string());
+                }
+                if let Some(parts) = spec.batch_parts {
+                    flag(&mut args, "batch-parts", parts.to_string());
                 }
                 flag(&mut args, "configs", &spec.configs);
                 flag(&mut args, "data-dir", &spec.data_dir);
@@ -276,6 +287,7 @@ mod tests {
                 batch: 10,
                 epochs: 3,
                 threads: Some(2),
+                batch_parts: Some(2),
                 configs: "my configs".into(),
                 data_dir: "data/mnist".into(),
             }),
@@ -285,6 +297,7 @@ mod tests {
                 batch: 128,
                 epochs: 1,
                 threads: None,
+                batch_parts: None,
                 configs: "configs".into(),
                 data_dir: "/abs/mnist".into(),
             }),
@@ -309,6 +322,7 @@ mod tests {
                 batch: 128,
                 epochs: 1,
                 threads: None,
+                batch_parts: None,
                 configs: "configs".into(),
                 data_dir: "d".into(),
             }),

@@ -156,6 +156,9 @@ pub(crate) fn bench_config(spec: &TrainSpec) -> Result<TrainConfig> {
     // All 60,000 training images, as the peers train.
     config.validation = 0;
     config.threads = spec.threads;
+    if let Some(parts) = spec.batch_parts {
+        config.batch_parts = parts;
+    }
     config.backend = Some(spec.backend);
     config.data_dir = spec.data_dir.clone();
     config.validate(&path)?;

@@ -39,6 +39,8 @@ pub(crate) struct Results {
     pub ops: Vec<OpCost>,
     /// Training images one thread distorts per second, when `best` was measured.
     pub distort_images_per_second: Option<f64>,
+    /// `--batch-parts`: every config's batches computed in this many parts.
+    pub batch_parts: Option<usize>,
 }
 
 /// One network at one batch size, on every backend and peer.
@@ -169,6 +171,7 @@ pub(crate) fn measure(args: &BenchArgs) -> Result<Results> {
         load_seconds: load.load_seconds,
         ops,
         distort_images_per_second: distort,
+        batch_parts: args.batch_parts,
     })
 }
 
@@ -216,6 +219,7 @@ fn measure_ours(
                 batch: row.batch,
                 epochs: args.epochs,
                 threads: args.threads,
+                batch_parts: args.batch_parts,
                 configs: args.configs.clone(),
                 data_dir: args.data_dir.clone(),
             }))?);

@@ -39,6 +39,12 @@ pub(crate) fn training(r: &Results) -> String {
          of {} runs\n\nHost: {}.\n",
         r.epochs, r.repeat, r.host
     );
+    if let Some(parts) = r.batch_parts {
+        let _ = writeln!(
+            md,
+            "Ours computes each batch in {parts} parts side by side (`--batch-parts {parts}`).\n"
+        );
+    }
     let first = r.backends.first();
     let mut header = String::from("| network | batch |");
     let mut columns = 2;
@@ -248,6 +254,7 @@ mod tests {
                 },
             ],
             distort_images_per_second: Some(40_000.0),
+            batch_parts: None,
         }
     }
 
@@ -263,6 +270,16 @@ mod tests {
             ..results()
         };
         assert!(!markdown(&none).contains("images/s, "));
+    }
+
+    #[test]
+    fn batch_parts_are_said_when_asked_for() {
+        assert!(!training(&results()).contains("parts"));
+        let parts = Results {
+            batch_parts: Some(2),
+            ..results()
+        };
+        assert!(training(&parts).contains("each batch in 2 parts side by side"));
     }
 
     #[test]

@@ -162,6 +162,7 @@ pub fn prepare(args: &Args) -> Result<Prepared, TrainError> {
         cost: config.cost.name(),
         optimizer: config.optimizer.describe(),
         batch_size: config.batch_size,
+        batch_parts: config.batch_parts,
         epochs: config.epochs,
         seed: config.seed,
         train_images: splits.train.len(),

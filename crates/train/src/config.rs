@@ -36,6 +36,14 @@ fn default_seed() -> u64 {
     1
 }
 
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
 fn default_validation() -> usize {
     5_000
 }
@@ -73,6 +81,11 @@ pub struct TrainConfig {
     /// CPU threads for the training steps on the CPU backends; absent: see [`TrainConfig::threads`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// Each step's batch computed in this many parts side by side, their gradients combined
+    /// as the batch's (1, the default: whole). More cores busy on CPU backends; the bits depend
+    /// on it, not on the machine (see `parts.rs`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub batch_parts: usize,
     /// The cost minimised: `quadratic` or `cross_entropy`.
     pub cost: Cost,
     /// The network.
@@ -600,6 +613,16 @@ impl TrainConfig {
                 "must be at least 1 (omit it for the default)",
             ));
         }
+        if self.batch_parts == 0 || self.batch_parts > self.batch_size {
+            return Err(Invalid::new(
+                "batch_parts",
+                format!(
+                    "is {}; it must be between 1 (the default: the batch whole) and batch_size \
+                     ({}), as each part needs an image",
+                    self.batch_parts, self.batch_size
+                ),
+            ));
+        }
         self.model
             .validate()
             .map_err(|e| Invalid::Model(Box::new(e)))?;
@@ -941,6 +964,8 @@ mod tests {
             ),
             ("hidden = [30]", "hidden = [30, 0]", "[model]"),
             ("epochs = 2", "epochs = 2\nthreads = 0", "threads"),
+            ("epochs = 2", "epochs = 2\nbatch_parts = 0", "batch_parts"),
+            ("epochs = 2", "epochs = 2\nbatch_parts = 11", "batch_parts"),
         ];
         for (from, to, key) in cases {
             let e = err(&good.replace(from, to));

@@ -25,6 +25,7 @@ pub mod curve;
 mod error;
 mod learned;
 mod number;
+mod parts;
 mod picture;
 mod plan;
 mod splits;

@@ -18,6 +18,8 @@ pub struct Plan {
     /// The optimizer in short: `sgd η=3`.
     pub optimizer: String,
     pub batch_size: usize,
+    /// Parts each batch is computed in (`batch_parts`; 1: whole).
+    pub batch_parts: usize,
     pub epochs: usize,
     pub seed: u64,
     pub train_images: usize,
@@ -58,12 +60,16 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "train: {} network, {} hidden units, {} cost, {}, batch {}, {}, seed {}",
+            "train: {} network, {} hidden units, {} cost, {}, batch {}{}, {}, seed {}",
             self.shape,
             self.activation,
             self.cost,
             self.optimizer,
             self.batch_size,
+            match self.batch_parts {
+                1 => String::new(),
+                parts => format!(" in {parts} parts"),
+            },
             epochs(self.epochs),
             self.seed
         )?;
@@ -144,6 +150,7 @@ mod tests {
             cost: "quadratic",
             optimizer: "adam η=0.001".into(),
             batch_size: 32,
+            batch_parts: 1,
             epochs: 1,
             seed: 1,
             train_images: 55_000,

@@ -25,7 +25,7 @@ use run::{BestEpoch, Checkpoint, CheckpointStore, EpochMetrics, Position};
 
 use crate::config::{Keep, TrainConfig};
 use crate::number::compact;
-use crate::transfer;
+use crate::{parts, transfer};
 use crate::{Splits, TrainError};
 
 /// Told about training as it goes, to show progress. The library never prints: a binary
@@ -111,13 +111,21 @@ impl Steps<'_> {
         batch: ImageBatch,
         epoch: usize,
         trace: &mut EpochTrace,
+        device: &Device,
     ) -> Result<Mlp, TrainError> {
         self.rate = self.config.rate_at(self.at.step, trace.steps_per_epoch);
-        let z = network.forward(batch.images);
-        let cost = (self.config.cost).loss(z.clone(), batch.labels.clone(), batch.targets);
+        let (cost, z, gradients) = match self.config.batch_parts {
+            1 => {
+                let z = network.forward(batch.images);
+                let cost = (self.config.cost).loss(z.clone(), batch.labels.clone(), batch.targets);
+                let gradients = GradientsParams::from_grads(cost.backward(), &network);
+                (cost.inner(), z.inner(), gradients)
+            }
+            // The same, on parts of the batch side by side (`batch_parts`).
+            parts => parts::in_parts(&network, &batch, self.config.cost, parts, device),
+        };
         self.look_at(&cost, epoch)?;
-        trace.record(&cost, z, batch.labels);
-        let gradients = GradientsParams::from_grads(cost.backward(), &network);
+        trace.record(cost, z, batch.labels.inner());
         let network = self.optim.step(self.rate, network, gradients);
         self.at.step += 1;
         Ok(network)
@@ -128,7 +136,7 @@ impl Steps<'_> {
         if !self.at.step.is_multiple_of(CHECK_EVERY) {
             return Ok(());
         }
-        let value: f32 = cost.clone().inner().into_scalar();
+        let value: f32 = cost.clone().into_scalar();
         Divergence::Step
             .check(f64::from(value), &mut self.at.reference_loss)
             .map_err(|what| self.diverged(epoch, what))
@@ -385,7 +393,7 @@ impl<'a> Training<'a> {
                         }
                         _ => batcher.batch_indices(train, chunk, device),
                     };
-                    network = steps.step(network, batch, epoch, trace)?;
+                    network = steps.step(network, batch, epoch, trace, device)?;
                     observer.batch_done();
                     if observer.should_stop() {
                         return Ok((network, true));
@@ -523,10 +531,10 @@ impl EpochTrace {
     }
 
     /// Keeps a step's cost, outputs and labels (off the autodiff graph).
-    fn record(&mut self, cost: &Tensor<1>, z: Tensor<2>, labels: Tensor<1, Int>) {
-        self.losses.push(cost.clone().inner());
-        self.outputs.push(z.inner());
-        self.labels.push(labels.inner());
+    fn record(&mut self, cost: Tensor<1>, z: Tensor<2>, labels: Tensor<1, Int>) {
+        self.losses.push(cost);
+        self.outputs.push(z);
+        self.labels.push(labels);
     }
 
     /// Every step's mean cost so far and the images classified right, read back once.

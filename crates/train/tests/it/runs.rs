@@ -210,9 +210,11 @@ fn an_interrupted_run_with_distortions_resumes_to_the_same_bits() {
     // Every distortion is drawn from the seed, the epoch and the image: the resumed run draws
     // the very ones the uninterrupted run drew, whatever the producer thread had made ahead.
     // Trained as configs/best.toml trains (ReLU, cross-entropy, Adam, whose update is fused on
-    // the CPU and split over threads), with a first layer of 784 × 64 weights.
+    // the CPU and split over threads), with a first layer of 784 × 64 weights, each batch in two
+    // parts side by side.
     let adam = |c: String| {
-        c.replace("cost = \"quadratic\"", "cost = \"cross_entropy\"")
+        c.replace("epochs = ", "batch_parts = 2\nepochs = ")
+            .replace("cost = \"quadratic\"", "cost = \"cross_entropy\"")
             .replace("hidden = [24]", "hidden = [64]\nactivation = \"relu\"")
             .replace(
                 "kind = \"sgd\"\nlearning_rate = 3.0",
@@ -250,6 +252,44 @@ fn an_interrupted_run_with_distortions_resumes_to_the_same_bits() {
     assert_ne!(
         metrics_without_times(&s.path("whole")),
         metrics_without_times(&plain.path("plain"))
+    );
+}
+
+#[test]
+fn a_batch_in_parts_gives_the_same_bits_on_one_thread_or_two_and_learns_as_the_whole() {
+    let parts = |threads: usize| {
+        move |c: String| {
+            c.replace(
+                "epochs = ",
+                &format!("batch_parts = 2\nthreads = {threads}\nepochs = "),
+            )
+        }
+    };
+    let one = Setup::new(2_000, 3, parts(1));
+    let two = Setup::new(2_000, 3, parts(2));
+    let whole = Setup::new(2_000, 3, |c| c);
+    for s in [&one, &two, &whole] {
+        let out = run(s.train("run", &["--quiet"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    if testkit::bit_reproducible() {
+        // (One core or two: `threads` asks for at most that many.)
+        assert_eq!(
+            fs::read(one.path("run/model.bpk")).unwrap(),
+            fs::read(two.path("run/model.bpk")).unwrap(),
+            "the parts' bits do not depend on the threads they run on"
+        );
+    }
+    let accuracy = |s: &Setup| -> f64 {
+        let report = fs::read_to_string(s.path("run/report.json")).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        report["test_accuracy"].as_f64().unwrap()
+    };
+    let (parts, whole) = (accuracy(&two), accuracy(&whole));
+    assert!(parts > 0.7, "the run in parts learned ({parts})");
+    assert!(
+        (parts - whole).abs() < 0.03,
+        "parts {parts} against whole {whole}"
     );
 }
 
