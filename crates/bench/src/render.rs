@@ -39,11 +39,17 @@ pub(crate) fn training(r: &Results) -> String {
          of {} runs\n\nHost: {}.\n",
         r.epochs, r.repeat, r.host
     );
-    if let Some(parts) = r.batch_parts {
-        let _ = writeln!(
-            md,
-            "Ours computes each batch in {parts} parts side by side (`--batch-parts {parts}`).\n"
-        );
+    match r.batch_parts {
+        None => {}
+        Some(1) => {
+            let _ = writeln!(md, "Ours computes each batch whole (`--batch-parts 1`).\n");
+        }
+        Some(parts) => {
+            let _ = writeln!(
+                md,
+                "Ours computes each batch in {parts} parts side by side (`--batch-parts {parts}`).\n"
+            );
+        }
     }
     let first = r.backends.first();
     let mut header = String::from("| network | batch |");
@@ -280,6 +286,11 @@ mod tests {
             ..results()
         };
         assert!(training(&parts).contains("each batch in 2 parts side by side"));
+        let whole = Results {
+            batch_parts: Some(1),
+            ..results()
+        };
+        assert!(training(&whole).contains("each batch whole (`--batch-parts 1`)"));
     }
 
     #[test]

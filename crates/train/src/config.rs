@@ -83,7 +83,7 @@ pub struct TrainConfig {
     pub threads: Option<usize>,
     /// Each step's batch computed in this many parts side by side, their gradients combined
     /// as the batch's (1, the default: whole). More cores busy on CPU backends; the bits depend
-    /// on it, not on the machine (see `parts.rs`).
+    /// on it, not on the threads that run the parts (see `parts.rs`).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub batch_parts: usize,
     /// The cost minimised: `quadratic` or `cross_entropy`.

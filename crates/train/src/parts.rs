@@ -6,8 +6,8 @@
 //! own autodiff graph: two passes over one network's graph would share its tape), and the
 //! parts' mean costs and gradients are combined as the whole batch's, each weighted by its share
 //! of the images. That is the batch's gradient to rounding, but not bit for bit: the sums over
-//! the batch are taken in another order. The bits depend on the number of parts, never on the
-//! machine's cores: on one core the parts run one after the other and give the same bits.
+//! the batch are taken in another order. The bits depend on the number of parts, not on the
+//! threads that run them: on one thread the parts run one after the other, with the same bits.
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -30,25 +30,29 @@ pub(crate) fn in_parts(
         .map(|p| (p * n / parts, (p + 1) * n / parts))
         .filter(|(start, end)| end > start)
         .collect();
-    let results: Vec<(f32, Tensor<1>, Tensor<2>, GradientsParams)> = bounds
+    let results: Vec<(Tensor<1>, Tensor<2>, GradientsParams)> = bounds
         .par_iter()
         .map(|&(start, end)| {
             let part = network.clone().fork(device);
             let rows = |t: Tensor<2>| t.narrow(0, start, end - start);
             let z = part.forward(rows(batch.images.clone()));
             let labels = batch.labels.clone().narrow(0, start, end - start);
-            let c = cost.loss(z.clone(), labels, rows(batch.targets.clone()));
-            let gradients = GradientsParams::from_grads(c.backward(), &part);
+            // The part's mean cost weighted by its share of the images: its gradient is then
+            // the part's share of the batch's, and the batch's is their sum.
             let share = (end - start) as f32 / n as f32;
-            (share, c.inner(), z.inner(), gradients)
+            let c = cost
+                .loss(z.clone(), labels, rows(batch.targets.clone()))
+                .mul_scalar(share);
+            let gradients = GradientsParams::from_grads(c.backward(), &part);
+            (c.inner(), z.inner(), gradients)
         })
         .collect();
     let mut costs = Vec::with_capacity(results.len());
     let (mut outputs, mut gradients) = (Vec::new(), Vec::new());
-    for (share, c, z, g) in results {
-        costs.push(c.mul_scalar(share));
+    for (c, z, g) in results {
+        costs.push(c);
         outputs.push(z);
-        gradients.push((share, g));
+        gradients.push(g);
     }
     // (A batch has at least one image, so at least one part.)
     (
@@ -58,19 +62,16 @@ pub(crate) fn in_parts(
     )
 }
 
-/// Σ share·gradient over the parts, for every parameter that has a gradient in each (a frozen
-/// layer has none).
-fn combine(network: &Mlp, parts: Vec<(f32, GradientsParams)>) -> GradientsParams {
+/// The sum of the parts' gradients (each already weighted by its share), for every parameter
+/// that has a gradient in each (a frozen layer has none).
+fn combine(network: &Mlp, parts: Vec<GradientsParams>) -> GradientsParams {
     fn one<const D: usize>(
         id: burn::module::ParamId,
-        parts: &mut [(f32, GradientsParams)],
+        parts: &mut [GradientsParams],
         out: &mut GradientsParams,
     ) {
-        let shares: Option<Vec<Tensor<D>>> = parts
-            .iter_mut()
-            .map(|(share, g)| g.remove::<D>(id).map(|t| t.mul_scalar(*share)))
-            .collect();
-        if let Some(total) = shares.and_then(|s| s.into_iter().reduce(Tensor::add)) {
+        let each: Option<Vec<Tensor<D>>> = parts.iter_mut().map(|g| g.remove::<D>(id)).collect();
+        if let Some(total) = each.and_then(|s| s.into_iter().reduce(Tensor::add)) {
             out.register(id, total);
         }
     }
