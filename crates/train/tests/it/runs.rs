@@ -603,10 +603,11 @@ fn a_resumed_fine_tuning_keeps_its_frozen_layer_and_never_rereads_its_source() {
 
 /// The same config and seed write the same network as `train` did before its loop and run
 /// directory were rewritten (issue 20): the fixture run in `crates/run/tests/fixtures` was
-/// written then, by flex on one x86-64 host. Its bytes are that host's: another CPU, even one
-/// with the same instructions, sums its matrix products in another order (a Zen 5 host with
-/// AVX-512 differs from it in the last bits of the first epoch's cost), so this checks the
-/// network to rounding on every host. The same bits on one host are the resume tests' to check.
+/// written then, by flex on one x86-64 host (on another backend the test checks only that the
+/// run trains). Its bytes are that host's: another CPU, even one with the same instructions,
+/// sums its matrix products in another order (a Zen 5 host with AVX-512 differs from it in the
+/// last bits of the first epoch's cost), so this checks the network to rounding on every host.
+/// The same bits on one host are the resume tests' to check.
 #[test]
 fn a_seed_still_writes_the_network_it_wrote_before_the_rewrite() {
     let fixture =
@@ -629,6 +630,11 @@ fn a_seed_still_writes_the_network_it_wrote_before_the_rewrite() {
         .arg("--quiet");
     let output = run(cmd);
     assert!(output.status.success(), "{}", stderr(&output));
+    let flex = model::Backend::default_compiled().is_ok_and(|b| b == model::Backend::Flex);
+    if !(flex && testkit::backend_name().is_none_or(|b| b == "flex")) {
+        // Another backend draws its own random start: it checks only that the run trains.
+        return;
+    }
 
     // Every weight and bias within rounding of the fixture's.
     let (was, now) = (parameters(&fixture), parameters(&out));
