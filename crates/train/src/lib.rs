@@ -19,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+mod awake;
 pub mod cli;
 mod config;
 pub mod curve;

@@ -23,6 +23,7 @@ use model::{
 };
 use run::{BestEpoch, Checkpoint, CheckpointStore, EpochMetrics, Position};
 
+use crate::awake::with_pool_awake;
 use crate::config::{Keep, TrainConfig};
 use crate::number::compact;
 use crate::{parts, transfer};
@@ -378,28 +379,38 @@ impl<'a> Training<'a> {
         std::thread::scope(|scope| {
             let mut distorted = (distorter.as_ref())
                 .map(|d| d.prefetch(scope, train, chunks.clone(), epoch, PREFETCH_BATCHES));
+            // With distortions, the producer's thread needs the idle time of the pool's others.
+            let awake = distorted.is_none();
             pool.install(move || {
-                let mut network = network;
-                for chunk in chunks {
-                    let batch = match (distorter.as_ref(), distorted.as_mut()) {
-                        (Some(d), Some(batches)) => {
-                            // The producer ends only when this receiver is dropped (or it
-                            // panicked: then this thread makes the batch itself).
-                            let pixels = (batches.recv()).unwrap_or_else(|_| {
-                                d.batch(train, chunk, epoch, &mut Default::default())
-                            });
-                            let labels: Vec<u8> = chunk.iter().map(|&i| train.label(i)).collect();
-                            batcher.batch_inputs(pixels, &labels, device)
+                let steps = move || {
+                    let mut network = network;
+                    for chunk in chunks {
+                        let batch = match (distorter.as_ref(), distorted.as_mut()) {
+                            (Some(d), Some(batches)) => {
+                                // The producer ends only when this receiver is dropped (or it
+                                // panicked: then this thread makes the batch itself).
+                                let pixels = (batches.recv()).unwrap_or_else(|_| {
+                                    d.batch(train, chunk, epoch, &mut Default::default())
+                                });
+                                let labels: Vec<u8> =
+                                    chunk.iter().map(|&i| train.label(i)).collect();
+                                batcher.batch_inputs(pixels, &labels, device)
+                            }
+                            _ => batcher.batch_indices(train, chunk, device),
+                        };
+                        network = steps.step(network, batch, epoch, trace, device)?;
+                        observer.batch_done();
+                        if observer.should_stop() {
+                            return Ok((network, true));
                         }
-                        _ => batcher.batch_indices(train, chunk, device),
-                    };
-                    network = steps.step(network, batch, epoch, trace, device)?;
-                    observer.batch_done();
-                    if observer.should_stop() {
-                        return Ok((network, true));
                     }
+                    Ok((network, false))
+                };
+                if awake {
+                    with_pool_awake(steps)
+                } else {
+                    steps()
                 }
-                Ok((network, false))
             })
         })
     }

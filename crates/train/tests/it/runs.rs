@@ -256,6 +256,35 @@ fn an_interrupted_run_with_distortions_resumes_to_the_same_bits() {
 }
 
 #[test]
+fn a_network_whose_products_split_gives_the_same_bits_on_one_thread_or_two() {
+    // 784-256-10 at batch 128: on the CPU every first-layer product (128 × 784 × 256
+    // multiply-adds) is split over the training threads, and with two of them the other one is
+    // kept awake to take halves as they come (`threads` asks for at most that many). Which
+    // thread runs a half changes no bit: not from one thread to two, nor from run to run.
+    let wide = |threads: usize| {
+        move |c: String| {
+            c.replace("batch_size = 20", "batch_size = 128")
+                .replace("hidden = [24]", "hidden = [256]")
+                .replace("epochs = ", &format!("threads = {threads}\nepochs = "))
+        }
+    };
+    let runs = [
+        Setup::new(2_000, 2, wide(1)),
+        Setup::new(2_000, 2, wide(2)),
+        Setup::new(2_000, 2, wide(2)),
+    ];
+    for s in &runs {
+        let out = run(s.train("run", &["--quiet"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    if testkit::bit_reproducible() {
+        let weights = runs.map(|s| fs::read(s.path("run/model.bpk")).unwrap());
+        assert_eq!(weights[0], weights[1], "one thread and two");
+        assert_eq!(weights[1], weights[2], "two threads, twice");
+    }
+}
+
+#[test]
 fn a_batch_in_parts_gives_the_same_bits_on_one_thread_or_two_and_learns_as_the_whole() {
     let parts = |threads: usize| {
         move |c: String| {
