@@ -166,7 +166,7 @@ pub(crate) enum Measurement {
         data_dir: PathBuf,
     },
     /// Distort the 60,000 training images once, as configs/best.toml's `[augment]` says, on one
-    /// thread (as `train`'s producer thread does).
+    /// thread (`train` makes them on its pool's other threads, between the halves they take).
     Distort {
         #[arg(long)]
         configs: PathBuf,

@@ -234,7 +234,7 @@ fn infer(backend: model::Backend, configs: &Path, data_dir: &Path) -> Result<Mea
 }
 
 /// Distorts every training image once, as configs/best.toml's `[augment]` says, on this one
-/// thread: the producer thread's rate.
+/// thread: the rate of one of `train`'s threads when it does nothing else.
 fn distort(configs: &Path, data_dir: &Path) -> Result<Measured> {
     let config = Network::Best.config(configs)?;
     let augment = config

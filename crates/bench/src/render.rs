@@ -130,8 +130,8 @@ pub(crate) fn inference(r: &Results) -> String {
     if let Some(rate) = r.distort_images_per_second {
         let _ = writeln!(
             md,
-            "\nDistorting training images as configs/best.toml's [augment] says, on one thread \
-             (train's producer thread): {rate:.0} images/s, {:.2} s for the 60,000 of an epoch.",
+            "\nDistorting training images as configs/best.toml's [augment] says, on one thread: \
+             {rate:.0} images/s, {:.2} s of a core for the 60,000 of an epoch.",
             60_000.0 / rate
         );
     }
@@ -268,7 +268,7 @@ mod tests {
     fn the_distortion_rate_is_said_with_its_epoch() {
         let md = markdown(&results());
         assert!(
-            md.contains("40000 images/s, 1.50 s for the 60,000 of an epoch"),
+            md.contains("40000 images/s, 1.50 s of a core for the 60,000 of an epoch"),
             "{md}"
         );
         let none = Results {

@@ -37,9 +37,6 @@
 //! made it, or on whether the run was interrupted and resumed: an interrupted run ends
 //! bit-identical to one that was not. Validation and test images are never distorted.
 
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::thread::Scope;
-
 use crate::{ImageDataset, SplitMix64, IMAGE_PIXELS, IMAGE_SIDE};
 
 /// How much to distort: each range is ± around no change, drawn uniformly per image.
@@ -319,33 +316,6 @@ impl Distorter {
         for (&i, out) in indices.iter().zip(pixels.chunks_exact_mut(IMAGE_PIXELS)) {
             self.distort(dataset.image(i), epoch, i, out, scratch);
         }
-    }
-
-    /// Makes the batches `chunks` of epoch `epoch` on a thread of `scope`, in order, up to
-    /// `ahead` of them before the first is taken, while the caller trains on the ones before:
-    /// the distortions cost the training loop nothing but a core. Dropping the receiver stops
-    /// the thread after the batch it is making.
-    pub fn prefetch<'scope, 'env>(
-        &'env self,
-        scope: &'scope Scope<'scope, 'env>,
-        dataset: &'env ImageDataset,
-        chunks: Vec<&'env [usize]>,
-        epoch: usize,
-        ahead: usize,
-    ) -> Receiver<Vec<f32>> {
-        let (sender, receiver) = sync_channel(ahead.max(1));
-        scope.spawn(move || {
-            let mut scratch = Scratch::default();
-            for chunk in chunks {
-                if sender
-                    .send(self.batch(dataset, chunk, epoch, &mut scratch))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-        receiver
     }
 
     /// The elastic field of image `index` in epoch `epoch`, `[2, 28, 28]` in pixels (all zero

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use data::augment::Distorter;
+use data::augment::{Distorter, Scratch};
 use data::{ImageBatch, ImageBatcher, ImageDataset, SplitMix64};
 use model::predict::count_correct;
 use model::{
@@ -23,7 +23,7 @@ use model::{
 };
 use run::{BestEpoch, Checkpoint, CheckpointStore, EpochMetrics, Position};
 
-use crate::awake::with_pool_awake;
+use crate::awake::{with_pool_awake, Distorted};
 use crate::config::{Keep, TrainConfig};
 use crate::number::compact;
 use crate::{parts, transfer};
@@ -159,7 +159,7 @@ impl Steps<'_> {
 /// Steps between two looks at the cost: often enough to stop a diverging run within a few
 /// steps, rarely enough that a GPU is not made to wait after every step.
 const CHECK_EVERY: usize = 25;
-/// How many distorted batches the producer may make ahead of the steps.
+/// How many distorted batches the pool's other threads may make ahead of the steps.
 const PREFETCH_BATCHES: usize = 4;
 /// How far above its first measured value the cost may rise before the run counts as diverged.
 const EXPLOSION: f32 = 100.0;
@@ -352,9 +352,9 @@ impl<'a> Training<'a> {
         Ok(network)
     }
 
-    /// The epoch's steps from its step `skip` on, run on the pool, with `[augment]`'s batches
-    /// distorted a few ahead on a thread of their own; the network after them, and whether the
-    /// observer asked to stop.
+    /// The epoch's steps from its step `skip` on, run on the pool, whose other threads take the
+    /// halves of split operations and make `[augment]`'s batches a few ahead (`awake.rs`); the
+    /// network after them, and whether the observer asked to stop.
     fn run_steps(
         &mut self,
         epoch: usize,
@@ -376,41 +376,27 @@ impl<'a> Training<'a> {
         } = *self;
         let train = &splits.train;
         let chunks: Vec<&[usize]> = order.chunks(config.batch_size).skip(skip).collect();
-        std::thread::scope(|scope| {
-            let mut distorted = (distorter.as_ref())
-                .map(|d| d.prefetch(scope, train, chunks.clone(), epoch, PREFETCH_BATCHES));
-            // With distortions, the producer's thread needs the idle time of the pool's others.
-            let awake = distorted.is_none();
-            pool.install(move || {
-                let steps = move || {
-                    let mut network = network;
-                    for chunk in chunks {
-                        let batch = match (distorter.as_ref(), distorted.as_mut()) {
-                            (Some(d), Some(batches)) => {
-                                // The producer ends only when this receiver is dropped (or it
-                                // panicked: then this thread makes the batch itself).
-                                let pixels = (batches.recv()).unwrap_or_else(|_| {
-                                    d.batch(train, chunk, epoch, &mut Default::default())
-                                });
-                                let labels: Vec<u8> =
-                                    chunk.iter().map(|&i| train.label(i)).collect();
-                                batcher.batch_inputs(pixels, &labels, device)
-                            }
-                            _ => batcher.batch_indices(train, chunk, device),
-                        };
-                        network = steps.step(network, batch, epoch, trace, device)?;
-                        observer.batch_done();
-                        if observer.should_stop() {
-                            return Ok((network, true));
+        let distorted = (distorter.as_ref())
+            .map(|d| Distorted::new(d, train, &chunks, epoch, PREFETCH_BATCHES));
+        pool.install(|| {
+            with_pool_awake(distorted.as_ref(), || {
+                let (mut network, mut scratch) = (network, Scratch::default());
+                for (index, chunk) in chunks.iter().enumerate() {
+                    let batch = match &distorted {
+                        Some(batches) => {
+                            let pixels = batches.take(index, &mut scratch);
+                            let labels: Vec<u8> = chunk.iter().map(|&i| train.label(i)).collect();
+                            batcher.batch_inputs(pixels, &labels, device)
                         }
+                        None => batcher.batch_indices(train, chunk, device),
+                    };
+                    network = steps.step(network, batch, epoch, trace, device)?;
+                    observer.batch_done();
+                    if observer.should_stop() {
+                        return Ok((network, true));
                     }
-                    Ok((network, false))
-                };
-                if awake {
-                    with_pool_awake(steps)
-                } else {
-                    steps()
                 }
+                Ok((network, false))
             })
         })
     }

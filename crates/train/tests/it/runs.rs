@@ -208,7 +208,7 @@ fn an_interrupted_run_resumes_to_the_same_bits() {
 #[test]
 fn an_interrupted_run_with_distortions_resumes_to_the_same_bits() {
     // Every distortion is drawn from the seed, the epoch and the image: the resumed run draws
-    // the very ones the uninterrupted run drew, whatever the producer thread had made ahead.
+    // the very ones the uninterrupted run drew, whatever the pool's other threads had made ahead.
     // Trained as configs/best.toml trains (ReLU, cross-entropy, Adam, whose update is fused on
     // the CPU and split over threads), with a first layer of 784 × 64 weights, each batch in two
     // parts side by side.
