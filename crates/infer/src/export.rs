@@ -3,7 +3,6 @@
 //! then renamed), and never over a file that is not an earlier export.
 
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use model::onnx::{outputs_meaning, to_onnx, OnnxInfo, INPUT, OUTPUT};
@@ -75,7 +74,7 @@ pub(crate) fn export(file: &Path, run: &SavedRun) -> Result<Exported, InferError
         description,
     };
     let bytes = to_onnx(&run.network, &info)?;
-    write_whole(file, &bytes).map_err(|source| InferError::WriteOnnx {
+    run::write_file(file, &bytes).map_err(|source| InferError::WriteOnnx {
         path: file.to_path_buf(),
         source,
     })?;
@@ -105,26 +104,4 @@ fn check_target(file: &Path) -> Result<(), InferError> {
         path: file.to_path_buf(),
         problem,
     })
-}
-
-/// Writes `bytes` to a temporary file beside `file`, then renames it into place.
-fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = file.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut name = file.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = file.with_file_name(name);
-    let written = std::fs::File::create(&tmp).and_then(|mut out| {
-        out.write_all(bytes)?;
-        out.sync_all()
-    });
-    match written.and_then(|()| std::fs::rename(&tmp, file)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
 }

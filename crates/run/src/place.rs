@@ -45,7 +45,13 @@ pub fn write_file(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     aside_name.push(name);
     aside_name.push(format!(".{}.partial", std::process::id()));
     let aside = file.with_file_name(aside_name);
-    fs::write(&aside, bytes)
+    let written = File::create(&aside).and_then(|mut out| {
+        out.write_all(bytes)?;
+        // On the disk before it replaces anything: a crash after the rename leaves the whole
+        // file, not an empty one.
+        out.sync_all()
+    });
+    written
         .and_then(|()| fs::rename(&aside, file))
         .inspect_err(|_| {
             let _ = fs::remove_file(&aside);
