@@ -270,7 +270,6 @@ impl Distorter {
     /// SSE2's four), about a third faster. The values are the same to the bit: each one is the
     /// same IEEE operations in the same order (no fused multiply-adds), which a test checks
     /// against [`distort`](Self::distort), always compiled for the baseline.
-    #[allow(unsafe_code)] // the AVX2 call (SAFETY below)
     pub fn batch(
         &self,
         dataset: &ImageDataset,
@@ -279,14 +278,33 @@ impl Distorter {
         scratch: &mut Scratch,
     ) -> Vec<f32> {
         let mut pixels = vec![0f32; indices.len() * IMAGE_PIXELS];
+        self.batch_to(dataset, indices, epoch, scratch, &mut pixels);
+        pixels
+    }
+
+    /// [`batch`](Self::batch) written into `pixels`, which holds exactly `indices.len()` images:
+    /// for a caller that fills one batch a few images at a time.
+    #[allow(unsafe_code)] // the AVX2 call (SAFETY below)
+    pub fn batch_to(
+        &self,
+        dataset: &ImageDataset,
+        indices: &[usize],
+        epoch: usize,
+        scratch: &mut Scratch,
+        pixels: &mut [f32],
+    ) {
+        assert_eq!(
+            pixels.len(),
+            indices.len() * IMAGE_PIXELS,
+            "one image per index"
+        );
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, checked just above.
-            unsafe { self.batch_avx2(dataset, indices, epoch, scratch, &mut pixels) };
-            return pixels;
+            unsafe { self.batch_avx2(dataset, indices, epoch, scratch, pixels) };
+            return;
         }
-        self.batch_into(dataset, indices, epoch, scratch, &mut pixels);
-        pixels
+        self.batch_into(dataset, indices, epoch, scratch, pixels);
     }
 
     /// [`batch_into`](Self::batch_into) compiled for AVX2.

@@ -241,12 +241,13 @@ impl<'a> Distorted<'a> {
     /// The pixels of batch `index`, a few images at a time with `between` after each few.
     fn make(&self, index: usize, scratch: &mut Scratch, mut between: impl FnMut()) -> Vec<f32> {
         let chunk = self.chunks[index];
-        let mut pixels = Vec::with_capacity(chunk.len() * data::IMAGE_PIXELS);
-        for images in chunk.chunks(IMAGES_BETWEEN_LOOKS) {
-            let some = self
-                .distorter
-                .batch(self.dataset, images, self.epoch, scratch);
-            pixels.extend_from_slice(&some);
+        let mut pixels = vec![0f32; chunk.len() * data::IMAGE_PIXELS];
+        let few = IMAGES_BETWEEN_LOOKS;
+        for (images, out) in chunk
+            .chunks(few)
+            .zip(pixels.chunks_mut(few * data::IMAGE_PIXELS))
+        {
+            (self.distorter).batch_to(self.dataset, images, self.epoch, scratch, out);
             between();
         }
         pixels
